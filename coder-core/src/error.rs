@@ -1,0 +1,56 @@
+//! The crate's one error type.
+
+use core::fmt;
+
+/// Everything that can go wrong in `coder-core`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Error {
+    /// A frequency table's precision is 0 or above `MAX_PRECISION`.
+    BadPrecision,
+    /// A frequency table has no symbols, more than `MAX_SYMBOLS`, or more
+    /// symbols than its total has counts.
+    BadAlphabet,
+    /// A frequency table has a zero frequency or does not sum to its total.
+    BadFrequencies,
+    /// A symbol to encode is outside the model's alphabet.
+    SymbolOutOfRange,
+    /// The output buffer is too small for the coded data.
+    OutputFull,
+    /// The coded data ended before the expected number of symbols.
+    Truncated,
+    /// The coded data cannot have been produced by this coder and model.
+    Corrupt,
+    /// The data does not start with this container's magic bytes.
+    NotAContainer,
+    /// The container was written by an unsupported format version.
+    UnsupportedVersion,
+    /// The stream was compressed with a different model (fingerprint mismatch).
+    ModelMismatch,
+    /// The decompressed data does not match the CRC-32 in the header.
+    ChecksumMismatch,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Error::BadPrecision => "frequency table precision must be 1..=24 bits",
+            Error::BadAlphabet => "frequency table alphabet size is out of range",
+            Error::BadFrequencies => {
+                "frequency table has a zero frequency or does not sum to its total"
+            }
+            Error::SymbolOutOfRange => "symbol is outside the model's alphabet",
+            Error::OutputFull => "output buffer is too small",
+            Error::Truncated => "compressed data is truncated",
+            Error::Corrupt => "compressed data is corrupt",
+            Error::NotAContainer => "not a compressed stream of this format (bad magic)",
+            Error::UnsupportedVersion => "unsupported container format version",
+            Error::ModelMismatch => "stream was compressed with a different model",
+            Error::ChecksumMismatch => "decompressed data fails its CRC-32 check",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}

@@ -1,0 +1,1 @@
+//! Host benchmarks (issue 5: not yet implemented).

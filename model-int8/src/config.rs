@@ -1,0 +1,105 @@
+//! The architecture hyper-parameters shared by the trainer, the float
+//! reference and the int8 inference (see `docs/ARCHITECTURE.md`).
+
+/// Normalization layer type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Norm {
+    /// `x / rms(x) * gain`.
+    Rms,
+    /// `(x - mean) / std(x) * gain + bias`.
+    Layer,
+}
+
+/// Feed-forward non-linearity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Activation {
+    /// Exact (erf) GELU.
+    Gelu,
+    /// `max(0, x)`.
+    Relu,
+}
+
+/// Hyper-parameters of a decoder-only byte-level Transformer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Config {
+    /// Output alphabet (256 for bytes); the embedding has `vocab + 1` rows,
+    /// the last one being BOS.
+    pub vocab: u32,
+    /// Width of the residual stream.
+    pub d_model: u32,
+    /// Number of Transformer blocks.
+    pub n_layers: u32,
+    /// Attention heads; `d_model` is a multiple of it and `d_model /
+    /// n_heads` is even (RoPE rotates pairs).
+    pub n_heads: u32,
+    /// Feed-forward hidden width.
+    pub d_ff: u32,
+    /// Attention window: a position sees itself and `window - 1` before it.
+    pub window: u32,
+    /// Longest chunk the model codes (positions `0 .. max_context`).
+    pub max_context: u32,
+    /// RoPE base (10,000 in the usual configuration).
+    pub rope_base: u32,
+    /// Normalization type.
+    pub norm: Norm,
+    /// Feed-forward activation.
+    pub activation: Activation,
+}
+
+impl Config {
+    /// The paper's 200K configuration (d 64, 4 layers, 4 heads, ffn 256).
+    pub const fn paper_200k(window: u32, max_context: u32) -> Self {
+        Self::sized(64, 4, 4, window, max_context)
+    }
+    /// The paper's 800K configuration (d 128, 4 layers, 4 heads, ffn 512).
+    pub const fn paper_800k(window: u32, max_context: u32) -> Self {
+        Self::sized(128, 4, 4, window, max_context)
+    }
+    /// The paper's 3.2M configuration (d 256, 4 layers, 8 heads, ffn 1024).
+    pub const fn paper_3m2(window: u32, max_context: u32) -> Self {
+        Self::sized(256, 4, 8, window, max_context)
+    }
+
+    /// Byte vocabulary, RMSNorm, GELU, `d_ff = 4 d`, RoPE base 10,000.
+    pub const fn sized(
+        d_model: u32,
+        n_layers: u32,
+        n_heads: u32,
+        window: u32,
+        max_context: u32,
+    ) -> Self {
+        Self {
+            vocab: 256,
+            d_model,
+            n_layers,
+            n_heads,
+            d_ff: 4 * d_model,
+            window,
+            max_context,
+            rope_base: 10_000,
+            norm: Norm::Rms,
+            activation: Activation::Gelu,
+        }
+    }
+
+    /// Per-head width.
+    pub const fn head_dim(&self) -> u32 {
+        self.d_model / self.n_heads
+    }
+
+    /// Number of float parameters (embedding incl. BOS, blocks, norms, head).
+    pub const fn parameters(&self) -> u64 {
+        let d = self.d_model as u64;
+        let f = self.d_ff as u64;
+        let v = self.vocab as u64;
+        let norm = match self.norm {
+            Norm::Rms => d,
+            Norm::Layer => 2 * d,
+        };
+        let block = 4 * d * d + 2 * d * f + 2 * norm;
+        (v + 1) * d + self.n_layers as u64 * block + norm + v * d
+    }
+}

@@ -1,0 +1,1 @@
+//! Host trainer (issue 4: not yet implemented).
