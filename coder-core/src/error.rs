@@ -30,6 +30,13 @@ pub enum Error {
     ModelMismatch,
     /// The decompressed data does not match the CRC-32 in the header.
     ChecksumMismatch,
+    /// A model configuration is out of range, or its storage is too small.
+    BadConfig,
+    /// The container header fails its own checksum or holds impossible
+    /// values.
+    BadHeader,
+    /// Bytes follow the last chunk of a container.
+    TrailingData,
 }
 
 impl fmt::Display for Error {
@@ -48,6 +55,9 @@ impl fmt::Display for Error {
             Error::UnsupportedVersion => "unsupported container format version",
             Error::ModelMismatch => "stream was compressed with a different model",
             Error::ChecksumMismatch => "decompressed data fails its CRC-32 check",
+            Error::BadConfig => "model configuration is out of range or its storage is too small",
+            Error::BadHeader => "compressed stream header is corrupt",
+            Error::TrailingData => "compressed stream has extra bytes after its last chunk",
         })
     }
 }

@@ -54,6 +54,14 @@ impl<S: AsRef<[u32]>> FreqTable<S> {
         Ok(Self { cum, precision })
     }
 
+    /// Wraps a table its caller keeps valid by construction (checked in
+    /// debug builds only).
+    #[inline]
+    pub(crate) fn new_trusted(cum: S, precision: u32) -> Self {
+        debug_assert!(FreqTable::from_cumulative(cum.as_ref(), precision).is_ok());
+        Self { cum, precision }
+    }
+
     /// Number of symbols in the alphabet.
     #[inline]
     pub fn symbols(&self) -> usize {
@@ -98,8 +106,17 @@ impl<S: AsRef<[u32]>> FreqTable<S> {
             return None;
         }
         // Largest i with c[i] <= target; c[0] = 0 <= target always.
-        let i = c.partition_point(|&x| x <= target) - 1;
-        self.interval(i).map(|(lo, f)| (i, lo, f))
+        // Branch-free binary search: the answer is in [base, base + len).
+        let mut base = 0;
+        let mut len = c.len() - 1;
+        while len > 1 {
+            let half = len / 2;
+            if c[base + half] <= target {
+                base += half;
+            }
+            len -= half;
+        }
+        self.interval(base).map(|(lo, f)| (base, lo, f))
     }
 
     /// A table borrowing this one's storage.

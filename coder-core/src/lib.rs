@@ -2,8 +2,27 @@
 //!
 //! Bytes (or tokens) flow through a [`Model`], which gives an integer
 //! [`FreqTable`] for each next symbol, into a finite-precision arithmetic
-//! coder. Everything is integer arithmetic, so a stream decodes to the same
-//! bytes on every machine.
+//! coder ([`Encoder`], [`Decoder`]), and chunk by chunk into the
+//! [`container`] format. Everything is integer arithmetic, so a stream
+//! decodes to the same bytes on every machine.
+//!
+//! Nothing here allocates unless the `alloc` feature is on (it only adds
+//! `Vec` wrappers); `std` adds `std::error::Error`; `defmt` derives
+//! `defmt::Format`.
+//!
+//! ```
+//! use coder_core::container::{compress_into, decompress_into, max_compressed_len};
+//! use coder_core::models::{ContextConfig, ContextModel};
+//!
+//! const CFG: ContextConfig = ContextConfig::order0_bytes();
+//! let mut model = ContextModel::new_in(CFG, [0u32; CFG.storage_len()]).unwrap();
+//! let text = b"to be or not to be, that is the question";
+//! let mut packed = [0u8; max_compressed_len(40, 16)];
+//! let n = compress_into(&mut model, text, 16, &mut packed).unwrap();
+//! let mut back = [0u8; 40];
+//! let m = decompress_into(&mut model, &packed[..n], &mut back).unwrap();
+//! assert_eq!(&back[..m], text);
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -13,10 +32,20 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod coder;
+pub mod container;
+mod crc32;
 mod error;
+mod fingerprint;
 pub mod freq;
 mod model;
+pub mod models;
 
+pub use coder::{decode_into, encode_into, max_encoded_len, Decoder, Encoder, Symbol};
+#[cfg(feature = "alloc")]
+pub use coder::{decode_to_vec, encode_to_vec};
+pub use crc32::{crc32, Crc32};
 pub use error::Error;
+pub use fingerprint::Fingerprinter;
 pub use freq::{FreqTable, MAX_PRECISION, MAX_SYMBOLS};
 pub use model::Model;

@@ -1,5 +1,7 @@
 //! The [`Model`] trait: what the coder asks of a probability model.
 
+use core::num::NonZeroU32;
+
 use crate::FreqTable;
 
 /// A sequential probability model over a fixed alphabet, driven one symbol
@@ -33,6 +35,18 @@ pub trait Model {
     /// Identifies the model (its parameters, not its state): a stream coded
     /// with one model is refused by another before any decoding.
     fn fingerprint(&self) -> u64;
+
+    /// The decoder's query: the symbol whose interval holds `target` (`<
+    /// 2^precision()`) in the table [`frequencies`](Model::frequencies)
+    /// would return now, with that interval. Does not observe the symbol.
+    ///
+    /// The default searches `frequencies()`; a model with a faster index
+    /// (e.g. a direct lookup table for a static distribution) may override
+    /// it, but must agree with `frequencies()` exactly.
+    #[inline]
+    fn lookup(&mut self, target: u32) -> Option<(usize, u32, NonZeroU32)> {
+        self.frequencies().lookup(target)
+    }
 }
 
 impl<M: Model + ?Sized> Model for &mut M {
@@ -53,5 +67,8 @@ impl<M: Model + ?Sized> Model for &mut M {
     }
     fn fingerprint(&self) -> u64 {
         (**self).fingerprint()
+    }
+    fn lookup(&mut self, target: u32) -> Option<(usize, u32, NonZeroU32)> {
+        (**self).lookup(target)
     }
 }

@@ -1,1 +1,39 @@
-//! Host benchmarks (issue 5: not yet implemented).
+//! `host-bench`: measures compressors the way "Language Modeling Is
+//! Compression" (Delétang et al., 2023) does, on real data, and writes the
+//! paper's Table 1 beside ours.
+//!
+//! - [`data`]: the four data sets cut into 2048-byte chunks by the paper's
+//!   rules (enwik, ImageNet patches, LibriSpeech 8-bit audio, random).
+//! - [`baselines`]: gzip, LZMA2 (xz), PNG, FLAC, zstd (with and without a
+//!   dictionary), brotli; every one round-trips.
+//! - [`accounting`]: chunked and unchunked rates, the paper's header-once
+//!   correction, model-size adjusted rates.
+//! - [`lm`]: the language-model rows, behind a small trait so any
+//!   `coder_core::Model` plugs in.
+//! - [`table1`] and [`report`]: running Table 1 and writing Markdown, JSON
+//!   and CSV.
+//!
+//! ```no_run
+//! use host_bench::{baselines, data};
+//! let chunks = data::load_enwik(
+//!     "../shared/data/enwik8/enwik8.head".as_ref(),
+//!     data::ENWIK_EVAL_START,
+//!     None,
+//!     data::Sample::First(8),
+//! )
+//! .unwrap();
+//! let gzip = baselines::Gzip::default();
+//! let m = host_bench::table1::measure_classical(&gzip, &chunks, true).unwrap();
+//! println!("gzip chunked: {:.1}%", 100.0 * m.chunked_rate());
+//! ```
+
+pub mod accounting;
+pub mod baselines;
+pub mod data;
+mod error;
+pub mod lm;
+pub mod paper;
+pub mod report;
+pub mod table1;
+
+pub use error::Error;

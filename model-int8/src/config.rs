@@ -90,6 +90,34 @@ impl Config {
         self.d_model / self.n_heads
     }
 
+    /// Checks the invariants every implementation relies on: non-zero
+    /// sizes, `n_heads` dividing `d_model` with an even head width, `1 <=
+    /// window <= max_context`, and the size limits of the int8 format
+    /// (`vocab <= 32768`, `d_model <= 4096`, `d_ff <= 16384`, `max_context
+    /// <= 65536`, `n_layers <= 64`).
+    pub const fn validate(&self) -> Result<(), crate::Error> {
+        let ok = self.vocab >= 1
+            && self.vocab <= 32_768
+            && self.d_model >= 2
+            && self.d_model <= 4096
+            && self.n_layers >= 1
+            && self.n_layers <= 64
+            && self.n_heads >= 1
+            && self.d_model % self.n_heads == 0
+            && (self.d_model / self.n_heads) % 2 == 0
+            && self.d_ff >= 1
+            && self.d_ff <= 16_384
+            && self.window >= 1
+            && self.window <= self.max_context
+            && self.max_context <= 65_536
+            && self.rope_base >= 2;
+        if ok {
+            Ok(())
+        } else {
+            Err(crate::Error::BadConfig)
+        }
+    }
+
     /// Number of float parameters (embedding incl. BOS, blocks, norms, head).
     pub const fn parameters(&self) -> u64 {
         let d = self.d_model as u64;

@@ -1,15 +1,36 @@
 //! Integer-only int8 Transformer inference for `coder-core` (in progress).
 #![no_std]
+#![warn(missing_docs)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod bench;
 mod config;
+mod error;
+pub mod fixed;
 #[cfg(feature = "std")]
 pub mod float;
+pub mod format;
+mod int8;
+pub mod kernels;
+#[cfg(all(feature = "simd", feature = "std", target_arch = "x86_64"))]
+mod simd;
+#[cfg(feature = "std")]
+mod quantize;
+#[cfg(feature = "std")]
+mod reference;
 
 pub use config::{Activation, Config, Norm};
+pub use error::Error;
 #[cfg(feature = "std")]
 pub use float::{FloatLayer, FloatModel, NormParams};
+pub use format::ModelFile;
+pub use int8::{working_memory_size, Int8Model, RESIDUAL_LIMIT};
+#[cfg(feature = "std")]
+pub use quantize::{quantize, QuantOptions};
+#[cfg(feature = "std")]
+pub use reference::{bits_per_byte, FloatRef, FloatState, NORM_EPS};

@@ -1,0 +1,552 @@
+//! The chunked container format, version 1.
+//!
+//! A stream is a header followed by one record per chunk. The input is cut
+//! into chunks of `chunk_size` bytes (the last one shorter); each chunk is
+//! coded from a freshly [`reset`](crate::Model::reset) model, so chunks
+//! encode and decode independently and in parallel.
+//!
+//! # Header (36 bytes, integers little-endian)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | magic `4C 4D 43 5A` (`"LMCZ"`) |
+//! | 4 | 1 | format version, `1` |
+//! | 5 | 1 | flags, `0` (none defined in version 1) |
+//! | 6 | 2 | reserved, `0` |
+//! | 8 | 8 | fingerprint of the model ([`Model::fingerprint`](crate::Model::fingerprint)) |
+//! | 16 | 4 | chunk size in bytes, `1..=2^24` |
+//! | 20 | 8 | length of the original data in bytes |
+//! | 28 | 4 | CRC-32 (ISO-HDLC, as zlib) of the original data |
+//! | 32 | 4 | CRC-32 of header bytes `0..32` |
+//!
+//! The header checksum makes a damaged header a [`Error::BadHeader`], so a
+//! [`Error::ModelMismatch`] always means a genuinely different model.
+//!
+//! # Chunk records
+//!
+//! There are `ceil(original length / chunk size)` records, in order, and
+//! nothing after the last one. Chunk `i` holds original bytes `[i *
+//! chunk_size, min((i + 1) * chunk_size, length))`. A record is:
+//!
+//! | size | field |
+//! |---|---|
+//! | 1–4 | `tag = payload_len * 2 + method`, unsigned LEB128 (7 bits per byte, low first, high bit = more), minimal |
+//! | `payload_len` | payload |
+//!
+//! * method `0`, stored: the payload is the chunk itself (`payload_len` equals
+//!   the chunk's length). The encoder stores a chunk when coding would not
+//!   make it smaller.
+//! * method `1`, coded: the payload is the arithmetic coding of the chunk's
+//!   bytes (each byte one symbol), from a reset model, as
+//!   [`encode_into`](crate::encode_into) writes it; `payload_len` is less
+//!   than the chunk's length.
+//!
+//! # Integrity
+//!
+//! There is no per-chunk checksum: at the paper's 2048-byte chunks, coded
+//! to some 500 bytes, four bytes a chunk would cost close to 1% — the
+//! size of the differences the project measures. Instead every coded chunk
+//! must be *exactly* the canonical coding of the symbols it decodes to
+//! (see [`Decoder::finish`](crate::Decoder::finish)) and every length must
+//! agree with the header, which rejects most damage in the chunk that holds
+//! it; the CRC-32 of the whole original catches the rest at the end.
+
+use crate::{decode_into, encode_into, Crc32, Error, Model};
+
+/// The first four bytes of every stream.
+pub const MAGIC: [u8; 4] = *b"LMCZ";
+/// The format version this crate writes and reads.
+pub const VERSION: u8 = 1;
+/// Length of the header in bytes.
+pub const HEADER_LEN: usize = 36;
+/// Largest chunk size.
+pub const MAX_CHUNK_SIZE: u32 = 1 << 24;
+/// Largest record header (the LEB128 tag) in bytes.
+pub const MAX_RECORD_HEADER_LEN: usize = 4;
+
+/// The stream header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Header {
+    /// Fingerprint of the model the stream was coded with.
+    pub fingerprint: u64,
+    /// Chunk size in bytes, `1..=MAX_CHUNK_SIZE`.
+    pub chunk_size: u32,
+    /// Length of the original data.
+    pub original_len: u64,
+    /// CRC-32 of the original data.
+    pub crc32: u32,
+}
+
+impl Header {
+    /// A header; fails with [`Error::BadConfig`] for a chunk size outside
+    /// `1..=MAX_CHUNK_SIZE`.
+    pub fn new(
+        fingerprint: u64,
+        chunk_size: u32,
+        original_len: u64,
+        crc32: u32,
+    ) -> Result<Self, Error> {
+        if !(1..=MAX_CHUNK_SIZE).contains(&chunk_size) {
+            return Err(Error::BadConfig);
+        }
+        Ok(Self {
+            fingerprint,
+            chunk_size,
+            original_len,
+            crc32,
+        })
+    }
+
+    /// The header's bytes.
+    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
+        b[0..4].copy_from_slice(&MAGIC);
+        b[4] = VERSION;
+        b[8..16].copy_from_slice(&self.fingerprint.to_le_bytes());
+        b[16..20].copy_from_slice(&self.chunk_size.to_le_bytes());
+        b[20..28].copy_from_slice(&self.original_len.to_le_bytes());
+        b[28..32].copy_from_slice(&self.crc32.to_le_bytes());
+        let check = crate::crc32(&b[..32]);
+        b[32..36].copy_from_slice(&check.to_le_bytes());
+        b
+    }
+
+    /// Writes the header to the start of `out`; returns [`HEADER_LEN`].
+    pub fn write_to(&self, out: &mut [u8]) -> Result<usize, Error> {
+        out.get_mut(..HEADER_LEN)
+            .ok_or(Error::OutputFull)?
+            .copy_from_slice(&self.to_bytes());
+        Ok(HEADER_LEN)
+    }
+
+    /// Parses the header at the start of `bytes` (which may hold more).
+    ///
+    /// Errors, in the order checked: [`Error::NotAContainer`] (magic),
+    /// [`Error::UnsupportedVersion`], [`Error::Truncated`] (fewer than
+    /// [`HEADER_LEN`] bytes), [`Error::BadHeader`] (checksum, flags,
+    /// reserved bytes or chunk size).
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        let n = bytes.len().min(4);
+        if bytes[..n] != MAGIC[..n] {
+            return Err(Error::NotAContainer);
+        }
+        match bytes.get(4) {
+            None => return Err(Error::Truncated),
+            Some(&VERSION) => {}
+            Some(_) => return Err(Error::UnsupportedVersion),
+        }
+        let b = bytes.get(..HEADER_LEN).ok_or(Error::Truncated)?;
+        let le32 = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let le64 = |i: usize| u64::from(le32(i)) | u64::from(le32(i + 4)) << 32;
+        if le32(32) != crate::crc32(&b[..32]) || b[5..8] != [0, 0, 0] {
+            return Err(Error::BadHeader);
+        }
+        Header::new(le64(8), le32(16), le64(20), le32(28)).map_err(|_| Error::BadHeader)
+    }
+
+    /// Fails with [`Error::ModelMismatch`] unless `model` is the one the
+    /// stream was coded with.
+    pub fn check_model<M: Model + ?Sized>(&self, model: &M) -> Result<(), Error> {
+        if model.fingerprint() == self.fingerprint {
+            Ok(())
+        } else {
+            Err(Error::ModelMismatch)
+        }
+    }
+
+    /// Number of chunk records.
+    pub fn chunk_count(&self) -> u64 {
+        self.original_len.div_ceil(u64::from(self.chunk_size))
+    }
+
+    /// Offset in the original data of chunk `index`.
+    pub fn chunk_offset(&self, index: u64) -> u64 {
+        index.saturating_mul(u64::from(self.chunk_size))
+    }
+
+    /// Length of chunk `index` (0 past the end).
+    pub fn chunk_len(&self, index: u64) -> usize {
+        let start = self.chunk_offset(index);
+        let left = self.original_len.saturating_sub(start);
+        left.min(u64::from(self.chunk_size)) as usize
+    }
+}
+
+/// How a chunk's payload holds its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Method {
+    /// The payload is the chunk's bytes.
+    Stored,
+    /// The payload is the chunk's arithmetic coding.
+    Coded,
+}
+
+/// The tag in front of a chunk's payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RecordHeader {
+    /// How the payload holds the chunk.
+    pub method: Method,
+    /// Payload length in bytes.
+    pub payload_len: usize,
+}
+
+impl RecordHeader {
+    /// Parses a record header from the start of `bytes`; returns it and its
+    /// length. [`Error::Truncated`] when `bytes` ends inside it (a reader
+    /// can read one byte at a time until the high bit is clear, at most
+    /// [`MAX_RECORD_HEADER_LEN`] bytes); [`Error::Corrupt`] when it is not
+    /// minimal or too long.
+    pub fn parse(bytes: &[u8]) -> Result<(Self, usize), Error> {
+        let mut tag = 0u64;
+        for i in 0..MAX_RECORD_HEADER_LEN {
+            let b = *bytes.get(i).ok_or(Error::Truncated)?;
+            tag |= u64::from(b & 0x7F) << (7 * i);
+            if b & 0x80 == 0 {
+                if b == 0 && i > 0 {
+                    return Err(Error::Corrupt);
+                }
+                let payload_len = (tag >> 1) as usize;
+                if payload_len > MAX_CHUNK_SIZE as usize {
+                    return Err(Error::Corrupt);
+                }
+                let method = if tag & 1 == 1 {
+                    Method::Coded
+                } else {
+                    Method::Stored
+                };
+                return Ok((
+                    Self {
+                        method,
+                        payload_len,
+                    },
+                    i + 1,
+                ));
+            }
+        }
+        Err(Error::Corrupt)
+    }
+
+    /// Writes the record header to the start of `out`; returns its length.
+    pub fn write_to(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let mut tag = ((self.payload_len as u64) << 1) | u64::from(self.method == Method::Coded);
+        let mut i = 0;
+        loop {
+            let more = tag >= 0x80;
+            let slot = out.get_mut(i).ok_or(Error::OutputFull)?;
+            *slot = (tag as u8 & 0x7F) | if more { 0x80 } else { 0 };
+            i += 1;
+            tag >>= 7;
+            if !more {
+                return Ok(i);
+            }
+        }
+    }
+
+    /// Checks the record against the length of the chunk it holds.
+    pub fn check(&self, chunk_len: usize) -> Result<(), Error> {
+        let ok = match self.method {
+            Method::Stored => self.payload_len == chunk_len,
+            Method::Coded => self.payload_len < chunk_len,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Corrupt)
+        }
+    }
+}
+
+/// A chunk record: its method and payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkRecord<'a> {
+    /// How the payload holds the chunk.
+    pub method: Method,
+    /// The payload.
+    pub payload: &'a [u8],
+}
+
+impl<'a> ChunkRecord<'a> {
+    /// Parses a whole record from the start of `bytes`; returns it and its
+    /// length in bytes.
+    pub fn parse(bytes: &'a [u8]) -> Result<(Self, usize), Error> {
+        let (h, n) = RecordHeader::parse(bytes)?;
+        let payload = bytes
+            .get(n..)
+            .and_then(|rest| rest.get(..h.payload_len))
+            .ok_or(Error::Truncated)?;
+        Ok((
+            Self {
+                method: h.method,
+                payload,
+            },
+            n + h.payload_len,
+        ))
+    }
+}
+
+/// The largest record [`encode_chunk`] writes for a chunk of `chunk_len`
+/// bytes.
+pub const fn max_record_len(chunk_len: usize) -> usize {
+    MAX_RECORD_HEADER_LEN + chunk_len
+}
+
+/// The largest stream [`compress_into`] writes for `input_len` bytes.
+pub const fn max_compressed_len(input_len: usize, chunk_size: usize) -> usize {
+    let chunks = if chunk_size == 0 {
+        0
+    } else {
+        input_len.div_ceil(chunk_size)
+    };
+    HEADER_LEN + input_len + chunks * MAX_RECORD_HEADER_LEN
+}
+
+/// Codes one chunk (from a reset model) as a record at the start of `out`,
+/// stored if coding would not make it smaller; returns the record length.
+/// `out` of [`max_record_len`] bytes always suffices.
+pub fn encode_chunk<M: Model + ?Sized>(
+    model: &mut M,
+    chunk: &[u8],
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    if chunk.len() > MAX_CHUNK_SIZE as usize {
+        return Err(Error::BadConfig);
+    }
+    let stored = RecordHeader {
+        method: Method::Stored,
+        payload_len: chunk.len(),
+    };
+    // The coded tag is never longer than the stored one.
+    let mut tag = [0u8; MAX_RECORD_HEADER_LEN];
+    let room = stored.write_to(&mut tag)?;
+    let limit = chunk.len().saturating_sub(1);
+    let coded = match out.get_mut(room..) {
+        Some(rest) => {
+            let end = rest.len().min(limit);
+            match encode_into(model, chunk, &mut rest[..end]) {
+                Ok(n) => Some(n),
+                Err(Error::OutputFull) => None,
+                Err(e) => return Err(e),
+            }
+        }
+        None => None,
+    };
+    match coded {
+        Some(n) => {
+            let h = RecordHeader {
+                method: Method::Coded,
+                payload_len: n,
+            }
+            .write_to(&mut tag)?;
+            out.copy_within(room..room + n, h);
+            out[..h].copy_from_slice(&tag[..h]);
+            Ok(h + n)
+        }
+        None => {
+            let end = room + chunk.len();
+            out.get_mut(room..end)
+                .ok_or(Error::OutputFull)?
+                .copy_from_slice(chunk);
+            out[..room].copy_from_slice(&tag[..room]);
+            Ok(end)
+        }
+    }
+}
+
+/// Decodes one chunk record into `out`, whose length must be the chunk's
+/// (see [`Header::chunk_len`]).
+pub fn decode_chunk<M: Model + ?Sized>(
+    model: &mut M,
+    record: ChunkRecord<'_>,
+    out: &mut [u8],
+) -> Result<(), Error> {
+    RecordHeader {
+        method: record.method,
+        payload_len: record.payload.len(),
+    }
+    .check(out.len())?;
+    match record.method {
+        Method::Stored => out.copy_from_slice(record.payload),
+        Method::Coded => decode_into(model, record.payload, out)?,
+    }
+    Ok(())
+}
+
+/// One chunk of a stream, as [`ChunkReader`] yields it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunk<'a> {
+    /// Index of the chunk.
+    pub index: u64,
+    /// Offset of the chunk in the original data.
+    pub offset: u64,
+    /// Length of the chunk in the original data.
+    pub len: usize,
+    /// The record.
+    pub record: ChunkRecord<'a>,
+}
+
+/// Iterates the chunk records of a stream held in a byte slice, checking
+/// each record's length against the header; yields
+/// [`Error::TrailingData`] if bytes follow the last record. Stops after the
+/// first error.
+#[derive(Clone, Debug)]
+pub struct ChunkReader<'a> {
+    header: Header,
+    rest: &'a [u8],
+    index: u64,
+    done: bool,
+}
+
+impl<'a> ChunkReader<'a> {
+    /// Parses the header of `stream`.
+    pub fn new(stream: &'a [u8]) -> Result<Self, Error> {
+        let header = Header::parse(stream)?;
+        Ok(Self {
+            header,
+            rest: &stream[HEADER_LEN..],
+            index: 0,
+            done: false,
+        })
+    }
+
+    /// The stream's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn read(&mut self) -> Result<Option<Chunk<'a>>, Error> {
+        if self.index == self.header.chunk_count() {
+            self.done = true;
+            return if self.rest.is_empty() {
+                Ok(None)
+            } else {
+                Err(Error::TrailingData)
+            };
+        }
+        let (record, n) = ChunkRecord::parse(self.rest)?;
+        let len = self.header.chunk_len(self.index);
+        RecordHeader {
+            method: record.method,
+            payload_len: record.payload.len(),
+        }
+        .check(len)?;
+        self.rest = &self.rest[n..];
+        let chunk = Chunk {
+            index: self.index,
+            offset: self.header.chunk_offset(self.index),
+            len,
+            record,
+        };
+        self.index += 1;
+        Ok(Some(chunk))
+    }
+}
+
+impl<'a> Iterator for ChunkReader<'a> {
+    type Item = Result<Chunk<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let r = self.read().transpose();
+        if matches!(r, Some(Err(_))) {
+            self.done = true;
+        }
+        r
+    }
+}
+
+/// Compresses `input` into `out` in chunks of `chunk_size` bytes; returns
+/// the stream length. `out` of [`max_compressed_len`] bytes always
+/// suffices.
+pub fn compress_into<M: Model + ?Sized>(
+    model: &mut M,
+    input: &[u8],
+    chunk_size: usize,
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    let cs = u32::try_from(chunk_size).map_err(|_| Error::BadConfig)?;
+    let header = Header::new(
+        model.fingerprint(),
+        cs,
+        input.len() as u64,
+        crate::crc32(input),
+    )?;
+    let mut pos = header.write_to(out)?;
+    for chunk in input.chunks(chunk_size) {
+        pos += encode_chunk(model, chunk, &mut out[pos..])?;
+    }
+    Ok(pos)
+}
+
+/// Decompresses `stream` into `out`; returns the original length.
+///
+/// The header is checked first, and the model's fingerprint against it,
+/// before any decoding; `out` must hold the original length.
+pub fn decompress_into<M: Model + ?Sized>(
+    model: &mut M,
+    stream: &[u8],
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    let reader = ChunkReader::new(stream)?;
+    let header = *reader.header();
+    header.check_model(model)?;
+    let len = usize::try_from(header.original_len).map_err(|_| Error::OutputFull)?;
+    let out = out.get_mut(..len).ok_or(Error::OutputFull)?;
+    let mut crc = Crc32::new();
+    for chunk in reader {
+        let chunk = chunk?;
+        let dst = &mut out[chunk.offset as usize..chunk.offset as usize + chunk.len];
+        decode_chunk(model, chunk.record, dst)?;
+        crc.update(dst);
+    }
+    if crc.finish() != header.crc32 {
+        return Err(Error::ChecksumMismatch);
+    }
+    Ok(len)
+}
+
+/// [`compress_into`] into a new `Vec`.
+#[cfg(feature = "alloc")]
+pub fn compress_to_vec<M: Model + ?Sized>(
+    model: &mut M,
+    input: &[u8],
+    chunk_size: usize,
+) -> Result<alloc::vec::Vec<u8>, Error> {
+    if chunk_size == 0 {
+        return Err(Error::BadConfig);
+    }
+    let mut out = alloc::vec![0u8; max_compressed_len(input.len(), chunk_size)];
+    let n = compress_into(model, input, chunk_size, &mut out)?;
+    out.truncate(n);
+    Ok(out)
+}
+
+/// [`decompress_into`] into a new `Vec`, grown chunk by chunk (a header
+/// claiming a huge length allocates nothing up front).
+#[cfg(feature = "alloc")]
+pub fn decompress_to_vec<M: Model + ?Sized>(
+    model: &mut M,
+    stream: &[u8],
+) -> Result<alloc::vec::Vec<u8>, Error> {
+    let reader = ChunkReader::new(stream)?;
+    let header = *reader.header();
+    header.check_model(model)?;
+    let mut out = alloc::vec::Vec::new();
+    let mut crc = Crc32::new();
+    for chunk in reader {
+        let chunk = chunk?;
+        let start = out.len();
+        out.resize(start + chunk.len, 0);
+        decode_chunk(model, chunk.record, &mut out[start..])?;
+        crc.update(&out[start..]);
+    }
+    if crc.finish() != header.crc32 {
+        return Err(Error::ChecksumMismatch);
+    }
+    Ok(out)
+}

@@ -1,0 +1,9 @@
+//! Simple models: a fixed distribution and adaptive context models. They
+//! drive tests and benchmarks, run on the firmware, and are the baselines
+//! the Transformer models are measured against.
+
+mod context;
+mod static_model;
+
+pub use context::{ContextConfig, ContextModel};
+pub use static_model::StaticModel;

@@ -1,0 +1,285 @@
+//! Compresses and decompresses text with an int8 Transformer on a
+//! Cortex-M4F (QEMU `mps2-an386`), bit-exact with the host, logging with
+//! `defmt` over semihosting.
+//!
+//! Everything the model needs lives in flash (`include_bytes!`) or in
+//! static buffers sized at compile time by `model-int8`'s own
+//! [`working_memory_size`]; nothing is allocated.
+#![no_std]
+#![no_main]
+
+mod clock;
+mod logger;
+mod stack;
+
+use coder_core::container::{compress_into, decompress_into, max_compressed_len};
+use coder_core::Model;
+use cortex_m_rt::{entry, exception, ExceptionFrame};
+use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
+use model_int8::format::fnv1a64;
+use model_int8::{working_memory_size, Activation, Config, Int8Model, ModelFile, Norm};
+
+/// Bytes aligned for zero-copy use.
+#[repr(C, align(32))]
+pub struct Aligned<T: ?Sized>(pub T);
+
+// MODEL_NAME, MODEL_CONFIG, GOLDEN_CONFIG, CHUNK, SAMPLE_LEN, HOST_BLOB_FNV,
+// and the embedded MODEL, HOST_BLOB, GOLDEN_MODEL, GOLDEN_INPUT.
+include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+
+/// The text sample: held-out enwik8 bytes from 3,600,000 on.
+static SAMPLE_ALL: &[u8] = include_bytes!("../data/enwik8-heldout-4k.txt");
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Working memory of the int8 model, as `model-int8` sizes it.
+const WORK_BYTES: usize = max(
+    working_memory_size(&MODEL_CONFIG),
+    working_memory_size(&GOLDEN_CONFIG),
+);
+const PACKED_BYTES: usize = max_compressed_len(SAMPLE_LEN, CHUNK);
+
+static mut WORK: Aligned<[u8; WORK_BYTES]> = Aligned([0; WORK_BYTES]);
+static mut PACKED: [u8; PACKED_BYTES] = [0; PACKED_BYTES];
+static mut UNPACKED: [u8; SAMPLE_LEN] = [0; SAMPLE_LEN];
+
+#[entry]
+fn main() -> ! {
+    let core = cortex_m::Peripherals::take().unwrap();
+    clock::start(core.SYST);
+    defmt::info!("firmware-demo: start");
+    // Safety: `main` runs once and these are its only references.
+    let (work, packed, unpacked) = unsafe {
+        (
+            &mut (*core::ptr::addr_of_mut!(WORK)).0,
+            &mut *core::ptr::addr_of_mut!(PACKED),
+            &mut *core::ptr::addr_of_mut!(UNPACKED),
+        )
+    };
+    defmt::info!(
+        "memory: work {=usize} B, packed {=usize} B, unpacked {=usize} B",
+        WORK_BYTES,
+        PACKED_BYTES,
+        SAMPLE_LEN
+    );
+    let ok = golden(work) & demo(work, packed, unpacked);
+    let (used, size) = stack::usage();
+    defmt::info!("stack: {=usize} B used of {=usize} B", used, size);
+    finish(ok)
+}
+
+/// The `model-int8` golden test on the device: FNV-1a 64 of the model file
+/// and of every step's little-endian cumulative table.
+fn golden(work: &mut [u8]) -> bool {
+    let file = match ModelFile::parse(&GOLDEN_MODEL.0) {
+        Ok(f) => f,
+        Err(e) => {
+            defmt::error!("golden model: {}", e);
+            return false;
+        }
+    };
+    let mut m = match Int8Model::new(&file, work) {
+        Ok(m) => m,
+        Err(e) => {
+            defmt::error!("golden model: {}", e);
+            return false;
+        }
+    };
+    let mut h = Fnv::new();
+    m.reset();
+    for &b in GOLDEN_INPUT.0.iter() {
+        for c in m.frequencies().cumulative() {
+            h.write(&c.to_le_bytes());
+        }
+        m.observe(usize::from(b));
+    }
+    defmt::info!(
+        "golden: file {=u64:#018x} tables {=u64:#018x} steps {=usize}",
+        fnv1a64(&GOLDEN_MODEL.0),
+        h.finish(),
+        GOLDEN_INPUT.0.len()
+    );
+    true
+}
+
+/// Compresses the sample, checks it against the host's blob, decodes the
+/// host's blob and checks it byte for byte.
+fn demo(work: &mut [u8], packed: &mut [u8], unpacked: &mut [u8]) -> bool {
+    let sample = &SAMPLE_ALL[..SAMPLE_LEN];
+    let t = clock::ticks();
+    let file = match ModelFile::parse(&MODEL.0) {
+        Ok(f) => f,
+        Err(e) => {
+            defmt::error!("model {=str}: {}", MODEL_NAME, e);
+            return false;
+        }
+    };
+    let parse_insns = insns_since(t);
+    let c = *file.config();
+    if c != MODEL_CONFIG {
+        defmt::error!("model config differs from the build's");
+        return false;
+    }
+    defmt::info!(
+        "model: {=str} d {=u32} layers {=u32} heads {=u32} ff {=u32} window {=u32} context {=u32} params {=u64} file {=usize} B fnv {=u64:#018x} parse {=u64} insns",
+        MODEL_NAME,
+        c.d_model,
+        c.n_layers,
+        c.n_heads,
+        c.d_ff,
+        c.window,
+        c.max_context,
+        c.parameters(),
+        MODEL.0.len(),
+        fnv1a64(&MODEL.0),
+        parse_insns
+    );
+    let mut m = match Int8Model::new(&file, work) {
+        Ok(m) => m,
+        Err(e) => {
+            defmt::error!("model setup: {}", e);
+            return false;
+        }
+    };
+
+    let t = clock::ticks();
+    let n = match compress_into(&mut m, sample, CHUNK, packed) {
+        Ok(n) => n,
+        Err(e) => {
+            defmt::error!("compress: {}", e);
+            return false;
+        }
+    };
+    let enc = insns_since(t);
+    let blob = &packed[..n];
+    defmt::info!(
+        "compressed: {=usize} -> {=usize} B in {=usize}-byte chunks, {=f32} bits/byte, {=u64} insns, {=u64} insns/byte",
+        SAMPLE_LEN,
+        n,
+        CHUNK,
+        (8 * n) as f32 / SAMPLE_LEN as f32,
+        enc,
+        enc / SAMPLE_LEN as u64
+    );
+    defmt::info!("device blob fnv {=u64:#018x}", fnv1a64(blob));
+    defmt::info!("device blob: {=[u8]}", blob);
+    let identical = blob == &HOST_BLOB.0[..];
+    if identical {
+        defmt::info!(
+            "cross-arch: device blob identical to host blob ({=usize} B, fnv {=u64:#018x})",
+            n,
+            HOST_BLOB_FNV
+        );
+    } else {
+        let at = blob
+            .iter()
+            .zip(HOST_BLOB.0.iter())
+            .position(|(a, b)| a != b)
+            .unwrap_or(blob.len().min(HOST_BLOB.0.len()));
+        defmt::error!(
+            "cross-arch: device blob ({=usize} B) differs from host blob ({=usize} B) at byte {=usize}",
+            n,
+            HOST_BLOB.0.len(),
+            at
+        );
+    }
+
+    // Decode the host's blob (when identical, this is also the device's).
+    let t = clock::ticks();
+    let decoded = decompress_into(&mut m, &HOST_BLOB.0, unpacked);
+    let dec = insns_since(t);
+    let host_ok = match decoded {
+        Ok(len) if &unpacked[..len] == sample => {
+            defmt::info!(
+                "decompressed host blob: {=usize} B, byte-identical to the sample, {=u64} insns, {=u64} insns/byte",
+                len,
+                dec,
+                dec / SAMPLE_LEN as u64
+            );
+            true
+        }
+        Ok(len) => {
+            defmt::error!("decompressed host blob: {=usize} B that differ from the sample", len);
+            false
+        }
+        Err(e) => {
+            defmt::error!("decompress host blob: {}", e);
+            false
+        }
+    };
+    let device_ok = identical || {
+        match decompress_into(&mut m, blob, unpacked) {
+            Ok(len) if &unpacked[..len] == sample => {
+                defmt::info!("decompressed device blob: byte-identical to the sample");
+                true
+            }
+            Ok(_) => {
+                defmt::error!("decompressed device blob differs from the sample");
+                false
+            }
+            Err(e) => {
+                defmt::error!("decompress device blob: {}", e);
+                false
+            }
+        }
+    };
+    identical && host_ok && device_ok
+}
+
+/// Instructions executed since SysTick reading `t` (QEMU `-icount shift=0`).
+fn insns_since(t: u64) -> u64 {
+    (clock::ticks() - t) * clock::INSNS_PER_TICK
+}
+
+/// Incremental FNV-1a 64 (the same as `model_int8::format::fnv1a64`).
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Logs the verdict and ends the QEMU run with its exit status.
+fn finish(ok: bool) -> ! {
+    if ok {
+        defmt::info!("RESULT: PASS");
+        debug::exit(EXIT_SUCCESS);
+    } else {
+        defmt::error!("RESULT: FAIL");
+        debug::exit(EXIT_FAILURE);
+    }
+    loop {
+        cortex_m::asm::bkpt();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    if let Some(loc) = info.location() {
+        defmt::error!("panic at {=str}:{=u32}", loc.file(), loc.line());
+    } else {
+        defmt::error!("panic");
+    }
+    finish(false)
+}
+
+#[exception]
+unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
+    defmt::error!("HardFault at pc {=u32:#x}", ef.pc());
+    finish(false)
+}

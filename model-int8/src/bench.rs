@@ -1,0 +1,92 @@
+//! Throughput measurement (`std`), shared by the criterion bench and
+//! `host-bench`: bytes per second of the int8 model on one core, and the
+//! multiply-accumulates each byte costs.
+
+use std::time::Instant;
+use std::vec;
+use std::vec::Vec;
+
+use coder_core::Model;
+
+use crate::{quantize, working_memory_size, Config, Error, FloatModel, Int8Model, ModelFile, QuantOptions};
+
+/// The three paper sizes at a context (and window) of 2048:
+/// `("200K", ..), ("800K", ..), ("3.2M", ..)`.
+pub fn paper_configs() -> [(&'static str, Config); 3] {
+    [
+        ("200K", Config::paper_200k(2048, 2048)),
+        ("800K", Config::paper_800k(2048, 2048)),
+        ("3.2M", Config::paper_3m2(2048, 2048)),
+    ]
+}
+
+/// Average int8 multiply-accumulates per byte when coding chunks of
+/// `chunk` bytes: the linear layers and head, plus attention scores and
+/// weighted values over the (windowed) context of each position.
+pub fn macs_per_byte(c: &Config, chunk: usize) -> f64 {
+    let d = c.d_model as f64;
+    let f = c.d_ff as f64;
+    let l = c.n_layers as f64;
+    let linear = l * (4.0 * d * d + 2.0 * d * f) + c.vocab as f64 * d;
+    let n = chunk.max(1);
+    let ctx: f64 = (0..n).map(|t| (t + 1).min(c.window as usize) as f64).sum::<f64>() / n as f64;
+    linear + l * 2.0 * ctx * d
+}
+
+/// A random model of `config`, quantized (calibrated on a few hundred
+/// bytes of pseudo-text: enough for speed measurements).
+pub fn random_int8_model(config: Config, seed: u64) -> Result<Vec<u8>, Error> {
+    let m = FloatModel::random(config, seed);
+    let text: Vec<u8> = (0..256u32).map(|i| b"the model of bytes "[(i % 19) as usize]).collect();
+    let opts = QuantOptions {
+        max_calibration_bytes: 256,
+        ..QuantOptions::default()
+    };
+    quantize(&m, &text, &opts)
+}
+
+/// One throughput measurement.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Throughput {
+    /// Bytes modelled per second on this thread.
+    pub bytes_per_sec: f64,
+    /// Average multiply-accumulates per byte.
+    pub macs_per_byte: f64,
+    /// `bytes_per_sec * macs_per_byte`.
+    pub macs_per_sec: f64,
+}
+
+/// Runs the int8 model over `data` in chunks of `chunk` bytes (as the
+/// compressor does: a frequency table and an observe per byte) and times
+/// it on the calling thread.
+pub fn measure_throughput(model_file: &[u8], data: &[u8], chunk: usize) -> Result<Throughput, Error> {
+    let file = ModelFile::parse(model_file)?;
+    let mut work = vec![0u8; working_memory_size(file.config())];
+    let mut m = Int8Model::new(&file, &mut work)?;
+    let start = Instant::now();
+    let mut sink = 0u32;
+    for c in data.chunks(chunk.max(1)) {
+        m.reset();
+        for &b in c {
+            let t = m.frequencies();
+            sink = sink.wrapping_add(t.cumulative()[1]);
+            let n = t.symbols();
+            m.observe(b as usize % n);
+        }
+    }
+    std::hint::black_box(sink);
+    let secs = start.elapsed().as_secs_f64().max(1e-9);
+    let bytes_per_sec = data.len() as f64 / secs;
+    let macs = macs_per_byte(file.config(), chunk.min(data.len()).max(1));
+    Ok(Throughput {
+        bytes_per_sec,
+        macs_per_byte: macs,
+        macs_per_sec: bytes_per_sec * macs,
+    })
+}
+
+/// Which kernel set the running machine uses (`"avx512-vnni"`, `"avx2"` or
+/// `"portable"`).
+pub fn kernel_name() -> &'static str {
+    crate::kernels::active()
+}

@@ -1,0 +1,404 @@
+//! Integer-only inference (`no_std`, no allocator): the forward pass as
+//! small free functions, read top to bottom, over weights borrowed from a
+//! [`ModelFile`] and working memory carved from the caller's buffer.
+
+use coder_core::{FreqTable, Model};
+
+use crate::fixed::{isqrt, requantize, round_div, sym_i8};
+use crate::format::{self, global, slot, I32s, ModelFile, ALIGN, EXP_BITS, ROPE_BITS};
+use crate::kernels;
+use crate::{Config, Error, Norm};
+
+/// The residual stream saturates at `±2^23` (in its fixed-point units).
+pub const RESIDUAL_LIMIT: i32 = 1 << 23;
+
+const fn area(bytes: usize) -> usize {
+    format::align_up(bytes)
+}
+
+const fn max3(a: usize, b: usize, c: usize) -> usize {
+    let m = if a > b { a } else { b };
+    if m > c {
+        m
+    } else {
+        c
+    }
+}
+
+/// Bytes of working memory [`Int8Model::new`] needs for `config`: the KV
+/// cache (`2 * n_layers * window * d_model` bytes) plus activations and
+/// alignment slack.
+pub const fn working_memory_size(config: &Config) -> usize {
+    let d = config.d_model as usize;
+    let f = config.d_ff as usize;
+    let v = config.vocab as usize;
+    let w = config.window as usize;
+    let hd = config.head_dim() as usize;
+    let kv = config.n_layers as usize * w * d;
+    ALIGN
+        + area(4 * d) // h
+        + area(4 * max3(d, f, v)) // acc
+        + area(max3(d, f, 0)) // x8
+        + area(d) // q8
+        + area(d) // att8
+        + area(4 * w) // scores / weights
+        + area(8 * hd) // num
+        + area(kv) // k cache
+        + area(kv) // v cache
+        + area(4 * (v + 1)) // cum
+}
+
+/// Carves an aligned `[T; n]` off the front of `buf`.
+fn take<'a, T: bytemuck::Pod>(buf: &mut &'a mut [u8], n: usize) -> Result<&'a mut [T], Error> {
+    let b = core::mem::take(buf);
+    let pad = b.as_ptr().align_offset(ALIGN);
+    let bytes = n * core::mem::size_of::<T>();
+    if pad > b.len() || bytes > b.len() - pad {
+        return Err(Error::WorkBufferTooSmall);
+    }
+    let (mine, rest) = b[pad..].split_at_mut(bytes);
+    *buf = rest;
+    bytemuck::try_cast_slice_mut(mine).map_err(|_| Error::WorkBufferTooSmall)
+}
+
+/// The int8 model, ready to predict: weights borrowed from the file, KV
+/// cache and activations in the caller's buffer.
+///
+/// Chunks should be at most `max_context` symbols long. Past that the model
+/// keeps working deterministically: the sliding-window cache keeps rolling
+/// and `RoPE` uses position `max_context - 1` for every later position, so
+/// predictions degrade but encoder and decoder still agree.
+pub struct Int8Model<'a> {
+    file: ModelFile<'a>,
+    c: Config,
+    pos: usize,
+    input: usize,
+    fresh: bool,
+    h: &'a mut [i32],
+    acc: &'a mut [i32],
+    x8: &'a mut [i8],
+    q8: &'a mut [i8],
+    att8: &'a mut [i8],
+    scores: &'a mut [i32],
+    num: &'a mut [i64],
+    kc: &'a mut [i8],
+    vc: &'a mut [i8],
+    cum: &'a mut [u32],
+}
+
+impl<'a> Int8Model<'a> {
+    /// Sets up inference over `file`, carving all working memory from
+    /// `work` (at least [`working_memory_size`] bytes).
+    pub fn new(file: &ModelFile<'a>, work: &'a mut [u8]) -> Result<Self, Error> {
+        let c = *file.config();
+        if work.len() < working_memory_size(&c) {
+            return Err(Error::WorkBufferTooSmall);
+        }
+        let d = c.d_model as usize;
+        let f = c.d_ff as usize;
+        let v = c.vocab as usize;
+        let w = c.window as usize;
+        let kv = c.n_layers as usize * w * d;
+        let mut buf = work;
+        Ok(Int8Model {
+            file: *file,
+            c,
+            pos: 0,
+            input: v,
+            fresh: false,
+            h: take(&mut buf, d)?,
+            acc: take(&mut buf, max3(d, f, v))?,
+            x8: take(&mut buf, max3(d, f, 0))?,
+            q8: take(&mut buf, d)?,
+            att8: take(&mut buf, d)?,
+            scores: take(&mut buf, w)?,
+            num: take(&mut buf, c.head_dim() as usize)?,
+            kc: take(&mut buf, kv)?,
+            vc: take(&mut buf, kv)?,
+            cum: take(&mut buf, v + 1)?,
+        })
+    }
+
+    /// The model's configuration.
+    pub fn config(&self) -> &Config {
+        &self.c
+    }
+
+    /// Symbols observed since the last reset.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The next-symbol logits of the last step, in units of `2^-8` of a
+    /// bit (`log2`), `[vocab]`.
+    pub fn logits(&self) -> &[i32] {
+        &self.acc[..self.c.vocab as usize]
+    }
+
+    /// Runs one step on `self.input` at `self.pos`, leaving logits in `acc`
+    /// and the cumulative table in `cum`.
+    fn forward(&mut self) {
+        let c = self.c;
+        let file = self.file;
+        let d = c.d_model as usize;
+        let f = c.d_ff as usize;
+        let v = c.vocab as usize;
+        let hd = c.head_dim() as usize;
+        let window = c.window as usize;
+        let centered = c.norm == Norm::Layer;
+        let exp = file.tensor_i32(global::EXP);
+        let rope_pos = self.pos.min(c.max_context as usize - 1);
+        let rope = &file.tensor(global::ROPE)[rope_pos * hd * 2..(rope_pos + 1) * hd * 2];
+        let slot_i = self.pos % window;
+        let n = (self.pos + 1).min(window);
+
+        embed(&file, self.input, self.h);
+        for l in 0..c.n_layers as usize {
+            let t = |s: usize| format::layer_tensor(l, s);
+            let consts = file.tensor_i32(t(slot::CONSTS));
+            // Attention half.
+            norm(self.h, file.tensor_i32(t(slot::ATTN_NORM)), centered, &mut self.x8[..d]);
+            let x = &self.x8[..d];
+            linear(file.tensor_i8(t(slot::WQ)), file.tensor_i32(t(slot::WQ_RQ)), x, &mut self.acc[..d]);
+            rope_q(&self.acc[..d], rope, hd, self.q8);
+            let kc = &mut self.kc[l * window * d..(l + 1) * window * d];
+            let vc = &mut self.vc[l * window * d..(l + 1) * window * d];
+            linear(file.tensor_i8(t(slot::WK)), file.tensor_i32(t(slot::WK_RQ)), x, &mut self.acc[..d]);
+            for (h, k) in self.acc[..d].chunks_exact(hd).enumerate() {
+                let at = (h * window + slot_i) * hd;
+                rope_q(k, rope, hd, &mut kc[at..at + hd]);
+            }
+            linear(file.tensor_i8(t(slot::WV)), file.tensor_i32(t(slot::WV_RQ)), x, &mut self.acc[..d]);
+            for (h, vv) in self.acc[..d].chunks_exact(hd).enumerate() {
+                let at = (h * window + slot_i) * hd;
+                for (dst, &src) in vc[at..at + hd].iter_mut().zip(vv) {
+                    *dst = sym_i8(src);
+                }
+            }
+            for h in 0..c.n_heads as usize {
+                let cache = h * window * hd..(h * window + n) * hd;
+                attention(
+                    &self.q8[h * hd..(h + 1) * hd],
+                    &kc[cache.clone()],
+                    &vc[cache],
+                    (consts.get(0), consts.get(1)),
+                    exp,
+                    &mut self.scores[..n],
+                    self.num,
+                    &mut self.att8[h * hd..(h + 1) * hd],
+                );
+            }
+            linear(file.tensor_i8(t(slot::WO)), file.tensor_i32(t(slot::WO_RQ)), self.att8, &mut self.acc[..d]);
+            residual_add(self.h, &self.acc[..d]);
+            // Feed-forward half.
+            norm(self.h, file.tensor_i32(t(slot::FFN_NORM)), centered, &mut self.x8[..d]);
+            linear(file.tensor_i8(t(slot::W1)), file.tensor_i32(t(slot::W1_RQ)), &self.x8[..d], &mut self.acc[..f]);
+            activation(&self.acc[..f], file.tensor_i8(t(slot::ACT_LUT)), &mut self.x8[..f]);
+            linear(file.tensor_i8(t(slot::W2)), file.tensor_i32(t(slot::W2_RQ)), &self.x8[..f], &mut self.acc[..d]);
+            residual_add(self.h, &self.acc[..d]);
+        }
+        let fin = format::final_tensor(&c);
+        norm(self.h, file.tensor_i32(fin), centered, &mut self.x8[..d]);
+        linear(file.tensor_i8(fin + 1), file.tensor_i32(fin + 2), &self.x8[..d], &mut self.acc[..v]);
+        frequencies(&mut self.acc[..v], exp, file.precision(), self.cum);
+        self.pos = self.pos.saturating_add(1);
+        self.fresh = true;
+    }
+}
+
+/// `h = embedding[token]` in residual units.
+fn embed(file: &ModelFile<'_>, token: usize, h: &mut [i32]) {
+    let d = h.len();
+    let row = &file.tensor_i8(global::EMBED)[token * d..(token + 1) * d];
+    let rq = file.tensor_i32(global::EMBED_RQ);
+    let (m, s) = (rq.get(2 * token), rq.get(2 * token + 1));
+    for (x, &e) in h.iter_mut().zip(row) {
+        *x = requantize(e as i32, m, s).clamp(-RESIDUAL_LIMIT, RESIDUAL_LIMIT);
+    }
+}
+
+/// Integer RMSNorm / LayerNorm without the gain (folded into the next
+/// linear): `out = round((h - mean) / rms / s_a)`, with `consts = [2^16 /
+/// s_a, eps]`.
+fn norm(h: &[i32], consts: I32s<'_>, centered: bool, out: &mut [i8]) {
+    let d = h.len() as i64;
+    let mean = if centered {
+        round_div(h.iter().map(|&x| x as i64).sum(), d)
+    } else {
+        0
+    };
+    let ss: u64 = h
+        .iter()
+        .map(|&x| {
+            let c = (x as i64 - mean).unsigned_abs();
+            c * c
+        })
+        .sum();
+    let ms = ss / d as u64 + consts.get(1) as u64;
+    // rms * 2^7, at least 1.
+    let r = isqrt(ms << 14).max(1) as i64;
+    let k = consts.get(0) as i64;
+    for (o, &x) in out.iter_mut().zip(h) {
+        *o = sym_i8(round_div((x as i64 - mean) * k, r << 9).clamp(-128, 127) as i32);
+    }
+}
+
+/// `acc[o] = requantize(W[o] . x + bias[o], mult[o], shift[o])` with `rq =
+/// [bias, mult, shift]` rows.
+fn linear(w: &[i8], rq: I32s<'_>, x: &[i8], acc: &mut [i32]) {
+    kernels::matvec(w, x, acc);
+    for (o, a) in acc.iter_mut().enumerate() {
+        let z = a.saturating_add(rq.get(3 * o));
+        *a = requantize(z, rq.get(3 * o + 1), rq.get(3 * o + 2));
+    }
+}
+
+/// `RoPE` (NeoX half split) on values at 1/256 of their int8 step, rounding
+/// once to int8: `rope = [cos .. hd/2, sin .. hd/2]` in Q14.
+fn rope_q(x: &[i32], rope: &[u8], hd: usize, out: &mut [i8]) {
+    let half = hd / 2;
+    let tab = |i: usize| i16::from_le_bytes([rope[2 * i], rope[2 * i + 1]]) as i32;
+    let shift = ROPE_BITS + 8;
+    let round = 1i32 << (shift - 1);
+    for (xh, oh) in x.chunks_exact(hd).zip(out.chunks_exact_mut(hd)) {
+        for i in 0..half {
+            let a = xh[i].clamp(-32767, 32767);
+            let b = xh[i + half].clamp(-32767, 32767);
+            let (cs, sn) = (tab(i), tab(half + i));
+            oh[i] = sym_i8((a * cs - b * sn + round) >> shift);
+            oh[i + half] = sym_i8((b * cs + a * sn + round) >> shift);
+        }
+    }
+}
+
+/// `2^(-u / 256)` in Q`30 - extra` from the stored table, 0 when tiny.
+#[inline(always)]
+fn exp2_neg(exp: I32s<'_>, u: u32, extra: u32) -> u32 {
+    let sh = (u >> EXP_BITS) + extra;
+    if sh >= 31 {
+        0
+    } else {
+        (exp.get((u & ((1 << EXP_BITS) - 1)) as usize) as u32) >> sh
+    }
+}
+
+/// One head: integer softmax over the `n` cached positions, then the
+/// weighted mean of the values (the result keeps the value scale).
+#[allow(clippy::too_many_arguments)]
+fn attention(
+    q: &[i8],
+    keys: &[i8],
+    values: &[i8],
+    (sm_mult, sm_shift): (i32, i32),
+    exp: I32s<'_>,
+    scores: &mut [i32],
+    num: &mut [i64],
+    out: &mut [i8],
+) {
+    kernels::matvec(keys, q, scores);
+    let max = scores.iter().copied().max().unwrap_or(0);
+    for s in scores.iter_mut() {
+        // Weights in Q15, capped at 2^15 - 1 so they fit an i16 lane.
+        let u = requantize(max.saturating_sub(*s), sm_mult, sm_shift).max(0) as u32;
+        *s = exp2_neg(exp, u, 15).min(32767) as i32;
+    }
+    num.fill(0);
+    let den = kernels::weighted_sum(scores, values, num).max(1);
+    for (o, &x) in out.iter_mut().zip(num.iter()) {
+        *o = sym_i8(round_div(x, den).clamp(-128, 127) as i32);
+    }
+}
+
+/// `h += y`, saturating at [`RESIDUAL_LIMIT`].
+fn residual_add(h: &mut [i32], y: &[i32]) {
+    for (x, &a) in h.iter_mut().zip(y) {
+        *x = x.saturating_add(a).clamp(-RESIDUAL_LIMIT, RESIDUAL_LIMIT);
+    }
+}
+
+/// The non-linearity through its 256-entry table on the int8
+/// pre-activation.
+fn activation(pre: &[i32], lut: &[i8], out: &mut [i8]) {
+    for (o, &p) in out.iter_mut().zip(pre) {
+        *o = lut[(sym_i8(p) as i32 + 128) as usize];
+    }
+}
+
+/// Logits (units of `2^-8` bit) to the cumulative frequency table with
+/// total `2^precision`: `1 + floor(p_i * (2^precision - vocab))` each, the
+/// remainder to the (first) most likely symbol.
+fn frequencies(logits: &mut [i32], exp: I32s<'_>, precision: u32, cum: &mut [u32]) {
+    const LOGIT_LIMIT: i32 = 1 << 24;
+    let mut max = i32::MIN;
+    let mut arg = 0;
+    for (i, l) in logits.iter_mut().enumerate() {
+        *l = (*l).clamp(-LOGIT_LIMIT, LOGIT_LIMIT);
+        if *l > max {
+            max = *l;
+            arg = i;
+        }
+    }
+    let mut sum = 0u64;
+    for (e, &l) in cum[1..].iter_mut().zip(logits.iter()) {
+        *e = exp2_neg(exp, (max - l) as u32, 0);
+        sum += *e as u64;
+    }
+    let total = 1u64 << precision;
+    let spare = total - logits.len() as u64;
+    let mut given = 0u64;
+    for e in cum[1..].iter_mut() {
+        let f = 1 + (*e as u64 * spare) / sum;
+        *e = f as u32;
+        given += f;
+    }
+    cum[arg + 1] += (total - given) as u32;
+    cum[0] = 0;
+    for i in 1..cum.len() {
+        cum[i] += cum[i - 1];
+    }
+}
+
+impl Model for Int8Model<'_> {
+    fn symbols(&self) -> usize {
+        self.c.vocab as usize
+    }
+
+    fn precision(&self) -> u32 {
+        self.file.precision()
+    }
+
+    fn frequencies(&mut self) -> FreqTable<&[u32]> {
+        if !self.fresh {
+            self.forward();
+        }
+        let p = self.file.precision();
+        if FreqTable::from_cumulative(&*self.cum, p).is_err() {
+            // Unreachable by construction; stay total rather than panic.
+            let _ = coder_core::freq::fill_uniform(self.cum, p);
+        }
+        match FreqTable::from_cumulative(&*self.cum, p) {
+            Ok(t) => t,
+            // `vocab < 2^precision` is checked when the file is parsed, so
+            // the uniform table is always valid.
+            Err(_) => unreachable!("uniform table is valid"),
+        }
+    }
+
+    fn observe(&mut self, symbol: usize) {
+        if !self.fresh {
+            self.forward();
+        }
+        self.input = symbol.min(self.c.vocab as usize - 1);
+        self.fresh = false;
+    }
+
+    fn reset(&mut self) {
+        self.pos = 0;
+        self.input = self.c.vocab as usize;
+        self.fresh = false;
+    }
+
+    fn fingerprint(&self) -> u64 {
+        self.file.fingerprint()
+    }
+}

@@ -1,0 +1,70 @@
+//! The integer kernels the forward pass spends its time in. Portable code
+//! here; with the `simd` feature on x86-64 hosts (`std`), AVX2 / AVX-512
+//! versions in [`crate::simd`] are picked at run time. Integer sums are
+//! exact, so every version gives identical results.
+
+/// `out[r] = sum_c w[r * cols + c] * x[c]` with `cols = x.len()` and
+/// `rows = out.len()`. `w` never holds `-128` (weights and keys are
+/// symmetric int8), which the SIMD versions rely on.
+#[inline]
+pub fn matvec(w: &[i8], x: &[i8], out: &mut [i32]) {
+    #[cfg(all(feature = "simd", feature = "std", target_arch = "x86_64"))]
+    if crate::simd::matvec(w, x, out) {
+        return;
+    }
+    matvec_portable(w, x, out)
+}
+
+/// `out[j] += sum_t wts[t] * v[t * hd + j]` for `t < wts.len()` with `hd =
+/// out.len()`; weights are in `0 ..= 32767`. Returns `sum_t wts[t]`.
+#[inline]
+pub fn weighted_sum(wts: &[i32], v: &[i8], out: &mut [i64]) -> i64 {
+    #[cfg(all(feature = "simd", feature = "std", target_arch = "x86_64"))]
+    if let Some(s) = crate::simd::weighted_sum(wts, v, out) {
+        return s;
+    }
+    weighted_sum_portable(wts, v, out)
+}
+
+/// Portable [`matvec`].
+pub fn matvec_portable(w: &[i8], x: &[i8], out: &mut [i32]) {
+    let cols = x.len();
+    for (o, row) in out.iter_mut().zip(w.chunks_exact(cols)) {
+        *o = dot_portable(row, x);
+    }
+}
+
+/// `sum a[i] * b[i]`.
+#[inline]
+pub fn dot_portable(a: &[i8], b: &[i8]) -> i32 {
+    let mut acc = 0i32;
+    for (&x, &y) in a.iter().zip(b) {
+        acc += x as i32 * y as i32;
+    }
+    acc
+}
+
+/// Portable [`weighted_sum`].
+pub fn weighted_sum_portable(wts: &[i32], v: &[i8], out: &mut [i64]) -> i64 {
+    let hd = out.len();
+    let mut den = 0i64;
+    for (&w, row) in wts.iter().zip(v.chunks_exact(hd)) {
+        if w == 0 {
+            continue;
+        }
+        den += w as i64;
+        for (o, &x) in out.iter_mut().zip(row) {
+            *o += w as i64 * x as i64;
+        }
+    }
+    den
+}
+
+/// Name of the kernel set in use on this machine.
+pub fn active() -> &'static str {
+    #[cfg(all(feature = "simd", feature = "std", target_arch = "x86_64"))]
+    if let Some(name) = crate::simd::name() {
+        return name;
+    }
+    "portable"
+}

@@ -1,0 +1,89 @@
+//! Golden test: the exact frequency tables of a fixed quantized model on a
+//! fixed input. The hash must be the same in debug and release, with and
+//! without `simd`, on every machine (the firmware checks it too).
+
+mod common;
+
+use coder_core::Model;
+use model_int8::{format::fnv1a64, working_memory_size, Config, Int8Model, ModelFile};
+
+/// FNV-1a 64 over the little-endian cumulative tables of every step of
+/// `tests/data/golden.lmi8` on the first 300 bytes of `common::TEXT`.
+const GOLDEN_TABLES: u64 = 0xf592_00db_7952_c379;
+
+/// The committed golden model (also used by the firmware's check).
+const GOLDEN_FILE: &[u8] = include_bytes!("data/golden.lmi8");
+
+fn golden_model() -> Vec<u8> {
+    // Window smaller than the input so the ring buffer wraps.
+    common::small_model(Config::sized(32, 2, 2, 48, 320), 0x5EED).1
+}
+
+fn table_hash(bytes: &[u8], input: &[u8]) -> u64 {
+    let file = ModelFile::parse(bytes).unwrap();
+    let mut work = vec![0u8; working_memory_size(file.config())];
+    let mut m = Int8Model::new(&file, &mut work).unwrap();
+    let mut all = Vec::new();
+    m.reset();
+    for &b in input {
+        for c in m.frequencies().cumulative() {
+            all.extend_from_slice(&c.to_le_bytes());
+        }
+        m.observe(b as usize);
+    }
+    fnv1a64(&all)
+}
+
+#[test]
+fn golden_tables() {
+    let tables = table_hash(GOLDEN_FILE, &common::TEXT[..300]);
+    println!("tables {tables:#018x}");
+    assert_eq!(tables, GOLDEN_TABLES, "int8 inference output changed");
+}
+
+/// The quantizer still writes the committed file. Its float calibration
+/// goes through the platform's `exp`/`cos`/`erf`, so on an exotic libm this
+/// may differ in a last bit; the table hash above is the portable claim.
+/// `MODEL_INT8_BLESS=1` rewrites the file.
+#[test]
+fn quantizer_reproduces_golden_file() {
+    let bytes = golden_model();
+    if std::env::var_os("MODEL_INT8_BLESS").is_some() {
+        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/golden.lmi8"), &bytes).unwrap();
+    }
+    assert!(bytes == GOLDEN_FILE, "quantizer output changed (fnv {:#018x})", fnv1a64(&bytes));
+}
+
+#[test]
+fn portable_kernels_agree_with_dispatched() {
+    use model_int8::kernels;
+    let mut s = 12345u64;
+    let mut rnd = move || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 33) as i32
+    };
+    for &(rows, cols) in &[(1, 1), (3, 7), (17, 16), (64, 64), (33, 256), (5, 1000)] {
+        let w: Vec<i8> = (0..rows * cols).map(|_| rnd() as i8).collect();
+        let x: Vec<i8> = (0..cols).map(|_| rnd() as i8).collect();
+        let mut a = vec![0; rows];
+        let mut b = vec![0; rows];
+        kernels::matvec(&w, &x, &mut a);
+        kernels::matvec_portable(&w, &x, &mut b);
+        assert_eq!(a, b, "matvec {rows}x{cols}");
+        // Extremes.
+        let w = vec![-128i8; rows * cols];
+        let x = vec![-128i8; cols];
+        kernels::matvec(&w, &x, &mut a);
+        kernels::matvec_portable(&w, &x, &mut b);
+        assert_eq!(a, b);
+    }
+    for &(n, hd) in &[(1, 16), (5, 16), (100, 32), (2048, 16), (300, 64), (7, 8)] {
+        let wts: Vec<i32> = (0..n).map(|i| if i % 5 == 0 { 1 << 15 } else { rnd() & 0x7fff }).collect();
+        let v: Vec<i8> = (0..n * hd).map(|_| rnd() as i8).collect();
+        let mut a = vec![0i64; hd];
+        let mut b = vec![0i64; hd];
+        let da = kernels::weighted_sum(&wts, &v, &mut a);
+        let db = kernels::weighted_sum_portable(&wts, &v, &mut b);
+        assert_eq!((da, a), (db, b), "weighted_sum {n}x{hd}");
+    }
+}

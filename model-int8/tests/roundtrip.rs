@@ -1,0 +1,60 @@
+//! Encode → decode round trips through `coder-core` with the int8 model.
+
+mod common;
+
+use coder_core::{decode_to_vec, encode_to_vec};
+use model_int8::{bits_per_byte, working_memory_size, Int8Model, ModelFile};
+
+fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 56) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn round_trips_text_and_random_data() {
+    // Window 64 < chunk so the ring buffer wraps; positions past
+    // max_context (128) exercise the documented fallback.
+    let (_, bytes) = common::small_model(common::small_config(), 5);
+    let file = ModelFile::parse(&bytes).unwrap();
+    let mut work = vec![0u8; working_memory_size(file.config())];
+    let mut m = Int8Model::new(&file, &mut work).unwrap();
+    let long_text: Vec<u8> = common::TEXT.iter().cycle().take(700).copied().collect();
+    for data in [
+        Vec::new(),
+        vec![0u8],
+        common::TEXT[..120].to_vec(),
+        long_text,
+        random_bytes(300, 9),
+        vec![255u8; 200],
+    ] {
+        let coded = encode_to_vec(&mut m, &data).unwrap();
+        let back: Vec<u8> = decode_to_vec(&mut m, &coded, data.len()).unwrap();
+        assert_eq!(back, data);
+        // The coded size matches the model's log-loss (plus a few bytes of
+        // coder overhead).
+        let bits = bits_per_byte(&mut m, &data, usize::MAX) * data.len() as f64;
+        let coded_bits = coded.len() as f64 * 8.0;
+        assert!(coded_bits <= bits * 1.01 + 64.0, "{coded_bits} vs {bits}");
+        assert!(coded_bits + 64.0 >= bits, "{coded_bits} vs {bits}");
+    }
+}
+
+#[test]
+fn separate_instances_agree() {
+    // Encoder and decoder in separate model instances with separate memory.
+    let (_, bytes) = common::small_model(common::small_config(), 6);
+    let file = ModelFile::parse(&bytes).unwrap();
+    let mut w1 = vec![0u8; working_memory_size(file.config())];
+    let mut w2 = vec![0xAAu8; working_memory_size(file.config()) + 7];
+    let mut enc = Int8Model::new(&file, &mut w1).unwrap();
+    let mut dec = Int8Model::new(&file, &mut w2[7..]).unwrap();
+    let coded = encode_to_vec(&mut enc, common::TEXT).unwrap();
+    let back: Vec<u8> = decode_to_vec(&mut dec, &coded, common::TEXT.len()).unwrap();
+    assert_eq!(back, common::TEXT);
+    assert!(coded.len() < common::TEXT.len() * 2);
+}

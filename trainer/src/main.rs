@@ -1,0 +1,298 @@
+//! `trainer`: train, export and evaluate byte-level Transformers.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use model_int8::Config;
+use trainer::train::{self, Driver, ModelDims, TrainConfig};
+use trainer::{data, ship};
+
+#[derive(Parser)]
+#[command(version, about = "Train, export and evaluate byte-level Transformers")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Train a model (or resume a run) into a run directory.
+    Train(TrainArgs),
+    /// Export a run: float model file, quantized int8 model file, manifest.
+    Export(ExportCli),
+    /// Float and int8 bits per byte of a float model file on held-out data.
+    Eval(EvalCli),
+}
+
+#[derive(Args)]
+struct ExportCli {
+    /// Run directory to export (its last checkpoint).
+    #[arg(long)]
+    run: PathBuf,
+    /// Model name for the manifest (e.g. lm-200k).
+    #[arg(long)]
+    name: String,
+    /// Output folder; writes NAME.lmm, NAME.float and NAME.json.
+    #[arg(long, default_value = "model-int8/models")]
+    out_dir: PathBuf,
+    /// Evaluate on at most this many held-out bytes (0: the whole range).
+    #[arg(long, default_value_t = 0)]
+    eval_bytes: usize,
+    /// Calibration bytes taken from the training range.
+    #[arg(long, default_value_t = 16384)]
+    calibration_bytes: usize,
+    /// What limited this model, for the manifest.
+    #[arg(long, default_value = "")]
+    limitations: String,
+}
+
+#[derive(Args)]
+struct EvalCli {
+    /// Float model file (written by `export`).
+    #[arg(long)]
+    float: PathBuf,
+    /// Int8 model file; quantized from the float model when absent.
+    #[arg(long)]
+    int8: Option<PathBuf>,
+    /// Data file or folder.
+    #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
+    data: PathBuf,
+    /// Held-out byte range START..END.
+    #[arg(long, default_value = "3600000..")]
+    range: String,
+    /// Chunk size; each chunk is coded from an empty context.
+    #[arg(long, default_value_t = 2048)]
+    chunk: usize,
+    /// Calibration range when quantizing here.
+    #[arg(long, default_value = "0..3600000")]
+    calibration_range: String,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Run directory (config, checkpoints, metrics, plot).
+    #[arg(long)]
+    run: PathBuf,
+    /// Resume the run in `--run` from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Paper size: 200k, 800k or 3m2 (overridden by --d-model etc.).
+    #[arg(long, default_value = "200k")]
+    size: String,
+    #[arg(long)]
+    d_model: Option<u32>,
+    #[arg(long)]
+    layers: Option<u32>,
+    #[arg(long)]
+    heads: Option<u32>,
+    #[arg(long)]
+    d_ff: Option<u32>,
+    /// Attention window (positions seen, itself included).
+    #[arg(long, default_value_t = 256)]
+    window: u32,
+    /// Longest chunk the model codes.
+    #[arg(long, default_value_t = 2048)]
+    max_context: u32,
+    /// Data file or folder.
+    #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
+    data: PathBuf,
+    /// Training byte range START..END.
+    #[arg(long, default_value = "0..3600000")]
+    train_range: String,
+    /// Validation byte range START..END (END empty: to the end).
+    #[arg(long, default_value = "3600000..")]
+    val_range: String,
+    #[arg(long, default_value_t = 256)]
+    seq_len: usize,
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Sequence length of the final phase (0: none).
+    #[arg(long, default_value_t = 512)]
+    final_seq_len: usize,
+    /// Fraction of the run spent at --final-seq-len.
+    #[arg(long, default_value_t = 0.25)]
+    final_frac: f64,
+    /// Step limit (0: none).
+    #[arg(long, default_value_t = 0)]
+    steps: u64,
+    /// Time limit in minutes (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    minutes: f64,
+    #[arg(long, default_value_t = 3e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 3e-4)]
+    min_lr: f64,
+    #[arg(long, default_value_t = 200)]
+    warmup: u64,
+    #[arg(long, default_value_t = 0.01)]
+    weight_decay: f32,
+    #[arg(long, default_value_t = 0.99)]
+    beta2: f32,
+    /// Gradient norm clip per parameter tensor (0: none).
+    #[arg(long, default_value_t = 1.0)]
+    grad_clip: f32,
+    #[arg(long, default_value_t = 300.0)]
+    checkpoint_every_s: f64,
+    #[arg(long, default_value_t = 300.0)]
+    eval_every_s: f64,
+    /// 2048-byte validation chunks for the curve (0: all).
+    #[arg(long, default_value_t = 16)]
+    val_chunks: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// No progress bar (log lines only).
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn model_config(a: &TrainArgs) -> Result<Config, String> {
+    let mut c = match a.size.as_str() {
+        "200k" => Config::paper_200k(a.window, a.max_context),
+        "800k" => Config::paper_800k(a.window, a.max_context),
+        "3m2" | "3.2m" => Config::paper_3m2(a.window, a.max_context),
+        s => return Err(format!("unknown size {s:?} (200k, 800k, 3m2)")),
+    };
+    if let Some(d) = a.d_model {
+        c.d_model = d;
+        c.d_ff = 4 * d;
+    }
+    if let Some(l) = a.layers {
+        c.n_layers = l;
+    }
+    if let Some(h) = a.heads {
+        c.n_heads = h;
+    }
+    if let Some(f) = a.d_ff {
+        c.d_ff = f;
+    }
+    if c.n_heads == 0 || c.d_model % c.n_heads != 0 || c.head_dim() % 2 != 0 {
+        return Err("d_model must be a multiple of heads with an even head width".into());
+    }
+    if c.window == 0 || c.window > c.max_context {
+        return Err("window must be in 1..=max_context".into());
+    }
+    Ok(c)
+}
+
+fn run_train(a: TrainArgs) -> Result<(), String> {
+    let config = model_config(&a)?;
+    let bytes_len = std::fs::metadata(&a.data)
+        .map(|m| if m.is_dir() { usize::MAX } else { m.len() as usize })
+        .map_err(|e| format!("cannot read {}: {e}", a.data.display()))?;
+    let len = if bytes_len == usize::MAX {
+        data::load_bytes(&a.data).map_err(|e| e.to_string())?.len()
+    } else {
+        bytes_len
+    };
+    let train_range = data::resolve(data::parse_range(&a.train_range)?, len)?;
+    let val_range = data::resolve(data::parse_range(&a.val_range)?, len)?;
+    if a.seq_len > config.max_context as usize || a.final_seq_len > config.max_context as usize {
+        return Err("sequence length exceeds max_context".into());
+    }
+    let cfg = TrainConfig {
+        model: ModelDims::from(config),
+        data: a.data.clone(),
+        train_range,
+        val_range,
+        seq_len: a.seq_len,
+        batch: a.batch,
+        final_seq_len: a.final_seq_len,
+        final_frac: a.final_frac,
+        steps: a.steps,
+        time_budget_s: a.minutes * 60.0,
+        lr: a.lr,
+        min_lr: a.min_lr,
+        warmup: a.warmup,
+        weight_decay: a.weight_decay,
+        beta2: a.beta2,
+        grad_clip: a.grad_clip,
+        checkpoint_every_s: a.checkpoint_every_s,
+        eval_every_s: a.eval_every_s,
+        val_chunks: a.val_chunks,
+        seed: a.seed,
+    };
+    eprintln!(
+        "training {} parameters on {} ({}), train {:?}, validation {:?}",
+        config.parameters(),
+        cfg.data.display(),
+        trainer::backend::name(),
+        cfg.train_range,
+        cfg.val_range
+    );
+    let st = train::train(
+        &a.run,
+        cfg,
+        a.resume,
+        &Driver {
+            progress: !a.quiet,
+            verbose: true,
+        },
+    )?;
+    eprintln!(
+        "done: {} steps, {} tokens, {:.0} s, last validation {:?} bits/byte",
+        st.step, st.tokens, st.elapsed_s, st.last_val_bpb
+    );
+    Ok(())
+}
+
+fn run_export(a: ExportCli) -> Result<(), String> {
+    let path = |ext: &str| a.out_dir.join(format!("{}.{ext}", a.name));
+    let m = ship::export_run(&ship::ExportArgs {
+        run: a.run.clone(),
+        name: a.name.clone(),
+        out_int8: path("lmm"),
+        out_float: path("float"),
+        manifest: path("json"),
+        eval_bytes: a.eval_bytes,
+        calibration_bytes: a.calibration_bytes,
+        limitations: a.limitations.clone(),
+    })?;
+    println!("{}", serde_json::to_string_pretty(&m).expect("serializable"));
+    Ok(())
+}
+
+fn run_eval(a: EvalCli) -> Result<(), String> {
+    let fm_bytes =
+        std::fs::read(&a.float).map_err(|e| format!("cannot read {}: {e}", a.float.display()))?;
+    let fm = model_int8::FloatModel::from_bytes(&fm_bytes)
+        .map_err(|e| format!("bad float model file {}: {e}", a.float.display()))?;
+    let bytes = data::load_bytes(&a.data).map_err(|e| format!("cannot read data: {e}"))?;
+    let range = data::resolve(data::parse_range(&a.range)?, bytes.len())?;
+    let file = match &a.int8 {
+        Some(p) => std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+        None => {
+            let cr = data::resolve(data::parse_range(&a.calibration_range)?, bytes.len())?;
+            let calib = ship::calibration_text(&bytes, &cr, 16384, a.chunk);
+            model_int8::quantize(&fm, &calib, &model_int8::QuantOptions::default())
+                .map_err(|e| format!("quantization failed: {e}"))?
+        }
+    };
+    let (float_bpb, int8) = ship::measure(&fm, &file, &bytes[range.clone()], a.chunk)?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "range": [range.start, range.end],
+            "chunk": a.chunk,
+            "float_bpb": float_bpb,
+            "int8": int8,
+        })
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Train(a) => run_train(a),
+        Cmd::Export(a) => run_export(a),
+        Cmd::Eval(a) => run_eval(a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

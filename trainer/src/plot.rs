@@ -1,0 +1,103 @@
+//! The validation curve as a PNG (bits per byte against tokens seen).
+
+use std::fs;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+
+/// Fonts tried for labels; without one the plot is drawn unlabelled.
+const FONTS: &[&str] = &[
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+];
+
+fn font_loaded() -> bool {
+    static LOADED: OnceLock<bool> = OnceLock::new();
+    *LOADED.get_or_init(|| {
+        for path in FONTS {
+            if let Ok(bytes) = fs::read(path) {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+}
+
+/// Reads `metrics.csv` and draws train and validation bits per byte.
+pub fn plot_metrics(csv: &Path, png: &Path) -> Result<(), String> {
+    let text = fs::read_to_string(csv).map_err(|e| e.to_string())?;
+    let mut train = Vec::new();
+    let mut val = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() < 6 {
+            continue;
+        }
+        let Ok(tokens) = f[1].parse::<f64>() else {
+            continue;
+        };
+        let x = tokens / 1e6;
+        if let Ok(t) = f[4].parse::<f64>() {
+            train.push((x, t));
+        }
+        if let Ok(v) = f[5].parse::<f64>() {
+            val.push((x, v));
+        }
+    }
+    if train.is_empty() && val.is_empty() {
+        return Ok(());
+    }
+    let all = train.iter().chain(val.iter());
+    let xmax = all.clone().map(|p| p.0).fold(1e-3, f64::max);
+    let ymax = all.clone().map(|p| p.1).fold(0.0, f64::max).min(8.5) + 0.1;
+    let ymin = all.map(|p| p.1).fold(f64::INFINITY, f64::min).max(0.0) - 0.1;
+    let labels = font_loaded();
+    let root = BitMapBackend::new(png, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut builder = ChartBuilder::on(&root);
+    builder.margin(20);
+    if labels {
+        builder
+            .caption("bits per byte vs training tokens (M)", ("sans-serif", 22))
+            .x_label_area_size(40)
+            .y_label_area_size(50);
+    }
+    let mut chart = builder
+        .build_cartesian_2d(0.0..xmax * 1.02, ymin.max(0.0)..ymax)
+        .map_err(|e| e.to_string())?;
+    let mut mesh = chart.configure_mesh();
+    if labels {
+        mesh.x_desc("tokens (millions)").y_desc("bits/byte");
+    } else {
+        mesh.disable_x_axis().disable_y_axis();
+    }
+    mesh.draw().map_err(|e| e.to_string())?;
+    let s = chart
+        .draw_series(LineSeries::new(train, &BLUE))
+        .map_err(|e| e.to_string())?;
+    if labels {
+        s.label("train (recent steps)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    }
+    let s = chart
+        .draw_series(LineSeries::new(val, RED.stroke_width(2)))
+        .map_err(|e| e.to_string())?;
+    if labels {
+        s.label("validation, 2048-byte chunks")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }
+    root.present().map_err(|e| e.to_string())
+}

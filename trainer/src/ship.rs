@@ -1,0 +1,217 @@
+//! `trainer export`: a run's checkpoint → float model file, quantized int8
+//! model file and a manifest with held-out measurements.
+
+use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use model_int8::{quantize, FloatModel, QuantOptions};
+use serde::Serialize;
+
+use crate::backend::{self, Inner};
+use crate::int8eval::{self, Int8Eval};
+use crate::train::{self, ModelDims, TrainConfig};
+use crate::{data, eval, export};
+
+/// What `export` writes beside the model files.
+#[derive(Clone, Debug, Serialize)]
+pub struct Manifest {
+    pub name: String,
+    pub model: ModelDims,
+    pub parameters: u64,
+    pub int8_file: String,
+    pub int8_file_bytes: usize,
+    pub float_file: String,
+    pub data: String,
+    pub train_range: Range<usize>,
+    pub validation_range: Range<usize>,
+    pub steps: u64,
+    pub tokens_seen: u64,
+    pub train_wall_time_s: f64,
+    pub hardware: String,
+    pub backend: String,
+    pub recipe: Recipe,
+    pub calibration: String,
+    pub float_val_bpb: f64,
+    pub int8_val: Int8Eval,
+    pub int8_vs_float_loss_pct: f64,
+    pub evaluation: String,
+    pub limitations: String,
+    pub exported_at_unix: u64,
+}
+
+/// The training recipe, copied from the run's config.
+#[derive(Clone, Debug, Serialize)]
+pub struct Recipe {
+    pub seq_len: usize,
+    pub batch: usize,
+    pub final_seq_len: usize,
+    pub final_frac: f64,
+    pub optimizer: String,
+    pub lr: f64,
+    pub min_lr: f64,
+    pub warmup: u64,
+    pub schedule: String,
+    pub weight_decay: f32,
+    pub beta2: f32,
+    pub grad_clip_per_tensor: f32,
+    pub seed: u64,
+}
+
+/// Options of [`export_run`].
+pub struct ExportArgs {
+    pub run: PathBuf,
+    pub name: String,
+    pub out_int8: PathBuf,
+    pub out_float: PathBuf,
+    pub manifest: PathBuf,
+    /// Evaluate on at most this many held-out bytes (0: all).
+    pub eval_bytes: usize,
+    pub calibration_bytes: usize,
+    pub limitations: String,
+}
+
+/// CPU model and core count, for manifests.
+pub fn hardware() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores ({})", std::env::consts::ARCH)
+}
+
+/// Calibration text: `n` bytes from 2048-byte slices spread over the
+/// training range.
+pub fn calibration_text(bytes: &[u8], range: &Range<usize>, n: usize, chunk: usize) -> Vec<u8> {
+    let pieces = n.div_ceil(chunk).max(1);
+    let span = range.len().saturating_sub(chunk).max(1);
+    let mut out = Vec::with_capacity(pieces * chunk);
+    for i in 0..pieces {
+        let start = range.start + i * span / pieces;
+        let end = (start + chunk).min(range.end);
+        out.extend_from_slice(&bytes[start..end]);
+    }
+    out.truncate(n);
+    out
+}
+
+/// Float and int8 held-out measurements of a float model.
+pub fn measure(
+    fm: &FloatModel,
+    int8_file: &[u8],
+    text: &[u8],
+    chunk: usize,
+) -> Result<(f64, Int8Eval), String> {
+    let device = backend::device();
+    let lm = export::from_float_model::<Inner>(fm, &device)?;
+    let chunks = data::chunks(&(0..text.len()), chunk);
+    let float_bpb = eval::bits_per_byte(&lm, text, &chunks, 4, &device);
+    let int8 = int8eval::evaluate(int8_file, text, chunk)?;
+    Ok((float_bpb, int8))
+}
+
+/// Exports the last checkpoint of a run.
+pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
+    let device = backend::device();
+    let (cfg, st, lm): (TrainConfig, _, _) = train::load_model::<Inner>(&a.run, &device)?;
+    let fm = export::to_float_model(&lm);
+    let bytes = data::load_bytes(&cfg.data)
+        .map_err(|e| format!("cannot read data {}: {e}", cfg.data.display()))?;
+    let write = |p: &Path, b: &[u8]| {
+        if let Some(dir) = p.parent() {
+            fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        fs::write(p, b).map_err(|e| format!("cannot write {}: {e}", p.display()))
+    };
+    write(&a.out_float, &fm.to_bytes())?;
+    let chunk = 2048.min(fm.config.max_context as usize);
+    let calib = calibration_text(&bytes, &cfg.train_range, a.calibration_bytes, chunk);
+    let opts = QuantOptions {
+        max_calibration_bytes: calib.len(),
+        ..QuantOptions::default()
+    };
+    let t = Instant::now();
+    let file = quantize(&fm, &calib, &opts).map_err(|e| format!("quantization failed: {e}"))?;
+    eprintln!("quantized in {:.1} s", t.elapsed().as_secs_f64());
+    write(&a.out_int8, &file)?;
+    let mut val = cfg.val_range.clone();
+    if a.eval_bytes > 0 && val.len() > a.eval_bytes {
+        val.end = val.start + a.eval_bytes;
+    }
+    let t = Instant::now();
+    let (float_bpb, int8) = measure(&fm, &file, &bytes[val.clone()], chunk)?;
+    eprintln!(
+        "held-out {:?}: float {:.4} bits/byte, int8 {:.4} (log-loss) / {:.4} (coded, round trip {}) in {:.0} s",
+        val,
+        float_bpb,
+        int8.log_loss_bpb,
+        int8.coded_bpb,
+        if int8.round_trip_ok { "ok" } else { "FAILED" },
+        t.elapsed().as_secs_f64()
+    );
+    if !int8.round_trip_ok {
+        return Err("int8 round trip did not reproduce the text".into());
+    }
+    let m = Manifest {
+        name: a.name.clone(),
+        model: cfg.model.clone(),
+        parameters: fm.config.parameters(),
+        int8_file: file_name(&a.out_int8),
+        int8_file_bytes: file.len(),
+        float_file: file_name(&a.out_float),
+        data: cfg.data.display().to_string(),
+        train_range: cfg.train_range.clone(),
+        validation_range: val,
+        steps: st.step,
+        tokens_seen: st.tokens,
+        train_wall_time_s: st.elapsed_s,
+        hardware: hardware(),
+        backend: backend::name().into(),
+        recipe: Recipe {
+            seq_len: cfg.seq_len,
+            batch: cfg.batch,
+            final_seq_len: cfg.final_seq_len,
+            final_frac: cfg.final_frac,
+            optimizer: "AdamW".into(),
+            lr: cfg.lr,
+            min_lr: cfg.min_lr,
+            warmup: cfg.warmup,
+            schedule: "linear warm-up, cosine decay over the step or time budget".into(),
+            weight_decay: cfg.weight_decay,
+            beta2: cfg.beta2,
+            grad_clip_per_tensor: cfg.grad_clip,
+            seed: cfg.seed,
+        },
+        calibration: format!(
+            "{} bytes in {}-byte slices spread over the training range",
+            calib.len(),
+            chunk
+        ),
+        float_val_bpb: float_bpb,
+        int8_vs_float_loss_pct: 100.0 * (int8.log_loss_bpb / float_bpb - 1.0),
+        int8_val: int8,
+        evaluation: format!(
+            "{chunk}-byte chunks, each coded from an empty context (BOS), attention window {}",
+            fm.config.window
+        ),
+        limitations: a.limitations.clone(),
+        exported_at_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    };
+    train::write_json(&a.manifest, &m)?;
+    Ok(m)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

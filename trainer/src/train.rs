@@ -1,0 +1,500 @@
+//! The training loop: AdamW, warm-up + cosine, gradient clipping, optional
+//! longer sequences at the end, checkpoints with resume, a validation curve.
+
+use std::fs;
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::{AutodiffModule, Module};
+use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::tensor::{Int, Tensor, TensorData};
+use burn::grad_clipping::GradientClippingConfig;
+use indicatif::{ProgressBar, ProgressStyle};
+use model_int8::Config;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{self, Inner, Train};
+use crate::data;
+use crate::eval;
+use crate::model::{Aux, Lm};
+use crate::plot;
+
+/// Everything that defines a training run; saved as `config.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Model hyper-parameters.
+    pub model: ModelDims,
+    /// Data file or folder.
+    pub data: PathBuf,
+    /// Training byte range.
+    pub train_range: Range<usize>,
+    /// Validation byte range.
+    pub val_range: Range<usize>,
+    /// Sequence length (positions, BOS included).
+    pub seq_len: usize,
+    /// Sequences per step.
+    pub batch: usize,
+    /// Sequence length of the final phase (0: none).
+    pub final_seq_len: usize,
+    /// Fraction of the run (by progress) spent at `final_seq_len`; its
+    /// batch is scaled so a step keeps the same number of tokens.
+    pub final_frac: f64,
+    /// Stop after this many steps (0: no step limit).
+    pub steps: u64,
+    /// Stop after this many seconds of training (0: no time limit).
+    pub time_budget_s: f64,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Final learning rate of the cosine.
+    pub min_lr: f64,
+    /// Linear warm-up steps.
+    pub warmup: u64,
+    /// AdamW weight decay.
+    pub weight_decay: f32,
+    /// AdamW beta 2.
+    pub beta2: f32,
+    /// Per-parameter gradient norm clip (0: none).
+    pub grad_clip: f32,
+    /// Seconds between checkpoints.
+    pub checkpoint_every_s: f64,
+    /// Seconds between validations.
+    pub eval_every_s: f64,
+    /// 2048-byte validation chunks used for the curve.
+    pub val_chunks: usize,
+    /// Random seed.
+    pub seed: u64,
+}
+
+/// Serializable mirror of [`model_int8::Config`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ModelDims {
+    pub vocab: u32,
+    pub d_model: u32,
+    pub n_layers: u32,
+    pub n_heads: u32,
+    pub d_ff: u32,
+    pub window: u32,
+    pub max_context: u32,
+    pub rope_base: u32,
+    /// "rms" or "layer".
+    pub norm: String,
+    /// "gelu" or "relu".
+    pub activation: String,
+}
+
+impl From<Config> for ModelDims {
+    fn from(c: Config) -> Self {
+        Self {
+            vocab: c.vocab,
+            d_model: c.d_model,
+            n_layers: c.n_layers,
+            n_heads: c.n_heads,
+            d_ff: c.d_ff,
+            window: c.window,
+            max_context: c.max_context,
+            rope_base: c.rope_base,
+            norm: match c.norm {
+                model_int8::Norm::Rms => "rms".into(),
+                model_int8::Norm::Layer => "layer".into(),
+            },
+            activation: match c.activation {
+                model_int8::Activation::Gelu => "gelu".into(),
+                model_int8::Activation::Relu => "relu".into(),
+            },
+        }
+    }
+}
+
+impl ModelDims {
+    /// Back to the `model-int8` type.
+    pub fn to_config(&self) -> Config {
+        Config {
+            vocab: self.vocab,
+            d_model: self.d_model,
+            n_layers: self.n_layers,
+            n_heads: self.n_heads,
+            d_ff: self.d_ff,
+            window: self.window,
+            max_context: self.max_context,
+            rope_base: self.rope_base,
+            norm: if self.norm == "layer" {
+                model_int8::Norm::Layer
+            } else {
+                model_int8::Norm::Rms
+            },
+            activation: if self.activation == "relu" {
+                model_int8::Activation::Relu
+            } else {
+                model_int8::Activation::Gelu
+            },
+        }
+    }
+}
+
+/// Progress of a run; saved as `state.json` with every checkpoint.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RunState {
+    /// Optimizer steps done.
+    pub step: u64,
+    /// Training tokens (predicted bytes) seen.
+    pub tokens: u64,
+    /// Wall-clock seconds of training so far (all sessions).
+    pub elapsed_s: f64,
+    /// Whether the run reached its step or time limit.
+    pub finished: bool,
+    /// Last validation bits per byte.
+    pub last_val_bpb: Option<f64>,
+}
+
+/// Learning rate at `step` with overall progress `p` in [0, 1].
+pub fn learning_rate(cfg: &TrainConfig, step: u64, p: f64) -> f64 {
+    if step < cfg.warmup {
+        return cfg.lr * (step + 1) as f64 / cfg.warmup as f64;
+    }
+    let p = p.clamp(0.0, 1.0);
+    cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1.0 + (std::f64::consts::PI * p).cos())
+}
+
+fn progress(cfg: &TrainConfig, st: &RunState) -> f64 {
+    let by_steps = if cfg.steps > 0 {
+        st.step as f64 / cfg.steps as f64
+    } else {
+        0.0
+    };
+    let by_time = if cfg.time_budget_s > 0.0 {
+        st.elapsed_s / cfg.time_budget_s
+    } else {
+        0.0
+    };
+    by_steps.max(by_time)
+}
+
+/// Files of a run directory.
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    pub fn config(&self) -> PathBuf {
+        self.0.join("config.json")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.0.join("state.json")
+    }
+    /// Model record (without the `.mpk` the recorder adds).
+    pub fn model(&self) -> PathBuf {
+        self.0.join("model")
+    }
+    pub fn optim(&self) -> PathBuf {
+        self.0.join("optim")
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.0.join("metrics.csv")
+    }
+    pub fn plot(&self) -> PathBuf {
+        self.0.join("val_bpb.png")
+    }
+}
+
+fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
+    NamedMpkFileRecorder::<FullPrecisionSettings>::new()
+}
+
+/// Loads the model saved in a run directory.
+pub fn load_model<B: burn::tensor::backend::Backend>(
+    dir: &Path,
+    device: &B::Device,
+) -> Result<(TrainConfig, RunState, Lm<B>), String> {
+    let run = RunDir(dir.to_path_buf());
+    let cfg: TrainConfig = read_json(&run.config())?;
+    let st: RunState = read_json(&run.state())?;
+    let model = Lm::<B>::new(&cfg.model.to_config(), device)
+        .load_file(run.model(), &recorder(), device)
+        .map_err(|e| format!("cannot load {}: {e}", run.model().display()))?;
+    Ok((cfg, st, model))
+}
+
+/// Reads a JSON file.
+pub fn read_json<T: for<'a> Deserialize<'a>>(path: &Path) -> Result<T, String> {
+    let text =
+        fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("bad JSON in {}: {e}", path.display()))
+}
+
+/// Writes a JSON file atomically (temp file + rename).
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(value).expect("serializable");
+    fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Evenly spread 2048-byte validation chunks (at most `n`).
+pub fn val_chunks(range: &Range<usize>, chunk: usize, n: usize) -> Vec<Range<usize>> {
+    let all: Vec<_> = data::chunks(range, chunk)
+        .into_iter()
+        .filter(|r| r.len() == chunk)
+        .collect();
+    if n == 0 || all.len() <= n {
+        return all;
+    }
+    (0..n).map(|i| all[i * all.len() / n].clone()).collect()
+}
+
+/// Options that only affect how a run is driven, not its result.
+pub struct Driver {
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Print a line per validation.
+    pub verbose: bool,
+}
+
+/// Trains (or resumes) the run in `dir`. With `resume`, the config in the
+/// directory is used, except for the limits given in `cfg`.
+pub fn train(
+    dir: &Path,
+    mut cfg: TrainConfig,
+    resume: bool,
+    driver: &Driver,
+) -> Result<RunState, String> {
+    let device = backend::device();
+    let run = RunDir(dir.to_path_buf());
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let bytes = data::load_bytes(&cfg.data)
+        .map_err(|e| format!("cannot read data {}: {e}", cfg.data.display()))?;
+
+    let (mut model, mut optim_record, mut st) = if resume && run.state().exists() {
+        let saved: TrainConfig = read_json(&run.config())?;
+        // Limits may be extended on resume; the rest is the saved run.
+        let (steps, budget) = (cfg.steps, cfg.time_budget_s);
+        cfg = saved;
+        cfg.steps = steps;
+        cfg.time_budget_s = budget;
+        let (_, st, model) = load_model::<Train>(dir, &device)?;
+        let optim = recorder()
+            .load(run.optim(), &device)
+            .map_err(|e| format!("cannot load optimizer state: {e}"))?;
+        (model, Some(optim), st)
+    } else {
+        let model = Lm::<Train>::new(&cfg.model.to_config(), &device);
+        (model, None, RunState::default())
+    };
+    st.finished = false;
+    write_json(&run.config(), &cfg)?;
+    if cfg.train_range.end > bytes.len() || cfg.val_range.end > bytes.len() {
+        return Err("data ranges exceed the data".into());
+    }
+
+    let mut clip = None;
+    if cfg.grad_clip > 0.0 {
+        clip = Some(GradientClippingConfig::Norm(cfg.grad_clip));
+    }
+    let mut optim = AdamWConfig::new()
+        .with_beta_2(cfg.beta2)
+        .with_epsilon(1e-8)
+        .with_weight_decay(cfg.weight_decay)
+        .with_grad_clipping(clip)
+        .init::<Train, Lm<Train>>();
+    if let Some(rec) = optim_record.take() {
+        optim = optim.load_record(rec);
+    }
+
+    let config = cfg.model.to_config();
+    let bos = config.vocab as i32;
+    let vchunks = val_chunks(&cfg.val_range, 2048.min(config.max_context as usize), cfg.val_chunks);
+    let mut rng = StdRng::seed_from_u64(cfg.seed ^ st.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut aux_short = Aux::<Train>::new(&config, cfg.seq_len, &device);
+    let mut aux_long: Option<Aux<Train>> = None;
+
+    if !run.metrics().exists() {
+        fs::write(
+            run.metrics(),
+            "step,tokens,elapsed_s,lr,train_bpb,val_bpb,tokens_per_s\n",
+        )
+        .map_err(|e| format!("cannot write metrics: {e}"))?;
+    }
+    let bar = if driver.progress {
+        let (len, unit) = if cfg.time_budget_s > 0.0 {
+            (cfg.time_budget_s as u64, "s")
+        } else {
+            (cfg.steps, "steps")
+        };
+        let b = ProgressBar::new(len);
+        b.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit} ETA {{eta}} {{msg}}"
+            ))
+            .expect("valid template"),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let session_start = Instant::now();
+    let base_elapsed = st.elapsed_s;
+    let mut last_ckpt = session_start;
+    let mut last_eval = session_start;
+    let mut window_loss = 0f64;
+    let mut window_steps = 0u64;
+    let mut window_tokens = 0u64;
+    let mut window_start = Instant::now();
+    let mut rate = 0f64;
+    loop {
+        let p = progress(&cfg, &st);
+        if (cfg.steps > 0 && st.step >= cfg.steps) || (cfg.time_budget_s > 0.0 && p >= 1.0) {
+            st.finished = true;
+            break;
+        }
+        if cfg.steps == 0 && cfg.time_budget_s <= 0.0 {
+            return Err("give a step limit or a time budget".into());
+        }
+        let long = cfg.final_seq_len > 0 && p >= 1.0 - cfg.final_frac;
+        let (len, batch) = if long {
+            let len = cfg.final_seq_len;
+            (len, (cfg.batch * cfg.seq_len / len).max(1))
+        } else {
+            (cfg.seq_len, cfg.batch)
+        };
+        let aux = if long {
+            if aux_long.as_ref().is_none_or(|a| a.len() != len) {
+                aux_long = Some(Aux::new(&config, len, &device));
+            }
+            aux_long.as_ref().expect("built above")
+        } else {
+            if aux_short.len() != len {
+                aux_short = Aux::new(&config, len, &device);
+            }
+            &aux_short
+        };
+        let (inp, tgt) = data::sample_batch(&bytes, &cfg.train_range, batch, len, bos, &mut rng);
+        let inp = Tensor::<Train, 2, Int>::from_data(TensorData::new(inp, [batch, len]), &device);
+        let tgt = Tensor::<Train, 2, Int>::from_data(TensorData::new(tgt, [batch, len]), &device);
+        let loss = model.loss(inp, tgt, aux);
+        let lr = learning_rate(&cfg, st.step, p);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let loss_val: f32 = loss.into_scalar().elem();
+        model = optim.step(lr, model, grads);
+        st.step += 1;
+        st.tokens += (batch * len) as u64;
+        st.elapsed_s = base_elapsed + session_start.elapsed().as_secs_f64();
+        window_loss += loss_val as f64;
+        window_steps += 1;
+        window_tokens += (batch * len) as u64;
+        if !loss_val.is_finite() {
+            return Err(format!("loss is {loss_val} at step {}", st.step));
+        }
+        let ws = window_start.elapsed().as_secs_f64();
+        if ws > 0.0 {
+            rate = window_tokens as f64 / ws;
+        }
+        let train_bpb = window_loss / window_steps as f64 / std::f64::consts::LN_2;
+        bar.set_position(if cfg.time_budget_s > 0.0 {
+            st.elapsed_s as u64
+        } else {
+            st.step
+        });
+        bar.set_message(format!(
+            "step {} loss {:.3} bpb {:.0} tok/s lr {:.2e}{}",
+            st.step,
+            train_bpb,
+            rate,
+            lr,
+            st.last_val_bpb
+                .map(|v| format!(" val {v:.3}"))
+                .unwrap_or_default()
+        ));
+
+        let done_next = (cfg.steps > 0 && st.step >= cfg.steps)
+            || (cfg.time_budget_s > 0.0 && progress(&cfg, &st) >= 1.0);
+        let do_eval = done_next || last_eval.elapsed().as_secs_f64() >= cfg.eval_every_s;
+        if do_eval {
+            let val = if vchunks.is_empty() {
+                None
+            } else {
+                let valid = model.valid();
+                Some(eval::bits_per_byte::<Inner>(&valid, &bytes, &vchunks, 4, &device))
+            };
+            st.last_val_bpb = val;
+            let line = format!(
+                "{},{},{:.1},{:.3e},{:.4},{},{:.0}\n",
+                st.step,
+                st.tokens,
+                st.elapsed_s,
+                lr,
+                train_bpb,
+                val.map(|v| format!("{v:.4}")).unwrap_or_default(),
+                rate
+            );
+            fs::OpenOptions::new()
+                .append(true)
+                .open(run.metrics())
+                .and_then(|mut f| f.write_all(line.as_bytes()))
+                .map_err(|e| format!("cannot write metrics: {e}"))?;
+            if driver.verbose {
+                bar.println(format!(
+                    "step {} tokens {} elapsed {:.0}s lr {:.2e} train {:.4} val {} ({:.0} tok/s)",
+                    st.step,
+                    st.tokens,
+                    st.elapsed_s,
+                    lr,
+                    train_bpb,
+                    val.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into()),
+                    rate
+                ));
+            }
+            if let Err(e) = plot::plot_metrics(&run.metrics(), &run.plot()) {
+                bar.println(format!("warning: plot not written: {e}"));
+            }
+            last_eval = Instant::now();
+            window_loss = 0.0;
+            window_steps = 0;
+            window_tokens = 0;
+            window_start = Instant::now();
+        }
+        if done_next || last_ckpt.elapsed().as_secs_f64() >= cfg.checkpoint_every_s {
+            st.finished = done_next;
+            save_checkpoint(&run, &model, &optim, &st)?;
+            last_ckpt = Instant::now();
+        }
+    }
+    bar.finish();
+    save_checkpoint(&run, &model, &optim, &st)?;
+    Ok(st)
+}
+
+fn save_checkpoint<O: Optimizer<Lm<Train>, Train>>(
+    run: &RunDir,
+    model: &Lm<Train>,
+    optim: &O,
+    st: &RunState,
+) -> Result<(), String> {
+    // Write to temporary names, then rename, so a kill mid-save keeps the
+    // previous checkpoint intact.
+    let tmp_model = run.0.join("model-tmp");
+    let tmp_optim = run.0.join("optim-tmp");
+    model
+        .clone()
+        .save_file(&tmp_model, &recorder())
+        .map_err(|e| format!("cannot save model: {e}"))?;
+    recorder()
+        .record(optim.to_record(), tmp_optim.clone())
+        .map_err(|e| format!("cannot save optimizer: {e}"))?;
+    let ren = |a: PathBuf, b: PathBuf| {
+        fs::rename(&a, &b).map_err(|e| format!("cannot rename {}: {e}", a.display()))
+    };
+    ren(
+        tmp_model.with_extension("mpk"),
+        run.model().with_extension("mpk"),
+    )?;
+    ren(
+        tmp_optim.with_extension("mpk"),
+        run.optim().with_extension("mpk"),
+    )?;
+    write_json(&run.state(), st)
+}
+
+use burn::tensor::ElementConversion;
