@@ -13,7 +13,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 const LEN: usize = 1 << 20;
 
 fn data() -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/enwik8/enwik8.head");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/enwik8/enwik8.head"
+    );
     match std::fs::read(path) {
         Ok(mut d) if d.len() >= LEN => {
             d.truncate(LEN);
@@ -21,7 +24,15 @@ fn data() -> Vec<u8> {
         }
         _ => {
             eprintln!("{path} not found: benchmarking synthetic text");
-            let words = ["the ", "of ", "and ", "compression ", "model ", "arithmetic ", "coder\n"];
+            let words = [
+                "the ",
+                "of ",
+                "and ",
+                "compression ",
+                "model ",
+                "arithmetic ",
+                "coder\n",
+            ];
             let mut x = 12345u32;
             let mut d = Vec::with_capacity(LEN);
             while d.len() < LEN {
@@ -49,7 +60,12 @@ fn bench_model<M: Model>(c: &mut Criterion, name: &str, model: &mut M, data: &[u
     let mut back = vec![0u8; data.len()];
     decode_into(model, &coded, &mut back).unwrap();
     assert_eq!(back, data);
-    eprintln!("{name}: {} -> {} bytes ({:.3} bits/byte)", data.len(), n, 8.0 * n as f64 / data.len() as f64);
+    eprintln!(
+        "{name}: {} -> {} bytes ({:.3} bits/byte)",
+        data.len(),
+        n,
+        8.0 * n as f64 / data.len() as f64
+    );
 
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Bytes(data.len() as u64));
@@ -65,9 +81,9 @@ fn bench_model<M: Model>(c: &mut Criterion, name: &str, model: &mut M, data: &[u
 
 fn benches(c: &mut Criterion) {
     let data = data();
-    let mut fixed = StaticModel::new(histogram_table(&data, 16));
+    let mut fixed = StaticModel::<_, 4096>::with_index(histogram_table(&data, 16)).unwrap();
     bench_model(c, "static256_p16", &mut fixed, &data);
-    let mut order2 = ContextModel::new(ContextConfig::order2_bytes(16)).unwrap();
+    let mut order2 = ContextModel::new(ContextConfig::order2_bytes(12)).unwrap();
     bench_model(c, "order2_adaptive_p16", &mut order2, &data);
 }
 

@@ -198,10 +198,12 @@ impl FreqTable<alloc::vec::Vec<u32>> {
             } else {
                 spare as f64 / n as f64
             };
-            let whole = (share.floor() as u64).min(spare - given);
+            // `share >= 0`, so the cast is `floor` (which needs `std`).
+            let floor = share as u64;
+            let whole = floor.min(spare - given);
             freqs[i] += whole;
             given += whole;
-            frac.push((share - share.floor(), i));
+            frac.push((share - floor as f64, i));
         }
         let mut left = spare - given;
         if left > 0 {

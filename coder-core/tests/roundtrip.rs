@@ -3,8 +3,8 @@
 
 use coder_core::models::{ContextConfig, ContextModel, StaticModel};
 use coder_core::{
-    decode_into, decode_to_vec, encode_into, encode_to_vec, max_encoded_len, Decoder, Encoder, Error,
-    FreqTable, Model,
+    decode_into, decode_to_vec, encode_into, encode_to_vec, max_encoded_len, Decoder, Encoder,
+    Error, FreqTable, Model,
 };
 use proptest::prelude::*;
 
@@ -192,8 +192,14 @@ fn empty_input_codes_to_nothing() {
     let mut none: [u8; 0] = [];
     assert_eq!(decode_into(&mut model, &[], &mut none), Ok(()));
     // Any byte where nothing was coded is refused.
-    assert_eq!(decode_into(&mut model, &[0x80], &mut none), Err(Error::Corrupt));
-    assert_eq!(decode_into(&mut model, &[0], &mut none), Err(Error::Corrupt));
+    assert_eq!(
+        decode_into(&mut model, &[0x80], &mut none),
+        Err(Error::Corrupt)
+    );
+    assert_eq!(
+        decode_into(&mut model, &[0], &mut none),
+        Err(Error::Corrupt)
+    );
 }
 
 #[test]
@@ -231,7 +237,10 @@ fn low_level_api_and_alphabet_errors() {
     let mut wide = StaticModel::new(FreqTable::<[u32; 1001]>::uniform(10).unwrap());
     let coded = encode_to_vec(&mut wide, &[999u16]).unwrap();
     let mut out = [0u8; 1];
-    assert_eq!(decode_into(&mut wide, &coded, &mut out), Err(Error::Corrupt));
+    assert_eq!(
+        decode_into(&mut wide, &coded, &mut out),
+        Err(Error::Corrupt)
+    );
     let mut out = [0u16; 1];
     assert_eq!(decode_into(&mut wide, &coded, &mut out), Ok(()));
     assert_eq!(out, [999]);

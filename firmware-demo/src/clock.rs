@@ -11,9 +11,18 @@ use cortex_m_rt::exception;
 
 const RELOAD: u32 = 0x00ff_ffff;
 
-/// Instructions per SysTick tick under `-icount shift=0` (1 GHz virtual
-/// instruction rate / 25 MHz SysTick clock).
-pub const INSNS_PER_TICK: u64 = 40;
+/// Units of [`UNIT`] per SysTick tick: under QEMU `-icount shift=0`, 40
+/// instructions (1 GHz virtual instruction rate / 25 MHz SysTick clock); on
+/// a real chip (`rtt`), SysTick runs on the core clock: 1 cycle.
+#[cfg(not(feature = "rtt"))]
+pub const PER_TICK: u64 = 40;
+/// What [`PER_TICK`] counts.
+#[cfg(not(feature = "rtt"))]
+pub const UNIT: &str = "insns";
+#[cfg(feature = "rtt")]
+pub const PER_TICK: u64 = 1;
+#[cfg(feature = "rtt")]
+pub const UNIT: &str = "cycles";
 
 static WRAPS: AtomicU32 = AtomicU32::new(0);
 

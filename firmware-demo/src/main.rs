@@ -9,12 +9,18 @@
 #![no_main]
 
 mod clock;
+#[cfg(not(feature = "rtt"))]
 mod logger;
 mod stack;
 
+#[cfg(feature = "rtt")]
+use defmt_rtt as _;
+
 use coder_core::container::{compress_into, decompress_into, max_compressed_len};
+use coder_core::models::{ContextConfig, ContextModel};
 use coder_core::Model;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
+#[cfg(not(feature = "rtt"))]
 use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
 use model_int8::format::fnv1a64;
 use model_int8::{working_memory_size, Activation, Config, Int8Model, ModelFile, Norm};
@@ -23,12 +29,10 @@ use model_int8::{working_memory_size, Activation, Config, Int8Model, ModelFile, 
 #[repr(C, align(32))]
 pub struct Aligned<T: ?Sized>(pub T);
 
-// MODEL_NAME, MODEL_CONFIG, GOLDEN_CONFIG, CHUNK, SAMPLE_LEN, HOST_BLOB_FNV,
-// and the embedded MODEL, HOST_BLOB, GOLDEN_MODEL, GOLDEN_INPUT.
+// MODEL_NAME, MODEL_CONFIG, GOLDEN_CONFIG, ORDER2, CHUNK, SAMPLE_LEN, and
+// the embedded MODEL, HOST_BLOB, HOST_ORDER2_BLOB, GOLDEN_MODEL,
+// GOLDEN_INPUT and SAMPLE (held-out enwik8 bytes from 3,600,000 on).
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
-
-/// The text sample: held-out enwik8 bytes from 3,600,000 on.
-static SAMPLE_ALL: &[u8] = include_bytes!("../data/enwik8-heldout-4k.txt");
 
 const fn max(a: usize, b: usize) -> usize {
     if a > b {
@@ -43,6 +47,7 @@ const WORK_BYTES: usize = max(
     working_memory_size(&MODEL_CONFIG),
     working_memory_size(&GOLDEN_CONFIG),
 );
+const _: () = assert!(4 * ORDER2.storage_len() + 4 <= WORK_BYTES);
 const PACKED_BYTES: usize = max_compressed_len(SAMPLE_LEN, CHUNK);
 
 static mut WORK: Aligned<[u8; WORK_BYTES]> = Aligned([0; WORK_BYTES]);
@@ -68,7 +73,7 @@ fn main() -> ! {
         PACKED_BYTES,
         SAMPLE_LEN
     );
-    let ok = golden(work) & demo(work, packed, unpacked);
+    let ok = golden(work) & demo(work, packed, unpacked) & adaptive(work, packed, unpacked);
     let (used, size) = stack::usage();
     defmt::info!("stack: {=usize} B used of {=usize} B", used, size);
     finish(ok)
@@ -111,7 +116,6 @@ fn golden(work: &mut [u8]) -> bool {
 /// Compresses the sample, checks it against the host's blob, decodes the
 /// host's blob and checks it byte for byte.
 fn demo(work: &mut [u8], packed: &mut [u8], unpacked: &mut [u8]) -> bool {
-    let sample = &SAMPLE_ALL[..SAMPLE_LEN];
     let t = clock::ticks();
     let file = match ModelFile::parse(&MODEL.0) {
         Ok(f) => f,
@@ -120,14 +124,14 @@ fn demo(work: &mut [u8], packed: &mut [u8], unpacked: &mut [u8]) -> bool {
             return false;
         }
     };
-    let parse_insns = insns_since(t);
+    let parse_cost = cost_since(t);
     let c = *file.config();
     if c != MODEL_CONFIG {
         defmt::error!("model config differs from the build's");
         return false;
     }
     defmt::info!(
-        "model: {=str} d {=u32} layers {=u32} heads {=u32} ff {=u32} window {=u32} context {=u32} params {=u64} file {=usize} B fnv {=u64:#018x} parse {=u64} insns",
+        "model: {=str} d {=u32} layers {=u32} heads {=u32} ff {=u32} window {=u32} context {=u32} params {=u64} file {=usize} B fnv {=u64:#018x} parse {=u64} {=str}",
         MODEL_NAME,
         c.d_model,
         c.n_layers,
@@ -138,7 +142,8 @@ fn demo(work: &mut [u8], packed: &mut [u8], unpacked: &mut [u8]) -> bool {
         c.parameters(),
         MODEL.0.len(),
         fnv1a64(&MODEL.0),
-        parse_insns
+        parse_cost,
+        clock::UNIT
     );
     let mut m = match Int8Model::new(&file, work) {
         Ok(m) => m,
@@ -147,84 +152,133 @@ fn demo(work: &mut [u8], packed: &mut [u8], unpacked: &mut [u8]) -> bool {
             return false;
         }
     };
+    round_trip("int8", &mut m, &HOST_BLOB.0, packed, unpacked)
+}
 
-    let t = clock::ticks();
-    let n = match compress_into(&mut m, sample, CHUNK, packed) {
-        Ok(n) => n,
+/// The same checks with `coder-core`'s adaptive order-2 context model, whose
+/// tables live in the same working memory.
+fn adaptive(work: &mut [u8], packed: &mut [u8], unpacked: &mut [u8]) -> bool {
+    // Safety: any bit pattern is a valid u32.
+    let (_, words, _) = unsafe { work.align_to_mut::<u32>() };
+    let Some(storage) = words.get_mut(..ORDER2.storage_len()) else {
+        defmt::error!("order2: working memory too small");
+        return false;
+    };
+    let mut m = match ContextModel::new_in(ORDER2, storage) {
+        Ok(m) => m,
         Err(e) => {
-            defmt::error!("compress: {}", e);
+            defmt::error!("order2 setup: {}", e);
             return false;
         }
     };
-    let enc = insns_since(t);
+    round_trip("order2", &mut m, &HOST_ORDER2_BLOB.0, packed, unpacked)
+}
+
+/// Compresses the sample with `m`, checks the output against the host's
+/// blob byte for byte, decodes the host's blob and checks it against the
+/// sample.
+fn round_trip<M: Model>(
+    name: &str,
+    m: &mut M,
+    host_blob: &[u8],
+    packed: &mut [u8],
+    unpacked: &mut [u8],
+) -> bool {
+    let sample = &SAMPLE.0[..];
+    let t = clock::ticks();
+    let n = match compress_into(m, sample, CHUNK, packed) {
+        Ok(n) => n,
+        Err(e) => {
+            defmt::error!("{=str}: compress: {}", name, e);
+            return false;
+        }
+    };
+    let enc = cost_since(t);
     let blob = &packed[..n];
     defmt::info!(
-        "compressed: {=usize} -> {=usize} B in {=usize}-byte chunks, {=f32} bits/byte, {=u64} insns, {=u64} insns/byte",
+        "{=str}: compressed {=usize} -> {=usize} B in {=usize}-byte chunks, {=f32} bits/byte, {=u64} {=str}, {=u64} {=str}/byte",
+        name,
         SAMPLE_LEN,
         n,
         CHUNK,
         (8 * n) as f32 / SAMPLE_LEN as f32,
         enc,
-        enc / SAMPLE_LEN as u64
+        clock::UNIT,
+        enc / SAMPLE_LEN as u64,
+        clock::UNIT
     );
-    defmt::info!("device blob fnv {=u64:#018x}", fnv1a64(blob));
-    defmt::info!("device blob: {=[u8]}", blob);
-    let identical = blob == &HOST_BLOB.0[..];
+    defmt::info!("{=str}: device blob {=[u8]}", name, blob);
+    let identical = blob == host_blob;
     if identical {
         defmt::info!(
-            "cross-arch: device blob identical to host blob ({=usize} B, fnv {=u64:#018x})",
+            "{=str}: device blob identical to host blob ({=usize} B, fnv {=u64:#018x})",
+            name,
             n,
-            HOST_BLOB_FNV
+            fnv1a64(blob)
         );
     } else {
         let at = blob
             .iter()
-            .zip(HOST_BLOB.0.iter())
+            .zip(host_blob)
             .position(|(a, b)| a != b)
-            .unwrap_or(blob.len().min(HOST_BLOB.0.len()));
+            .unwrap_or(blob.len().min(host_blob.len()));
         defmt::error!(
-            "cross-arch: device blob ({=usize} B) differs from host blob ({=usize} B) at byte {=usize}",
+            "{=str}: device blob ({=usize} B) differs from host blob ({=usize} B) at byte {=usize}",
+            name,
             n,
-            HOST_BLOB.0.len(),
+            host_blob.len(),
             at
         );
     }
 
     // Decode the host's blob (when identical, this is also the device's).
     let t = clock::ticks();
-    let decoded = decompress_into(&mut m, &HOST_BLOB.0, unpacked);
-    let dec = insns_since(t);
+    let decoded = decompress_into(m, host_blob, unpacked);
+    let dec = cost_since(t);
     let host_ok = match decoded {
         Ok(len) if &unpacked[..len] == sample => {
             defmt::info!(
-                "decompressed host blob: {=usize} B, byte-identical to the sample, {=u64} insns, {=u64} insns/byte",
+                "{=str}: decompressed host blob to {=usize} B, byte-identical to the sample, {=u64} {=str}, {=u64} {=str}/byte",
+                name,
                 len,
                 dec,
-                dec / SAMPLE_LEN as u64
+                clock::UNIT,
+                dec / SAMPLE_LEN as u64,
+                clock::UNIT
             );
             true
         }
         Ok(len) => {
-            defmt::error!("decompressed host blob: {=usize} B that differ from the sample", len);
+            defmt::error!(
+                "{=str}: host blob decoded to {=usize} B that differ from the sample",
+                name,
+                len
+            );
             false
         }
         Err(e) => {
-            defmt::error!("decompress host blob: {}", e);
+            defmt::error!("{=str}: decompress host blob: {}", name, e);
             false
         }
     };
     let device_ok = identical || {
-        match decompress_into(&mut m, blob, unpacked) {
+        match decompress_into(m, blob, unpacked) {
             Ok(len) if &unpacked[..len] == sample => {
-                defmt::info!("decompressed device blob: byte-identical to the sample");
+                defmt::info!(
+                    "{=str}: decompressed device blob, byte-identical to the sample",
+                    name
+                );
                 true
             }
             Ok(_) => {
-                defmt::error!("decompressed device blob differs from the sample");
+                defmt::error!(
+                    "{=str}: device blob decoded to bytes that differ from the sample",
+                    name
+                );
                 false
             }
             Err(e) => {
-                defmt::error!("decompress device blob: {}", e);
+                defmt::error!("{=str}: decompress device blob: {}", name, e);
                 false
             }
         }
@@ -232,9 +286,10 @@ fn demo(work: &mut [u8], packed: &mut [u8], unpacked: &mut [u8]) -> bool {
     identical && host_ok && device_ok
 }
 
-/// Instructions executed since SysTick reading `t` (QEMU `-icount shift=0`).
-fn insns_since(t: u64) -> u64 {
-    (clock::ticks() - t) * clock::INSNS_PER_TICK
+/// Instructions (QEMU `-icount shift=0`) or cycles (real chip) since
+/// SysTick reading `t`.
+fn cost_since(t: u64) -> u64 {
+    (clock::ticks() - t) * clock::PER_TICK
 }
 
 /// Incremental FNV-1a 64 (the same as `model_int8::format::fnv1a64`).
@@ -254,15 +309,16 @@ impl Fnv {
     }
 }
 
-/// Logs the verdict and ends the QEMU run with its exit status.
+/// Logs the verdict and ends the run: a semihosting exit with its status
+/// under QEMU, a breakpoint (which ends `probe-rs run`) with `rtt`.
 fn finish(ok: bool) -> ! {
     if ok {
         defmt::info!("RESULT: PASS");
-        debug::exit(EXIT_SUCCESS);
     } else {
         defmt::error!("RESULT: FAIL");
-        debug::exit(EXIT_FAILURE);
     }
+    #[cfg(not(feature = "rtt"))]
+    debug::exit(if ok { EXIT_SUCCESS } else { EXIT_FAILURE });
     loop {
         cortex_m::asm::bkpt();
     }

@@ -36,8 +36,7 @@ pub fn chunked_rate_header_once(
     chunks: u64,
     raw_bytes: u64,
 ) -> f64 {
-    let corrected =
-        sum_compressed as f64 - header as f64 * chunks.saturating_sub(1) as f64;
+    let corrected = sum_compressed as f64 - header as f64 * chunks.saturating_sub(1) as f64;
     corrected / raw_bytes as f64
 }
 

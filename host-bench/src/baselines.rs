@@ -142,8 +142,9 @@ impl Compressor for Xz {
             } else {
                 0
             };
-        let stream = liblzma::stream::Stream::new_easy_encoder(preset, liblzma::stream::Check::Crc64)
-            .map_err(|e| Error::codec(&self.name(), e))?;
+        let stream =
+            liblzma::stream::Stream::new_easy_encoder(preset, liblzma::stream::Check::Crc64)
+                .map_err(|e| Error::codec(&self.name(), e))?;
         let mut e = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
         e.write_all(data)
             .and_then(|_| e.finish())

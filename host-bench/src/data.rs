@@ -38,11 +38,7 @@ pub const ENWIK_EVAL_START: usize = 3_600_000;
 /// Known enwik files: (size in bytes, md5, name).
 pub const KNOWN_ENWIK: [(u64, &str, &str); 3] = [
     (100_000_000, "a1fa5ffddb56f4953e226637dabbb36a", "enwik8"),
-    (
-        1_000_000_000,
-        "e206c3450ac99950df65bf70ef61a12d",
-        "enwik9",
-    ),
+    (1_000_000_000, "e206c3450ac99950df65bf70ef61a12d", "enwik9"),
     (4_154_399, "f1e4e2c811309823bb4aff045d4883d4", "enwik8.head"),
 ];
 

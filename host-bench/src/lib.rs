@@ -29,6 +29,7 @@
 
 pub mod accounting;
 pub mod baselines;
+pub mod codec;
 pub mod data;
 mod error;
 pub mod lm;

@@ -156,7 +156,10 @@ pub fn assemble_container(
 /// Codes `chunk` with `model` from a reset state, exactly as
 /// [`coder_core::encode_into`] does, and also sums the ideal code length
 /// `-log2(freq / 2^precision)` of the tables used.
-pub fn encode_with_ideal<M: Model + ?Sized>(model: &mut M, chunk: &[u8]) -> Result<CodedChunk, Error> {
+pub fn encode_with_ideal<M: Model + ?Sized>(
+    model: &mut M,
+    chunk: &[u8],
+) -> Result<CodedChunk, Error> {
     let mut out = vec![0u8; coder_core::max_encoded_len(chunk.len(), model.precision())];
     model.reset();
     let mut bits = 0.0;
@@ -167,7 +170,8 @@ pub fn encode_with_ideal<M: Model + ?Sized>(model: &mut M, chunk: &[u8]) -> Resu
             let t = model.frequencies();
             let f = t.frequency(s).map_or(0, |f| f.get());
             bits += symbol_bits(f, 1 << t.precision());
-            enc.encode_symbol(&t, s).map_err(|e| Error::Model(e.to_string()))?;
+            enc.encode_symbol(&t, s)
+                .map_err(|e| Error::Model(e.to_string()))?;
             model.observe(s);
         }
         enc.finish().map_err(|e| Error::Model(e.to_string()))?
@@ -212,10 +216,15 @@ impl Int8Coder {
         &self.config
     }
 
-    fn with_model<T>(&self, f: impl FnOnce(&mut model_int8::Int8Model<'_>) -> Result<T, Error>) -> Result<T, Error> {
-        let file = model_int8::ModelFile::parse(&self.bytes).map_err(|e| Error::Model(e.to_string()))?;
+    fn with_model<T>(
+        &self,
+        f: impl FnOnce(&mut model_int8::Int8Model<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let file =
+            model_int8::ModelFile::parse(&self.bytes).map_err(|e| Error::Model(e.to_string()))?;
         let mut work = vec![0u8; model_int8::working_memory_size(&self.config)];
-        let mut m = model_int8::Int8Model::new(&file, &mut work).map_err(|e| Error::Model(e.to_string()))?;
+        let mut m = model_int8::Int8Model::new(&file, &mut work)
+            .map_err(|e| Error::Model(e.to_string()))?;
         f(&mut m)
     }
 }
@@ -256,7 +265,8 @@ impl LmCoder for Int8Coder {
 
     fn decode(&self, code: &[u8], len: usize) -> Result<Vec<u8>, Error> {
         self.with_model(|m| {
-            coder_core::decode_to_vec::<_, u8>(m, code, len).map_err(|e| Error::Model(e.to_string()))
+            coder_core::decode_to_vec::<_, u8>(m, code, len)
+                .map_err(|e| Error::Model(e.to_string()))
         })
     }
 }

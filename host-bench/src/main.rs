@@ -13,10 +13,17 @@ use host_bench::{table1, Error};
 /// Where the repo's shipped sample lives (for `--quick`).
 const SAMPLE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data");
 /// The shipped default model.
-const DEFAULT_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../model-int8/models/lm-200k.lmm");
+const DEFAULT_MODEL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../model-int8/models/lm-200k.lmm"
+);
 
 #[derive(Parser)]
-#[command(name = "host-bench", version, about = "Measure compressors the way \"Language Modeling Is Compression\" does")]
+#[command(
+    name = "host-bench",
+    version,
+    about = "Measure compressors the way \"Language Modeling Is Compression\" does"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -25,7 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run Table 1 and write it as Markdown, JSON and CSV.
-    Table1(Table1Args),
+    Table1(Box<Table1Args>),
     /// Train the zstd dictionary on an enwik training range.
     TrainDict {
         /// enwik file to train on.
@@ -37,6 +44,25 @@ enum Cmd {
         /// Dictionary size limit, bytes (zstd's default).
         #[arg(long, default_value_t = 112_640)]
         size: usize,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write an int8 model file with random weights (to try the LM rows
+    /// before a trained model exists; it compresses badly).
+    RandomModel {
+        /// d_model: 64 (200K), 128 (800K) or 256 (3.2M) as in the paper.
+        #[arg(long, default_value_t = 64)]
+        d_model: u32,
+        /// Attention window (positions seen).
+        #[arg(long, default_value_t = 256)]
+        window: u32,
+        /// Weight seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Calibration text (its first 16 KiB are used).
+        #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
+        calibration: PathBuf,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -126,6 +152,12 @@ struct Table1Args {
     /// enwik file whose [0, 3_600_000) trains the zstd dictionary.
     #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
     zstd_train: PathBuf,
+    /// FLAC quantized-LPC order (1..=24).
+    #[arg(long, default_value_t = baselines::Flac::default().lpc_order)]
+    flac_lpc_order: usize,
+    /// FLAC block size in samples.
+    #[arg(long, default_value_t = baselines::Flac::default().block_size)]
+    flac_block_size: usize,
     /// int8 model files for the LM rows (repeatable).
     #[arg(long = "model")]
     models: Vec<PathBuf>,
@@ -137,13 +169,20 @@ struct Table1Args {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
-        Cmd::Table1(a) => run_table1(a),
+        Cmd::Table1(a) => run_table1(*a),
         Cmd::TrainDict {
             enwik,
             end,
             size,
             out,
         } => train_dict(&enwik, end, size, &out),
+        Cmd::RandomModel {
+            d_model,
+            window,
+            seed,
+            calibration,
+            out,
+        } => random_model(d_model, window, seed, &calibration, &out),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -155,7 +194,8 @@ fn main() -> ExitCode {
 }
 
 fn train_dict(enwik: &Path, end: usize, size: usize, out: &Path) -> Result<(), Error> {
-    let bytes = std::fs::read(enwik).map_err(|e| Error::Data(format!("{}: {e}", enwik.display())))?;
+    let bytes =
+        std::fs::read(enwik).map_err(|e| Error::Data(format!("{}: {e}", enwik.display())))?;
     data::check_enwik(&bytes)?;
     let end = end.min(bytes.len());
     let dict = baselines::train_zstd_dict(&bytes[..end], size)?;
@@ -169,6 +209,24 @@ fn train_dict(enwik: &Path, end: usize, size: usize, out: &Path) -> Result<(), E
     Ok(())
 }
 
+fn random_model(d: u32, window: u32, seed: u64, calib: &Path, out: &Path) -> Result<(), Error> {
+    let heads = if d >= 256 { 8 } else { 4 };
+    let cfg = model_int8::Config::sized(d, 4, heads, window, 2048);
+    let float = model_int8::FloatModel::random(cfg, seed);
+    let text =
+        std::fs::read(calib).map_err(|e| Error::Data(format!("{}: {e}", calib.display())))?;
+    let bytes = model_int8::quantize(&float, &text, &model_int8::QuantOptions::default())
+        .map_err(|e| Error::Model(e.to_string()))?;
+    std::fs::write(out, &bytes).map_err(|e| Error::Data(format!("{}: {e}", out.display())))?;
+    eprintln!(
+        "wrote {} ({} bytes, {} parameters, random weights)",
+        out.display(),
+        bytes.len(),
+        cfg.parameters()
+    );
+    Ok(())
+}
+
 fn run_table1(mut a: Table1Args) -> Result<(), Error> {
     if let Some(t) = a.threads {
         rayon::ThreadPoolBuilder::new()
@@ -178,7 +236,11 @@ fn run_table1(mut a: Table1Args) -> Result<(), Error> {
     }
     let mut meta = Meta::now();
     if a.quick {
-        a.datasets = vec![DatasetName::Enwik, DatasetName::Librispeech, DatasetName::Random];
+        a.datasets = vec![
+            DatasetName::Enwik,
+            DatasetName::Librispeech,
+            DatasetName::Random,
+        ];
         a.enwik = Path::new(SAMPLE_DIR).join("enwik8-heldout-64k.bin");
         a.enwik_start = 0;
         a.librispeech = Path::new(SAMPLE_DIR).join("librispeech");
@@ -214,7 +276,9 @@ fn run_table1(mut a: Table1Args) -> Result<(), Error> {
             DatasetName::Imagenet => data::load_imagenet(&a.imagenet, sample)?,
             DatasetName::Librispeech => data::load_librispeech(&a.librispeech, sample)?,
             DatasetName::Random => {
-                let n = a.max_chunks.map_or(a.random_chunks, |m| m.min(a.random_chunks));
+                let n = a
+                    .max_chunks
+                    .map_or(a.random_chunks, |m| m.min(a.random_chunks));
                 data::random_chunks(n, a.seed)
             }
         };
@@ -229,7 +293,10 @@ fn run_table1(mut a: Table1Args) -> Result<(), Error> {
             CompressorName::Xz => Box::new(baselines::Xz::paper()),
             CompressorName::Xz9e => Box::new(baselines::Xz::best()),
             CompressorName::Png => Box::new(baselines::Png),
-            CompressorName::Flac => Box::new(baselines::Flac::default()),
+            CompressorName::Flac => Box::new(baselines::Flac {
+                lpc_order: a.flac_lpc_order,
+                block_size: a.flac_block_size,
+            }),
             CompressorName::Zstd => Box::new(baselines::Zstd::plain()),
             CompressorName::Brotli => Box::new(baselines::Brotli::default()),
             CompressorName::ZstdDict => {
@@ -269,10 +336,7 @@ fn run_table1(mut a: Table1Args) -> Result<(), Error> {
     let t = table1::run(&datasets, &compressors, &lms, !a.no_unchunked, meta)?;
     report::write_all(&t, &a.out)?;
     println!("{}", report::markdown(&t));
-    eprintln!(
-        "wrote {}/table1.{{md,json,csv}}",
-        a.out.display()
-    );
+    eprintln!("wrote {}/table1.{{md,json,csv}}", a.out.display());
     Ok(())
 }
 

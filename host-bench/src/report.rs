@@ -236,10 +236,12 @@ pub fn markdown(t: &Table1) -> String {
             measure.label()
         );
         for k in &kinds {
-            let r = t
-                .records
-                .iter()
-                .find(|r| r.chunk == *chunk && &r.compressor == comp && r.measure == *measure && r.dataset == *k);
+            let r = t.records.iter().find(|r| {
+                r.chunk == *chunk
+                    && &r.compressor == comp
+                    && r.measure == *measure
+                    && r.dataset == *k
+            });
             match r {
                 Some(r) => {
                     let _ = write!(
@@ -281,7 +283,8 @@ pub fn csv(records: &[Record]) -> String {
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
             100.0 * r.rate,
-            r.paper_rate.map_or(String::new(), |p| format!("{:.1}", 100.0 * p)),
+            r.paper_rate
+                .map_or(String::new(), |p| format!("{:.1}", 100.0 * p)),
             r.chunks,
             r.bytes,
             r.compressed_bytes

@@ -80,11 +80,9 @@ pub struct Record {
 fn bar(len: u64, msg: String) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
-        ProgressStyle::with_template(
-            "{msg:32} [{bar:30}] {pos}/{len} chunks {per_sec} eta {eta}",
-        )
-        .expect("static template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{msg:32} [{bar:30}] {pos}/{len} chunks {per_sec} eta {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
     );
     pb.set_message(msg);
     pb

@@ -51,7 +51,9 @@ fn every_compressor_round_trips_real_chunks() {
             if c.name() == "FLAC" && input.len() < 16 {
                 continue; // claxon refuses FLAC blocks under 16 samples
             }
-            let z = c.compress_checked(input).unwrap_or_else(|e| panic!("{}: {e}", c.name()));
+            let z = c
+                .compress_checked(input)
+                .unwrap_or_else(|e| panic!("{}: {e}", c.name()));
             assert!(!z.is_empty());
         }
     }
@@ -76,10 +78,17 @@ fn ratios_are_sane_on_real_data() {
         // Text compresses with everything but the audio and image codecs.
         if name != "FLAC" && name != "PNG" {
             assert!(t.chunked_rate() < 0.6, "{name} text {}", t.chunked_rate());
-            assert!(t.unchunked_rate().unwrap() < t.chunked_rate_plain(), "{name}");
+            assert!(
+                t.unchunked_rate().unwrap() < t.chunked_rate_plain(),
+                "{name}"
+            );
         }
         // Random data never compresses.
-        assert!(r.chunked_rate() > 0.99, "{name} random {}", r.chunked_rate());
+        assert!(
+            r.chunked_rate() > 0.99,
+            "{name} random {}",
+            r.chunked_rate()
+        );
         assert_eq!((t.chunks, t.raw_bytes), (8, 8 * CHUNK as u64));
         assert!(a.header > 0 && a.chunked_sum > a.header);
     }

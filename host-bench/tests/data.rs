@@ -112,7 +112,10 @@ fn librispeech_conversion_and_counts() {
     // One utterance by hand: 16-bit samples through (s >> 8) + 128.
     let mut r = claxon::FlacReader::open(&files[0]).unwrap();
     let info = r.streaminfo();
-    assert_eq!((info.bits_per_sample, info.channels, info.sample_rate), (16, 1, 16_000));
+    assert_eq!(
+        (info.bits_per_sample, info.channels, info.sample_rate),
+        (16, 1, 16_000)
+    );
     let raw: Vec<i32> = r.samples().map(|s| s.unwrap()).collect();
     let u8s = data::load_flac_u8(&files[0]).unwrap();
     assert_eq!(u8s.len(), raw.len());
@@ -133,7 +136,10 @@ fn librispeech_conversion_and_counts() {
     assert_eq!(&c.data[..first * CHUNK], &u8s[..first * CHUNK]);
     // The next utterance starts right after the first one's whole chunks.
     let second = data::load_flac_u8(&files[1]).unwrap();
-    assert_eq!(&c.data[first * CHUNK..(first + 1) * CHUNK], &second[..CHUNK]);
+    assert_eq!(
+        &c.data[first * CHUNK..(first + 1) * CHUNK],
+        &second[..CHUNK]
+    );
 }
 
 #[test]

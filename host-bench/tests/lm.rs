@@ -38,12 +38,23 @@ fn lm_rows_round_trip_and_account() {
     assert_eq!((s.chunks, s.raw_bytes), (3, 3 * 2048));
     // Termination costs at most a few bytes per chunk over the ideal.
     let ideal = s.ideal_bits / 8.0;
-    assert!(s.coded_sum as f64 >= ideal - 1e-6, "{} < {ideal}", s.coded_sum);
-    assert!((s.coded_sum as f64) <= ideal + 3.0 * 3.0, "{} vs {ideal}", s.coded_sum);
+    assert!(
+        s.coded_sum as f64 >= ideal - 1e-6,
+        "{} < {ideal}",
+        s.coded_sum
+    );
+    assert!(
+        (s.coded_sum as f64) <= ideal + 3.0 * 3.0,
+        "{} vs {ideal}",
+        s.coded_sum
+    );
     // Container: 36-byte header plus a 1-2 byte tag per chunk around the
     // payloads (or stored chunks).
     let c = s.container.unwrap();
-    assert!(c >= 36 + s.fallback_sum + 3 && c <= 36 + s.fallback_sum + 6, "{c}");
+    assert!(
+        c >= 36 + s.fallback_sum + 3 && c <= 36 + s.fallback_sum + 6,
+        "{c}"
+    );
     assert_eq!(s.model_file_bytes, m.model_file_bytes());
     assert_eq!(m.paper_name(), None);
 }

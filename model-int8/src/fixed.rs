@@ -9,7 +9,11 @@ pub const fn srdhm(a: i32, b: i32) -> i32 {
         return i32::MAX;
     }
     let ab = a as i64 * b as i64;
-    let nudge = if ab >= 0 { 1i64 << 30 } else { 1 - (1i64 << 30) };
+    let nudge = if ab >= 0 {
+        1i64 << 30
+    } else {
+        1 - (1i64 << 30)
+    };
     // Division truncates toward zero, as in TFLite.
     ((ab + nudge) / (1i64 << 31)) as i32
 }
@@ -143,7 +147,19 @@ mod tests {
 
     #[test]
     fn isqrt_is_floor_sqrt() {
-        for x in [0u64, 1, 2, 3, 4, 15, 16, 17, 1 << 40, (1 << 62) + 12345, u64::MAX] {
+        for x in [
+            0u64,
+            1,
+            2,
+            3,
+            4,
+            15,
+            16,
+            17,
+            1 << 40,
+            (1 << 62) + 12345,
+            u64::MAX,
+        ] {
             let r = isqrt(x);
             assert!(r * r <= x);
             assert!((r + 1).checked_mul(r + 1).is_none_or(|s| s > x));

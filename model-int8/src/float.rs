@@ -233,7 +233,8 @@ impl FloatModel {
     /// The checkpoint as bytes (see [`write_to`](Self::write_to)).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut v = Vec::new();
-        self.write_to(&mut v).expect("writing to a Vec cannot fail for a valid model");
+        self.write_to(&mut v)
+            .expect("writing to a Vec cannot fail for a valid model");
         v
     }
 

@@ -147,7 +147,10 @@ pub const fn fnv1a64(bytes: &[u8]) -> u64 {
 
 #[inline(always)]
 pub(crate) fn rd_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    match b.get(at..at + 4) {
+        Some(&[x0, x1, x2, x3]) => u32::from_le_bytes([x0, x1, x2, x3]),
+        _ => 0,
+    }
 }
 
 #[inline(always)]
@@ -160,7 +163,7 @@ pub(crate) fn rd_i32(b: &[u8], at: usize) -> i32 {
 pub struct I32s<'a>(pub &'a [u8]);
 
 impl I32s<'_> {
-    /// Element `i` (`i < len()`).
+    /// Element `i` (0 when `i >= len()`).
     #[inline(always)]
     pub fn get(&self, i: usize) -> i32 {
         rd_i32(self.0, 4 * i)
@@ -380,7 +383,14 @@ impl<'a> ModelFile<'a> {
                     return Err(bad(layer_tensor(l, s)));
                 }
             }
-            for s in [slot::WQ_RQ, slot::WK_RQ, slot::WV_RQ, slot::WO_RQ, slot::W1_RQ, slot::W2_RQ] {
+            for s in [
+                slot::WQ_RQ,
+                slot::WK_RQ,
+                slot::WV_RQ,
+                slot::WO_RQ,
+                slot::W1_RQ,
+                slot::W2_RQ,
+            ] {
                 if !rq_ok(self.tensor_i32(layer_tensor(l, s)), 3) {
                     return Err(bad(layer_tensor(l, s)));
                 }
@@ -416,7 +426,11 @@ pub const fn align_up(x: usize) -> usize {
 /// order, each with its type and shape), adding table, padding and
 /// checksum. Does not validate; [`ModelFile::parse`] does.
 #[cfg(feature = "std")]
-pub fn write_file(config: &Config, precision: u32, tensors: &[(DType, usize, usize, std::vec::Vec<u8>)]) -> std::vec::Vec<u8> {
+pub fn write_file(
+    config: &Config,
+    precision: u32,
+    tensors: &[(DType, usize, usize, std::vec::Vec<u8>)],
+) -> std::vec::Vec<u8> {
     let mut out = std::vec::Vec::new();
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
@@ -450,7 +464,14 @@ pub fn write_file(config: &Config, precision: u32, tensors: &[(DType, usize, usi
     }
     let mut off = data_start;
     for (dtype, rows, cols, data) in tensors {
-        for x in [*dtype as u32, *rows as u32, *cols as u32, off as u32, data.len() as u32, 0] {
+        for x in [
+            *dtype as u32,
+            *rows as u32,
+            *cols as u32,
+            off as u32,
+            data.len() as u32,
+            0,
+        ] {
             out.extend_from_slice(&x.to_le_bytes());
         }
         off = align_up(off + data.len());

@@ -5,6 +5,7 @@
 use coder_core::{FreqTable, Model};
 
 use crate::fixed::{isqrt, requantize, round_div, sym_i8};
+
 use crate::format::{self, global, slot, I32s, ModelFile, ALIGN, EXP_BITS, ROPE_BITS};
 use crate::kernels;
 use crate::{Config, Error, Norm};
@@ -46,6 +47,7 @@ pub const fn working_memory_size(config: &Config) -> usize {
         + area(kv) // k cache
         + area(kv) // v cache
         + area(4 * (v + 1)) // cum
+        + area(4 << EXP_BITS) // exp table
 }
 
 /// Carves an aligned `[T; n]` off the front of `buf`.
@@ -84,6 +86,7 @@ pub struct Int8Model<'a> {
     kc: &'a mut [i8],
     vc: &'a mut [i8],
     cum: &'a mut [u32],
+    exp: &'a mut [u32; 1 << EXP_BITS],
 }
 
 impl<'a> Int8Model<'a> {
@@ -100,7 +103,15 @@ impl<'a> Int8Model<'a> {
         let w = c.window as usize;
         let kv = c.n_layers as usize * w * d;
         let mut buf = work;
+        let exp: &mut [u32] = take(&mut buf, 1 << EXP_BITS)?;
+        let exp: &mut [u32; 1 << EXP_BITS] =
+            exp.try_into().map_err(|_| Error::WorkBufferTooSmall)?;
+        let table = file.tensor_i32(global::EXP);
+        for (i, e) in exp.iter_mut().enumerate() {
+            *e = table.get(i) as u32;
+        }
         Ok(Int8Model {
+            exp,
             file: *file,
             c,
             pos: 0,
@@ -146,7 +157,7 @@ impl<'a> Int8Model<'a> {
         let hd = c.head_dim() as usize;
         let window = c.window as usize;
         let centered = c.norm == Norm::Layer;
-        let exp = file.tensor_i32(global::EXP);
+        let exp: &[u32; 1 << EXP_BITS] = self.exp;
         let rope_pos = self.pos.min(c.max_context as usize - 1);
         let rope = &file.tensor(global::ROPE)[rope_pos * hd * 2..(rope_pos + 1) * hd * 2];
         let slot_i = self.pos % window;
@@ -157,18 +168,38 @@ impl<'a> Int8Model<'a> {
             let t = |s: usize| format::layer_tensor(l, s);
             let consts = file.tensor_i32(t(slot::CONSTS));
             // Attention half.
-            norm(self.h, file.tensor_i32(t(slot::ATTN_NORM)), centered, &mut self.x8[..d]);
+            norm(
+                self.h,
+                file.tensor_i32(t(slot::ATTN_NORM)),
+                centered,
+                &mut self.x8[..d],
+            );
             let x = &self.x8[..d];
-            linear(file.tensor_i8(t(slot::WQ)), file.tensor_i32(t(slot::WQ_RQ)), x, &mut self.acc[..d]);
+            linear(
+                file.tensor_i8(t(slot::WQ)),
+                file.tensor_i32(t(slot::WQ_RQ)),
+                x,
+                &mut self.acc[..d],
+            );
             rope_q(&self.acc[..d], rope, hd, self.q8);
             let kc = &mut self.kc[l * window * d..(l + 1) * window * d];
             let vc = &mut self.vc[l * window * d..(l + 1) * window * d];
-            linear(file.tensor_i8(t(slot::WK)), file.tensor_i32(t(slot::WK_RQ)), x, &mut self.acc[..d]);
+            linear(
+                file.tensor_i8(t(slot::WK)),
+                file.tensor_i32(t(slot::WK_RQ)),
+                x,
+                &mut self.acc[..d],
+            );
             for (h, k) in self.acc[..d].chunks_exact(hd).enumerate() {
                 let at = (h * window + slot_i) * hd;
                 rope_q(k, rope, hd, &mut kc[at..at + hd]);
             }
-            linear(file.tensor_i8(t(slot::WV)), file.tensor_i32(t(slot::WV_RQ)), x, &mut self.acc[..d]);
+            linear(
+                file.tensor_i8(t(slot::WV)),
+                file.tensor_i32(t(slot::WV_RQ)),
+                x,
+                &mut self.acc[..d],
+            );
             for (h, vv) in self.acc[..d].chunks_exact(hd).enumerate() {
                 let at = (h * window + slot_i) * hd;
                 for (dst, &src) in vc[at..at + hd].iter_mut().zip(vv) {
@@ -188,18 +219,47 @@ impl<'a> Int8Model<'a> {
                     &mut self.att8[h * hd..(h + 1) * hd],
                 );
             }
-            linear(file.tensor_i8(t(slot::WO)), file.tensor_i32(t(slot::WO_RQ)), self.att8, &mut self.acc[..d]);
+            linear(
+                file.tensor_i8(t(slot::WO)),
+                file.tensor_i32(t(slot::WO_RQ)),
+                self.att8,
+                &mut self.acc[..d],
+            );
             residual_add(self.h, &self.acc[..d]);
             // Feed-forward half.
-            norm(self.h, file.tensor_i32(t(slot::FFN_NORM)), centered, &mut self.x8[..d]);
-            linear(file.tensor_i8(t(slot::W1)), file.tensor_i32(t(slot::W1_RQ)), &self.x8[..d], &mut self.acc[..f]);
-            activation(&self.acc[..f], file.tensor_i8(t(slot::ACT_LUT)), &mut self.x8[..f]);
-            linear(file.tensor_i8(t(slot::W2)), file.tensor_i32(t(slot::W2_RQ)), &self.x8[..f], &mut self.acc[..d]);
+            norm(
+                self.h,
+                file.tensor_i32(t(slot::FFN_NORM)),
+                centered,
+                &mut self.x8[..d],
+            );
+            linear(
+                file.tensor_i8(t(slot::W1)),
+                file.tensor_i32(t(slot::W1_RQ)),
+                &self.x8[..d],
+                &mut self.acc[..f],
+            );
+            activation(
+                &self.acc[..f],
+                file.tensor_i8(t(slot::ACT_LUT)),
+                &mut self.x8[..f],
+            );
+            linear(
+                file.tensor_i8(t(slot::W2)),
+                file.tensor_i32(t(slot::W2_RQ)),
+                &self.x8[..f],
+                &mut self.acc[..d],
+            );
             residual_add(self.h, &self.acc[..d]);
         }
         let fin = format::final_tensor(&c);
         norm(self.h, file.tensor_i32(fin), centered, &mut self.x8[..d]);
-        linear(file.tensor_i8(fin + 1), file.tensor_i32(fin + 2), &self.x8[..d], &mut self.acc[..v]);
+        linear(
+            file.tensor_i8(fin + 1),
+            file.tensor_i32(fin + 2),
+            &self.x8[..d],
+            &mut self.acc[..v],
+        );
         frequencies(&mut self.acc[..v], exp, file.precision(), self.cum);
         self.pos = self.pos.saturating_add(1);
         self.fresh = true;
@@ -219,7 +279,8 @@ fn embed(file: &ModelFile<'_>, token: usize, h: &mut [i32]) {
 
 /// Integer RMSNorm / LayerNorm without the gain (folded into the next
 /// linear): `out = round((h - mean) / rms / s_a)`, with `consts = [2^16 /
-/// s_a, eps]`.
+/// s_a, eps]`. One division per vector: each element is multiplied by the
+/// fixed-point factor `(2^16 / s_a) / rms` in Q40.
 fn norm(h: &[i32], consts: I32s<'_>, centered: bool, out: &mut [i8]) {
     let d = h.len() as i64;
     let mean = if centered {
@@ -236,10 +297,21 @@ fn norm(h: &[i32], consts: I32s<'_>, centered: bool, out: &mut [i8]) {
         .sum();
     let ms = ss / d as u64 + consts.get(1) as u64;
     // rms * 2^7, at least 1.
-    let r = isqrt(ms << 14).max(1) as i64;
-    let k = consts.get(0) as i64;
+    let r = isqrt(ms << 14).max(1);
+    let k = consts.get(0) as u64;
+    // k / (r * 2^9) in Q40 = (k << 31) / r, below 2^55. |h - mean| / rms
+    // is at most sqrt(d) <= 64, so the product stays near 2^(14 + 40); the
+    // saturating ops only matter for results that clamp to 127 anyway.
+    let factor = (k << 31) / r;
     for (o, &x) in out.iter_mut().zip(h) {
-        *o = sym_i8(round_div((x as i64 - mean) * k, r << 9).clamp(-128, 127) as i32);
+        let c = x as i64 - mean;
+        let m = (c
+            .unsigned_abs()
+            .saturating_mul(factor)
+            .saturating_add(1 << 39)
+            >> 40)
+            .min(127) as i32;
+        *o = sym_i8(if c < 0 { -m } else { m });
     }
 }
 
@@ -247,10 +319,7 @@ fn norm(h: &[i32], consts: I32s<'_>, centered: bool, out: &mut [i8]) {
 /// [bias, mult, shift]` rows.
 fn linear(w: &[i8], rq: I32s<'_>, x: &[i8], acc: &mut [i32]) {
     kernels::matvec(w, x, acc);
-    for (o, a) in acc.iter_mut().enumerate() {
-        let z = a.saturating_add(rq.get(3 * o));
-        *a = requantize(z, rq.get(3 * o + 1), rq.get(3 * o + 2));
-    }
+    kernels::requantize_rows(acc, rq.0);
 }
 
 /// `RoPE` (NeoX half split) on values at 1/256 of their int8 step, rounding
@@ -271,14 +340,14 @@ fn rope_q(x: &[i32], rope: &[u8], hd: usize, out: &mut [i8]) {
     }
 }
 
-/// `2^(-u / 256)` in Q`30 - extra` from the stored table, 0 when tiny.
+/// `2^(-u / 256)` in Q30 from the stored table, 0 when tiny.
 #[inline(always)]
-fn exp2_neg(exp: I32s<'_>, u: u32, extra: u32) -> u32 {
-    let sh = (u >> EXP_BITS) + extra;
-    if sh >= 31 {
+fn exp2_neg(exp: &[u32; 1 << EXP_BITS], u: u32) -> u32 {
+    let sh = u >> EXP_BITS;
+    if sh >= 32 {
         0
     } else {
-        (exp.get((u & ((1 << EXP_BITS) - 1)) as usize) as u32) >> sh
+        exp[(u & ((1 << EXP_BITS) - 1)) as usize] >> sh
     }
 }
 
@@ -290,22 +359,28 @@ fn attention(
     keys: &[i8],
     values: &[i8],
     (sm_mult, sm_shift): (i32, i32),
-    exp: I32s<'_>,
+    exp: &[u32; 1 << EXP_BITS],
     scores: &mut [i32],
     num: &mut [i64],
     out: &mut [i8],
 ) {
     kernels::matvec(keys, q, scores);
     let max = scores.iter().copied().max().unwrap_or(0);
-    for s in scores.iter_mut() {
-        // Weights in Q15, capped at 2^15 - 1 so they fit an i16 lane.
-        let u = requantize(max.saturating_sub(*s), sm_mult, sm_shift).max(0) as u32;
-        *s = exp2_neg(exp, u, 15).min(32767) as i32;
-    }
+    // Weights in Q15, capped at 2^15 - 1 so they fit an i16 lane.
+    kernels::softmax_weights(scores, max, sm_mult, sm_shift, exp);
     num.fill(0);
     let den = kernels::weighted_sum(scores, values, num).max(1);
+    // round(num / den) through one division: 1 / den in Q56. |num| / den
+    // is at most 128, so the product stays below 2^63.
+    let recip = (1u64 << 56) / den as u64;
     for (o, &x) in out.iter_mut().zip(num.iter()) {
-        *o = sym_i8(round_div(x, den).clamp(-128, 127) as i32);
+        let m = (x
+            .unsigned_abs()
+            .saturating_mul(recip)
+            .saturating_add(1 << 55)
+            >> 56)
+            .min(127) as i32;
+        *o = sym_i8(if x < 0 { -m } else { m });
     }
 }
 
@@ -327,7 +402,7 @@ fn activation(pre: &[i32], lut: &[i8], out: &mut [i8]) {
 /// Logits (units of `2^-8` bit) to the cumulative frequency table with
 /// total `2^precision`: `1 + floor(p_i * (2^precision - vocab))` each, the
 /// remainder to the (first) most likely symbol.
-fn frequencies(logits: &mut [i32], exp: I32s<'_>, precision: u32, cum: &mut [u32]) {
+fn frequencies(logits: &mut [i32], exp: &[u32; 1 << EXP_BITS], precision: u32, cum: &mut [u32]) {
     const LOGIT_LIMIT: i32 = 1 << 24;
     let mut max = i32::MIN;
     let mut arg = 0;
@@ -340,14 +415,18 @@ fn frequencies(logits: &mut [i32], exp: I32s<'_>, precision: u32, cum: &mut [u32
     }
     let mut sum = 0u64;
     for (e, &l) in cum[1..].iter_mut().zip(logits.iter()) {
-        *e = exp2_neg(exp, (max - l) as u32, 0);
+        *e = exp2_neg(exp, (max - l) as u32);
         sum += *e as u64;
     }
     let total = 1u64 << precision;
     let spare = total - logits.len() as u64;
+    // One division: floor(e * spare / sum) as e * (spare * 2^32 / sum) >>
+    // 32 (never more than the exact share, so the sum stays <= spare).
+    // sum >= 2^30 and spare < 2^24, so recip < 2^26 and e * recip < 2^56.
+    let recip = (spare << 32) / sum;
     let mut given = 0u64;
     for e in cum[1..].iter_mut() {
-        let f = 1 + (*e as u64 * spare) / sum;
+        let f = 1 + ((*e as u64 * recip) >> 32);
         *e = f as u32;
         given += f;
     }

@@ -26,6 +26,59 @@ pub fn weighted_sum(wts: &[i32], v: &[i8], out: &mut [i64]) -> i64 {
     weighted_sum_portable(wts, v, out)
 }
 
+/// Attention weights from scores, in place: `s = min(32767, exp[u & 255]
+/// >> ((u >> 8) + 15))` with `u = requantize(max - s, mult, shift)` (the
+/// stored table `exp[j] = 2^30 * 2^(-j/256)`), so the largest score gets
+/// `32767` and the others `2^15 * 2^(-u/256)`.
+#[inline]
+pub fn softmax_weights(scores: &mut [i32], max: i32, mult: i32, shift: i32, exp: &[u32; 256]) {
+    #[cfg(all(feature = "simd", feature = "std", target_arch = "x86_64"))]
+    if crate::simd::softmax_weights(scores, max, mult, shift, exp) {
+        return;
+    }
+    softmax_weights_portable(scores, max, mult, shift, exp)
+}
+
+/// Portable [`softmax_weights`].
+pub fn softmax_weights_portable(
+    scores: &mut [i32],
+    max: i32,
+    mult: i32,
+    shift: i32,
+    exp: &[u32; 256],
+) {
+    for s in scores.iter_mut() {
+        let u = crate::fixed::requantize(max.saturating_sub(*s), mult, shift).max(0) as u32;
+        let sh = (u >> 8) + 15;
+        let w = if sh >= 32 {
+            0
+        } else {
+            exp[(u & 255) as usize] >> sh
+        };
+        *s = w.min(32767) as i32;
+    }
+}
+
+/// `acc[o] = requantize(acc[o] + bias[o], mult[o], shift[o])` (the add
+/// saturating) with `rq` the little-endian `[bias, mult, shift]` rows.
+#[inline]
+pub fn requantize_rows(acc: &mut [i32], rq: &[u8]) {
+    #[cfg(all(feature = "simd", feature = "std", target_arch = "x86_64"))]
+    if crate::simd::requantize_rows(acc, rq) {
+        return;
+    }
+    requantize_rows_portable(acc, rq)
+}
+
+/// Portable [`requantize_rows`].
+pub fn requantize_rows_portable(acc: &mut [i32], rq: &[u8]) {
+    let rq = crate::format::I32s(rq);
+    for (o, a) in acc.iter_mut().enumerate() {
+        let z = a.saturating_add(rq.get(3 * o));
+        *a = crate::fixed::requantize(z, rq.get(3 * o + 1), rq.get(3 * o + 2));
+    }
+}
+
 /// Portable [`matvec`].
 pub fn matvec_portable(w: &[i8], x: &[i8], out: &mut [i32]) {
     let cols = x.len();

@@ -1,4 +1,4 @@
-//! Integer-only int8 Transformer inference for `coder-core` (in progress).
+#![doc = include_str!("../README.md")]
 #![no_std]
 #![warn(missing_docs)]
 
@@ -17,12 +17,12 @@ pub mod float;
 pub mod format;
 mod int8;
 pub mod kernels;
-#[cfg(all(feature = "simd", feature = "std", target_arch = "x86_64"))]
-mod simd;
 #[cfg(feature = "std")]
 mod quantize;
 #[cfg(feature = "std")]
 mod reference;
+#[cfg(all(feature = "simd", feature = "std", target_arch = "x86_64"))]
+mod simd;
 
 pub use config::{Activation, Config, Norm};
 pub use error::Error;

@@ -93,8 +93,8 @@ fn quantize_rows(w: &[f32], cols: usize, gain: Option<&[f32]>) -> (Vec<u8>, Vec<
         let g = |i: usize| gain.map_or(1.0, |g| g[i] as f64);
         let max = (0..cols).fold(0.0f64, |m, i| m.max((row[i] as f64 * g(i)).abs()));
         let s = if max > 0.0 { max / 127.0 } else { 1.0 };
-        for i in 0..cols {
-            q.push(((row[i] as f64 * g(i) / s).round().clamp(-127.0, 127.0) as i8) as u8);
+        for (i, &x) in row.iter().enumerate() {
+            q.push(((x as f64 * g(i) / s).round().clamp(-127.0, 127.0) as i8) as u8);
         }
         scales.push(s);
     }
@@ -216,9 +216,18 @@ pub fn quantize(
     let all_finite = finite(&model.embedding)
         && finite(&model.head)
         && model.layers.iter().all(|l| {
-            [&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.attn_norm.gain, &l.attn_norm.bias]
-                .iter()
-                .all(|t| finite(t))
+            [
+                &l.wq,
+                &l.wk,
+                &l.wv,
+                &l.wo,
+                &l.w1,
+                &l.w2,
+                &l.attn_norm.gain,
+                &l.attn_norm.bias,
+            ]
+            .iter()
+            .all(|t| finite(t))
                 && finite(&l.ffn_norm.gain)
                 && finite(&l.ffn_norm.bias)
         })
@@ -269,8 +278,14 @@ pub fn quantize(
     // RoPE: [pos][cos .. hd/2, sin .. hd/2] in Q14.
     let mut rope = Vec::new();
     for pos in 0..c.max_context as usize {
-        let angles: Vec<f64> = (0..hd / 2).map(|i| rope_angle(pos, i, hd, c.rope_base)).collect();
-        for x in angles.iter().map(|a| a.cos()).chain(angles.iter().map(|a| a.sin())) {
+        let angles: Vec<f64> = (0..hd / 2)
+            .map(|i| rope_angle(pos, i, hd, c.rope_base))
+            .collect();
+        for x in angles
+            .iter()
+            .map(|a| a.cos())
+            .chain(angles.iter().map(|a| a.sin()))
+        {
             let q = (x * (1u32 << ROPE_BITS) as f64).round() as i16;
             rope.extend_from_slice(&q.to_le_bytes());
         }
@@ -305,7 +320,11 @@ pub fn quantize(
             .collect();
         let lo = ys.iter().cloned().fold(0.0f64, f64::min);
         let hi = ys.iter().cloned().fold(0.0f64, f64::max);
-        let s_act = if hi - lo > 1e-12 { (hi - lo) / 255.0 } else { 1.0 };
+        let s_act = if hi - lo > 1e-12 {
+            (hi - lo) / 255.0
+        } else {
+            1.0
+        };
         let z_act = (-128.0 - lo / s_act).round().clamp(-128.0, 127.0) as i32;
         let lut: Vec<u8> = ys
             .iter()
@@ -342,14 +361,9 @@ pub fn quantize(
     let fin = format::final_tensor(&c);
     let s_fin = scale_of(stats.norm[2 * c.n_layers as usize]);
     // Logits in units of 2^-EXP_BITS of log2.
-    let (head, head_rq) = linear(
-        &model.head,
-        d,
-        Some(&model.final_norm),
-        s_fin,
-        0,
-        &|_| 1.0 / (log2e * exp_one),
-    )?;
+    let (head, head_rq) = linear(&model.head, d, Some(&model.final_norm), s_fin, 0, &|_| {
+        1.0 / (log2e * exp_one)
+    })?;
     push(fin, norm_consts(s_fin, r)?, &mut t);
     push(fin + 1, head, &mut t);
     push(fin + 2, head_rq, &mut t);

@@ -1,0 +1,420 @@
+//! AVX2 kernels for x86-64 hosts (`simd` + `std` features), picked at run
+//! time when the CPU has AVX2. They compute exactly what the portable
+//! kernels in [`crate::kernels`] compute: integer sums are exact, and the
+//! one saturating instruction (`maddubs`) cannot saturate because one
+//! operand never holds `-128` (so each product pair is below `2^15`).
+//!
+//! This is the crate's only `unsafe` code: calling `target_feature`
+//! functions (guarded by run-time detection) and raw unaligned loads, each
+//! within bounds checked before the loop that makes them.
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::*;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+const UNKNOWN: u8 = 0;
+const NONE: u8 = 1;
+const AVX2: u8 = 2;
+
+static LEVEL: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+#[inline]
+fn level() -> u8 {
+    let l = LEVEL.load(Ordering::Relaxed);
+    if l != UNKNOWN {
+        return l;
+    }
+    let l = if std::is_x86_feature_detected!("avx2") {
+        AVX2
+    } else {
+        NONE
+    };
+    LEVEL.store(l, Ordering::Relaxed);
+    l
+}
+
+/// Name of the SIMD kernel set in use, `None` when the CPU lacks AVX2.
+pub fn name() -> Option<&'static str> {
+    (level() == AVX2).then_some("avx2")
+}
+
+/// [`crate::kernels::matvec`]; `false` when not handled here.
+#[inline]
+pub fn matvec(w: &[i8], x: &[i8], out: &mut [i32]) -> bool {
+    let cols = x.len();
+    if level() != AVX2 || cols == 0 || w.len() < out.len() * cols {
+        return false;
+    }
+    // SAFETY: AVX2 is present (checked above); the kernels read `w[..rows *
+    // cols]` and `x[..cols]` only, and `w` is long enough (checked above).
+    unsafe {
+        if cols == 16 {
+            matvec16_avx2(w, x, out)
+        } else {
+            matvec_avx2(w, x, out)
+        }
+    }
+    true
+}
+
+/// [`crate::kernels::weighted_sum`]; `None` when not handled here.
+#[inline]
+pub fn weighted_sum(wts: &[i32], v: &[i8], out: &mut [i64]) -> Option<i64> {
+    let hd = out.len();
+    if level() != AVX2 || hd == 0 || hd % 16 != 0 || v.len() < wts.len() * hd {
+        return None;
+    }
+    // SAFETY: AVX2 is present; reads stay within `v[..wts.len() * hd]`
+    // (checked above) and `wts`.
+    Some(unsafe { weighted_sum_avx2(wts, v, out) })
+}
+
+/// [`crate::kernels::softmax_weights`]; `false` when not handled here
+/// (a left-shifting multiplier, which saturates).
+#[inline]
+pub fn softmax_weights(
+    scores: &mut [i32],
+    max: i32,
+    mult: i32,
+    shift: i32,
+    exp: &[u32; 256],
+) -> bool {
+    if level() != AVX2 || shift > 0 || mult < 0 {
+        return false;
+    }
+    // SAFETY: AVX2 is present; gathers index `exp` with `u & 255`.
+    unsafe { softmax_weights_avx2(scores, max, mult, shift, exp) };
+    true
+}
+
+/// Non-negative inputs make TFLite's double rounding two round-half-up
+/// shifts: `srdhm(x, m) = (x m + 2^30) >> 31` and `rdbpot(y, e) = (y +
+/// 2^(e-1)) >> e` (`e > 0`).
+#[target_feature(enable = "avx2")]
+unsafe fn softmax_weights_avx2(
+    scores: &mut [i32],
+    max: i32,
+    mult: i32,
+    shift: i32,
+    exp: &[u32; 256],
+) {
+    let n = scores.len();
+    let right = (-shift) as u32;
+    let vmax = _mm256_set1_epi32(max);
+    let vm = _mm256_set1_epi64x(mult as i64);
+    let half31 = _mm256_set1_epi64x(1 << 30);
+    let rnd = _mm256_set1_epi32(if right > 0 {
+        ((1i64 << right) >> 1) as i32
+    } else {
+        0
+    });
+    let rsh = _mm_cvtsi32_si128(right as i32);
+    let mask = _mm256_set1_epi32(255);
+    let fifteen = _mm256_set1_epi32(15);
+    let cap = _mm256_set1_epi32(32767);
+    let imax = _mm256_set1_epi32(i32::MAX);
+    let p = scores.as_mut_ptr();
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: i + 8 <= n.
+        let s = unsafe { _mm256_loadu_si256(p.add(i) as *const __m256i) };
+        // max - s saturating: s >= i32::MIN, so only overflow upward.
+        let d = _mm256_sub_epi32(vmax, s);
+        // Overflow happened where d < 0 (max >= s always): saturate.
+        let d = _mm256_blendv_epi8(d, imax, _mm256_cmpgt_epi32(_mm256_setzero_si256(), d));
+        // 32 x 32 -> 64 products of even and odd lanes, high part >> 31.
+        let even = _mm256_srli_epi64::<31>(_mm256_add_epi64(_mm256_mul_epu32(d, vm), half31));
+        let odd = _mm256_srli_epi64::<31>(_mm256_add_epi64(
+            _mm256_mul_epu32(_mm256_srli_epi64::<32>(d), vm),
+            half31,
+        ));
+        let hm = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
+        // Below 2^31 + 2^30: a logical shift is exact.
+        let u = _mm256_srl_epi32(_mm256_add_epi32(hm, rnd), rsh);
+        let idx = _mm256_and_si256(u, mask);
+        let sh = _mm256_add_epi32(_mm256_srli_epi32::<8>(u), fifteen);
+        // SAFETY: idx is in 0..256.
+        let e = unsafe { _mm256_i32gather_epi32::<4>(exp.as_ptr() as *const i32, idx) };
+        // Shifts of 32 or more give 0, as in the portable code.
+        let w = _mm256_min_epi32(_mm256_srlv_epi32(e, sh), cap);
+        unsafe { _mm256_storeu_si256(p.add(i) as *mut __m256i, w) };
+        i += 8;
+    }
+    crate::kernels::softmax_weights_portable(&mut scores[i..], max, mult, shift, exp);
+}
+
+/// [`crate::kernels::requantize_rows`]; `false` when not handled here.
+#[inline]
+pub fn requantize_rows(acc: &mut [i32], rq: &[u8]) -> bool {
+    if level() != AVX2 || rq.len() < 12 * acc.len() {
+        return false;
+    }
+    // SAFETY: AVX2 is present; gathers read rq[..12 * acc.len()].
+    unsafe { requantize_rows_avx2(acc, rq) };
+    true
+}
+
+/// Eight rows at a time. With `m >= 0` (checked when the file is parsed)
+/// the sign of the result is the sign of `z`, and TFLite's two roundings
+/// become, on `|z|`: `y = (|z| m + 2^30 - [z < 0]) >> 31`, then `(y +
+/// 2^(e-1)) >> e`, then the sign; a left shift saturates `|z|` first.
+#[target_feature(enable = "avx2")]
+unsafe fn requantize_rows_avx2(acc: &mut [i32], rq: &[u8]) {
+    let n = acc.len();
+    let order_b = _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5);
+    let order_m = _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6);
+    let order_s = _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7);
+    let zero = _mm256_setzero_si256();
+    let one = _mm256_set1_epi32(1);
+    let imax = _mm256_set1_epi32(i32::MAX);
+    let lo32 = _mm256_set1_epi64x(0xffff_ffff);
+    let p = acc.as_mut_ptr();
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: rows i .. i + 8 are rq[12 i .. 12 i + 96], within
+        // rq[..12 * n].
+        let base = unsafe { rq.as_ptr().add(12 * i) } as *const __m256i;
+        let (v0, v1, v2) = unsafe {
+            (
+                _mm256_loadu_si256(base),
+                _mm256_loadu_si256(base.add(1)),
+                _mm256_loadu_si256(base.add(2)),
+            )
+        };
+        // De-interleave [b m s] x 8: lane j of v0, v1, v2 holds field (j,
+        // j + 2, j + 1) mod 3; blend so each lane has the wanted field, then
+        // permute rows into order.
+        let pick = |a: __m256i, b: __m256i, c: __m256i| {
+            let t = _mm256_blend_epi32::<0b1001_0010>(a, b);
+            _mm256_blend_epi32::<0b0010_0100>(t, c)
+        };
+        let bias = _mm256_permutevar8x32_epi32(pick(v0, v1, v2), order_b);
+        let mult = _mm256_permutevar8x32_epi32(pick(v2, v0, v1), order_m);
+        let shift = _mm256_permutevar8x32_epi32(pick(v1, v2, v0), order_s);
+        if _mm256_movemask_epi8(_mm256_cmpgt_epi32(zero, mult)) != 0 {
+            requantize_rows_portable_at(acc, rq, i);
+            i += 8;
+            continue;
+        }
+        // SAFETY: i + 8 <= n.
+        let a = unsafe { _mm256_loadu_si256(p.add(i) as *const __m256i) };
+        // Saturating a + bias.
+        let sum = _mm256_add_epi32(a, bias);
+        let ovf = _mm256_and_si256(_mm256_xor_si256(sum, a), _mm256_xor_si256(sum, bias));
+        let sat = _mm256_xor_si256(_mm256_srai_epi32::<31>(a), imax);
+        let z = _mm256_blendv_epi8(sum, sat, _mm256_srai_epi32::<31>(ovf));
+        let neg = _mm256_srai_epi32::<31>(z);
+        let az = _mm256_abs_epi32(z);
+        // Saturating left shift: |z| << ls unless it exceeds 2^31 - 1
+        // (z >= 0) or 2^31 (z < 0), compared as unsigned.
+        let ls = _mm256_max_epi32(shift, zero);
+        let limit = _mm256_add_epi32(
+            _mm256_srlv_epi32(_mm256_set1_epi32(i32::MIN), ls),
+            _mm256_xor_si256(neg, _mm256_set1_epi32(-1)),
+        );
+        let flip = _mm256_set1_epi32(i32::MIN);
+        let over = _mm256_cmpgt_epi32(_mm256_xor_si256(az, flip), _mm256_xor_si256(limit, flip));
+        let satv = _mm256_sub_epi32(imax, neg);
+        let az = _mm256_blendv_epi8(_mm256_sllv_epi32(az, ls), satv, over);
+        // 2^30 - [z < 0], zero-extended to 64 bits per even / odd lane.
+        let nudge = _mm256_add_epi32(_mm256_set1_epi32(1 << 30), neg);
+        let ne = _mm256_and_si256(nudge, lo32);
+        let no = _mm256_srli_epi64::<32>(nudge);
+        let pe = _mm256_add_epi64(_mm256_mul_epu32(az, mult), ne);
+        let po = _mm256_add_epi64(
+            _mm256_mul_epu32(_mm256_srli_epi64::<32>(az), _mm256_srli_epi64::<32>(mult)),
+            no,
+        );
+        let ye = _mm256_srli_epi64::<31>(pe);
+        let yo = _mm256_slli_epi64::<32>(_mm256_srli_epi64::<31>(po));
+        let y = _mm256_blend_epi32::<0b1010_1010>(ye, yo);
+        let rs = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+        let half = _mm256_srlv_epi32(_mm256_sllv_epi32(one, rs), one);
+        let q = _mm256_srlv_epi32(_mm256_add_epi32(y, half), rs);
+        let r = _mm256_sub_epi32(_mm256_xor_si256(q, neg), neg);
+        // SAFETY: i + 8 <= n.
+        unsafe { _mm256_storeu_si256(p.add(i) as *mut __m256i, r) };
+        i += 8;
+    }
+    while i < n {
+        requantize_one(acc, rq, i);
+        i += 1;
+    }
+}
+
+fn requantize_rows_portable_at(acc: &mut [i32], rq: &[u8], i: usize) {
+    for k in i..i + 8 {
+        requantize_one(acc, rq, k);
+    }
+}
+
+#[inline]
+fn requantize_one(acc: &mut [i32], rq: &[u8], o: usize) {
+    let t = crate::format::I32s(rq);
+    let z = acc[o].saturating_add(t.get(3 * o));
+    acc[o] = crate::fixed::requantize(z, t.get(3 * o + 1), t.get(3 * o + 2));
+}
+
+/// Sum of the eight `i32` lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn hsum(v: __m256i) -> i32 {
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+    _mm_cvtsi128_si32(s)
+}
+
+/// `|x| (as u8) * (w * sign(x))` summed in pairs, then in fours: eight
+/// `i32` partial dot products of 32 bytes.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn dot32(xabs: __m256i, x: __m256i, w: __m256i) -> __m256i {
+    let p = _mm256_maddubs_epi16(xabs, _mm256_sign_epi8(w, x));
+    _mm256_madd_epi16(p, _mm256_set1_epi16(1))
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn matvec_avx2(w: &[i8], x: &[i8], out: &mut [i32]) {
+    let cols = x.len();
+    let rows = out.len();
+    let c32 = cols / 32 * 32;
+    let xp = x.as_ptr();
+    let wp = w.as_ptr();
+    let tail = |r: usize| -> i32 {
+        let row = &w[r * cols + c32..(r + 1) * cols];
+        crate::kernels::dot_portable(row, &x[c32..])
+    };
+    let mut r = 0;
+    // Eight rows at a time share each load of `x`.
+    while r + 8 <= rows {
+        let mut acc = [_mm256_setzero_si256(); 8];
+        let mut c = 0;
+        while c < c32 {
+            // SAFETY: c + 32 <= c32 <= cols; (r + 7) * cols + c + 32 <= rows * cols.
+            let xv = unsafe { _mm256_loadu_si256(xp.add(c) as *const __m256i) };
+            let xa = _mm256_abs_epi8(xv);
+            for (k, a) in acc.iter_mut().enumerate() {
+                let wv =
+                    unsafe { _mm256_loadu_si256(wp.add((r + k) * cols + c) as *const __m256i) };
+                *a = _mm256_add_epi32(*a, dot32(xa, xv, wv));
+            }
+            c += 32;
+        }
+        // Reduce 8 rows x 8 lanes to one vector of 8 row sums.
+        let h01 = _mm256_hadd_epi32(acc[0], acc[1]);
+        let h23 = _mm256_hadd_epi32(acc[2], acc[3]);
+        let h45 = _mm256_hadd_epi32(acc[4], acc[5]);
+        let h67 = _mm256_hadd_epi32(acc[6], acc[7]);
+        let a = _mm256_hadd_epi32(h01, h23); // [r0 r1 r2 r3 | r0 r1 r2 r3] halves
+        let b = _mm256_hadd_epi32(h45, h67);
+        let lo = _mm256_permute2x128_si256::<0x20>(a, b);
+        let hi = _mm256_permute2x128_si256::<0x31>(a, b);
+        let mut sums = [0i32; 8];
+        // SAFETY: `sums` holds 8 i32.
+        unsafe { _mm256_storeu_si256(sums.as_mut_ptr() as *mut __m256i, _mm256_add_epi32(lo, hi)) };
+        for k in 0..8 {
+            out[r + k] = sums[k] + if c32 < cols { tail(r + k) } else { 0 };
+        }
+        r += 8;
+    }
+    while r < rows {
+        let mut acc = _mm256_setzero_si256();
+        let mut c = 0;
+        while c < c32 {
+            // SAFETY: as above.
+            let xv = unsafe { _mm256_loadu_si256(xp.add(c) as *const __m256i) };
+            let wv = unsafe { _mm256_loadu_si256(wp.add(r * cols + c) as *const __m256i) };
+            acc = _mm256_add_epi32(acc, dot32(_mm256_abs_epi8(xv), xv, wv));
+            c += 32;
+        }
+        out[r] = hsum(acc) + if c32 < cols { tail(r) } else { 0 };
+        r += 1;
+    }
+}
+
+/// Rows of 16 (attention scores for head width 16): two rows per vector.
+#[target_feature(enable = "avx2")]
+unsafe fn matvec16_avx2(w: &[i8], x: &[i8], out: &mut [i32]) {
+    let rows = out.len();
+    let wp = w.as_ptr();
+    // SAFETY: x has 16 bytes.
+    let xv = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(x.as_ptr() as *const __m128i) });
+    let xa = _mm256_abs_epi8(xv);
+    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    let mut r = 0;
+    while r + 8 <= rows {
+        // SAFETY: rows r .. r + 8 lie within w[..rows * 16].
+        let m = |k: usize| {
+            dot32(xa, xv, unsafe {
+                _mm256_loadu_si256(wp.add((r + 2 * k) * 16) as *const __m256i)
+            })
+        };
+        let (m0, m1, m2, m3) = (m(0), m(1), m(2), m(3));
+        let h01 = _mm256_hadd_epi32(m0, m1);
+        let h23 = _mm256_hadd_epi32(m2, m3);
+        let s = _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(h01, h23), order);
+        // SAFETY: out[r .. r + 8] exists.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(r) as *mut __m256i, s) };
+        r += 8;
+    }
+    for rr in r..rows {
+        out[rr] = crate::kernels::dot_portable(&w[rr * 16..rr * 16 + 16], x);
+    }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn weighted_sum_avx2(wts: &[i32], v: &[i8], out: &mut [i64]) -> i64 {
+    let hd = out.len();
+    let n = wts.len();
+    let vp = v.as_ptr();
+    let den: i64 = wts.iter().map(|&w| w as i64).sum();
+    // 256 pairs of (weight < 2^15) x (|v| <= 128) stay below 2^31.
+    const BLOCK: usize = 512;
+    let mut t0 = 0;
+    while t0 < n {
+        let end = (t0 + BLOCK).min(n);
+        let mut jc = 0;
+        while jc < hd {
+            let mut lo = _mm256_setzero_si256();
+            let mut hi = _mm256_setzero_si256();
+            let mut t = t0;
+            while t < end {
+                let (w1, b) = if t + 1 < end {
+                    // SAFETY: (t + 1) * hd + jc + 16 <= n * hd <= v.len().
+                    let b = unsafe { _mm_loadu_si128(vp.add((t + 1) * hd + jc) as *const __m128i) };
+                    (wts[t + 1], _mm256_cvtepi8_epi16(b))
+                } else {
+                    (0, _mm256_setzero_si256())
+                };
+                let wp = _mm256_set1_epi32((wts[t] & 0xffff) | (w1 << 16));
+                // SAFETY: t * hd + jc + 16 <= v.len().
+                let a = _mm256_cvtepi8_epi16(unsafe {
+                    _mm_loadu_si128(vp.add(t * hd + jc) as *const __m128i)
+                });
+                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wp));
+                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wp));
+                t += 2;
+            }
+            let mut l = [0i32; 8];
+            let mut h = [0i32; 8];
+            // SAFETY: 8 i32 each.
+            unsafe {
+                _mm256_storeu_si256(l.as_mut_ptr() as *mut __m256i, lo);
+                _mm256_storeu_si256(h.as_mut_ptr() as *mut __m256i, hi);
+            }
+            // unpacklo/hi interleave within 128-bit lanes: lo holds columns
+            // 0-3 and 8-11, hi 4-7 and 12-15.
+            let o = &mut out[jc..jc + 16];
+            for k in 0..4 {
+                o[k] += l[k] as i64;
+                o[8 + k] += l[4 + k] as i64;
+                o[4 + k] += h[k] as i64;
+                o[12 + k] += h[4 + k] as i64;
+            }
+            jc += 16;
+        }
+        t0 = end;
+    }
+    den
+}

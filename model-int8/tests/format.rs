@@ -33,8 +33,21 @@ fn valid_file_parses() {
 #[test]
 fn truncated_files() {
     let b = model();
-    for n in [0, 3, 4, 40, HEADER_LEN, HEADER_LEN + 8, b.len() / 2, b.len() - 1] {
-        assert_eq!(ModelFile::parse(&b[..n]).err(), Some(Error::Truncated), "len {n}");
+    for n in [
+        0,
+        3,
+        4,
+        40,
+        HEADER_LEN,
+        HEADER_LEN + 8,
+        b.len() / 2,
+        b.len() - 1,
+    ] {
+        assert_eq!(
+            ModelFile::parse(&b[..n]).err(),
+            Some(Error::Truncated),
+            "len {n}"
+        );
     }
 }
 
@@ -43,10 +56,19 @@ fn bad_magic_and_version() {
     let mut b = model();
     b[0] = b'X';
     assert_eq!(ModelFile::parse(&b).err(), Some(Error::BadMagic));
-    assert_eq!(ModelFile::parse(b"hello world, not a model at all, padded out to length 80 bytes..........").err(), Some(Error::BadMagic));
+    assert_eq!(
+        ModelFile::parse(
+            b"hello world, not a model at all, padded out to length 80 bytes.........."
+        )
+        .err(),
+        Some(Error::BadMagic)
+    );
     let mut b = model();
     set_u32(&mut b, 4, 2);
-    assert_eq!(ModelFile::parse(&b).err(), Some(Error::UnsupportedVersion(2)));
+    assert_eq!(
+        ModelFile::parse(&b).err(),
+        Some(Error::UnsupportedVersion(2))
+    );
 }
 
 #[test]
@@ -88,10 +110,16 @@ fn inconsistent_config_and_shapes() {
     let off = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
     set_u32(&mut b, at, off + 1);
     reseal(&mut b);
-    assert_eq!(ModelFile::parse(&b).err(), Some(Error::BadTensorPlacement(6)));
+    assert_eq!(
+        ModelFile::parse(&b).err(),
+        Some(Error::BadTensorPlacement(6))
+    );
     set_u32(&mut b, at, 64);
     reseal(&mut b);
-    assert_eq!(ModelFile::parse(&b).err(), Some(Error::BadTensorPlacement(6)));
+    assert_eq!(
+        ModelFile::parse(&b).err(),
+        Some(Error::BadTensorPlacement(6))
+    );
 }
 
 #[test]
@@ -110,7 +138,10 @@ fn out_of_range_constants() {
     let off = f.tensor(idx).as_ptr() as usize - b.as_ptr() as usize;
     set_u32(&mut b, off + 8, 40);
     reseal(&mut b);
-    assert_eq!(ModelFile::parse(&b).err(), Some(Error::BadConstant(idx as u16)));
+    assert_eq!(
+        ModelFile::parse(&b).err(),
+        Some(Error::BadConstant(idx as u16))
+    );
 }
 
 #[test]
@@ -163,7 +194,10 @@ fn errors_display() {
 #[test]
 fn float_checkpoint_round_trip() {
     for norm in [model_int8::Norm::Rms, model_int8::Norm::Layer] {
-        let cfg = Config { norm, ..Config::sized(16, 2, 2, 8, 32) };
+        let cfg = Config {
+            norm,
+            ..Config::sized(16, 2, 2, 8, 32)
+        };
         let m = FloatModel::random(cfg, 11);
         let bytes = m.to_bytes();
         assert_eq!(FloatModel::from_bytes(&bytes).unwrap(), m);
@@ -180,7 +214,10 @@ fn work_buffer_too_small() {
     let f = ModelFile::parse(&b).unwrap();
     let need = model_int8::working_memory_size(f.config());
     let mut work = vec![0u8; need - 1];
-    assert!(matches!(model_int8::Int8Model::new(&f, &mut work), Err(Error::WorkBufferTooSmall)));
+    assert!(matches!(
+        model_int8::Int8Model::new(&f, &mut work),
+        Err(Error::WorkBufferTooSmall)
+    ));
     // Any alignment of an exactly sized buffer works.
     let mut work = vec![0u8; need + 31];
     for skip in 0..32 {
@@ -191,9 +228,20 @@ fn work_buffer_too_small() {
 /// Writes `fuzz/seeds/load/tiny.lmi8` when `MODEL_INT8_BLESS` is set.
 #[test]
 fn tiny_fuzz_seed() {
-    let b = common::small_model(model_int8::Config { vocab: 4, ..Config::sized(4, 1, 1, 2, 4) }, 1).1;
+    let b = common::small_model(
+        model_int8::Config {
+            vocab: 4,
+            ..Config::sized(4, 1, 1, 2, 4)
+        },
+        1,
+    )
+    .1;
     assert!(ModelFile::parse(&b).is_ok());
     if std::env::var_os("MODEL_INT8_BLESS").is_some() {
-        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/load/tiny.lmi8"), &b).unwrap();
+        std::fs::write(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/load/tiny.lmi8"),
+            &b,
+        )
+        .unwrap();
     }
 }

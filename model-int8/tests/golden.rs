@@ -9,7 +9,7 @@ use model_int8::{format::fnv1a64, working_memory_size, Config, Int8Model, ModelF
 
 /// FNV-1a 64 over the little-endian cumulative tables of every step of
 /// `tests/data/golden.lmi8` on the first 300 bytes of `common::TEXT`.
-const GOLDEN_TABLES: u64 = 0xf592_00db_7952_c379;
+const GOLDEN_TABLES: u64 = 0xcb28_e807_07d5_6197;
 
 /// The committed golden model (also used by the firmware's check).
 const GOLDEN_FILE: &[u8] = include_bytes!("data/golden.lmi8");
@@ -49,9 +49,17 @@ fn golden_tables() {
 fn quantizer_reproduces_golden_file() {
     let bytes = golden_model();
     if std::env::var_os("MODEL_INT8_BLESS").is_some() {
-        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/golden.lmi8"), &bytes).unwrap();
+        std::fs::write(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/golden.lmi8"),
+            &bytes,
+        )
+        .unwrap();
     }
-    assert!(bytes == GOLDEN_FILE, "quantizer output changed (fnv {:#018x})", fnv1a64(&bytes));
+    assert!(
+        bytes == GOLDEN_FILE,
+        "quantizer output changed (fnv {:#018x})",
+        fnv1a64(&bytes)
+    );
 }
 
 #[test]
@@ -59,11 +67,14 @@ fn portable_kernels_agree_with_dispatched() {
     use model_int8::kernels;
     let mut s = 12345u64;
     let mut rnd = move || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (s >> 33) as i32
     };
     for &(rows, cols) in &[(1, 1), (3, 7), (17, 16), (64, 64), (33, 256), (5, 1000)] {
-        let w: Vec<i8> = (0..rows * cols).map(|_| rnd() as i8).collect();
+        // Weights never hold -128 (the kernels' contract); inputs may.
+        let w: Vec<i8> = (0..rows * cols).map(|_| (rnd() as i8).max(-127)).collect();
         let x: Vec<i8> = (0..cols).map(|_| rnd() as i8).collect();
         let mut a = vec![0; rows];
         let mut b = vec![0; rows];
@@ -71,19 +82,100 @@ fn portable_kernels_agree_with_dispatched() {
         kernels::matvec_portable(&w, &x, &mut b);
         assert_eq!(a, b, "matvec {rows}x{cols}");
         // Extremes.
-        let w = vec![-128i8; rows * cols];
+        let w = vec![-127i8; rows * cols];
         let x = vec![-128i8; cols];
         kernels::matvec(&w, &x, &mut a);
         kernels::matvec_portable(&w, &x, &mut b);
         assert_eq!(a, b);
     }
     for &(n, hd) in &[(1, 16), (5, 16), (100, 32), (2048, 16), (300, 64), (7, 8)] {
-        let wts: Vec<i32> = (0..n).map(|i| if i % 5 == 0 { 1 << 15 } else { rnd() & 0x7fff }).collect();
-        let v: Vec<i8> = (0..n * hd).map(|_| rnd() as i8).collect();
+        let wts: Vec<i32> = (0..n)
+            .map(|i| if i % 5 == 0 { 32767 } else { rnd() & 0x7fff })
+            .collect();
+        let v: Vec<i8> = (0..n * hd).map(|_| (rnd() as i8).max(-127)).collect();
         let mut a = vec![0i64; hd];
         let mut b = vec![0i64; hd];
         let da = kernels::weighted_sum(&wts, &v, &mut a);
         let db = kernels::weighted_sum_portable(&wts, &v, &mut b);
         assert_eq!((da, a), (db, b), "weighted_sum {n}x{hd}");
+    }
+}
+
+#[test]
+fn softmax_kernels_agree() {
+    use model_int8::kernels;
+    let mut exp = [0u32; 256];
+    for (j, e) in exp.iter_mut().enumerate() {
+        *e = (2f64.powf(-(j as f64) / 256.0) * (1u64 << 30) as f64).round() as u32;
+    }
+    let mut s = 99u64;
+    let mut rnd = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) as i32
+    };
+    for &(mult, shift) in &[
+        (1 << 30, 0),
+        (1_500_000_000, -3),
+        (2_147_483_647, -12),
+        (1 << 30, 4),
+        (1_234_567_890, -31),
+        (0, 0),
+    ] {
+        for &spread in &[10, 1000, 1 << 20, i32::MAX] {
+            let mut a: Vec<i32> = (0..203).map(|_| rnd() % spread).collect();
+            a.push(i32::MIN);
+            a.push(i32::MAX);
+            let max = *a.iter().max().unwrap();
+            let mut b = a.clone();
+            kernels::softmax_weights(&mut a, max, mult, shift, &exp);
+            kernels::softmax_weights_portable(&mut b, max, mult, shift, &exp);
+            assert_eq!(a, b, "mult {mult} shift {shift} spread {spread}");
+        }
+    }
+}
+
+#[test]
+fn requantize_kernels_agree() {
+    use model_int8::kernels;
+    let mut s = 7u64;
+    let mut rnd = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 32) as u32 as i32
+    };
+    for round in 0..200 {
+        let n = 1 + round % 37;
+        let mut rq = Vec::new();
+        for _ in 0..n {
+            let bias = match round % 4 {
+                0 => rnd(),
+                _ => rnd() >> (round % 20),
+            };
+            let mult = (rnd() as u32 >> 1) as i32 | if round % 3 == 0 { 0 } else { 1 << 30 };
+            let shift = (rnd().rem_euclid(62)) - 31;
+            let shift = if round % 2 == 0 {
+                -shift.abs()
+            } else {
+                shift.min(30)
+            };
+            for x in [bias, mult, shift] {
+                rq.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        let acc: Vec<i32> = (0..n)
+            .map(|i| match i % 5 {
+                0 => i32::MIN,
+                1 => i32::MAX,
+                _ => rnd() >> (round % 24),
+            })
+            .collect();
+        let mut a = acc.clone();
+        let mut b = acc.clone();
+        kernels::requantize_rows(&mut a, &rq);
+        kernels::requantize_rows_portable(&mut b, &rq);
+        assert_eq!(a, b, "round {round}");
     }
 }

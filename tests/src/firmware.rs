@@ -59,7 +59,7 @@ pub fn build_firmware(target_dir: &Path, envs: &[(&str, OsString)]) -> Result<Pa
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(firmware_dir())
-        .args(["build", "--release", "--locked"])
+        .args(["build", "--release"])
         .env("CARGO_TARGET_DIR", target_dir)
         // The firmware's link flags come from its .cargo/config.toml, which
         // RUSTFLAGS would override; the target is fixed there too.
@@ -86,6 +86,50 @@ pub fn build_firmware(target_dir: &Path, envs: &[(&str, OsString)]) -> Result<Pa
         .join("release")
         .join("firmware-demo"))
 }
+
+/// The shipped 200K model the firmware embeds by default.
+pub fn shipped_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../model-int8/models/lm-200k.lmm")
+}
+
+/// The model file for a firmware build: `$FIRMWARE_MODEL` if set (a path),
+/// else the shipped 200K model, or, until one is shipped, a random-weight
+/// model of the paper's 200K configuration (window 256, context 2048)
+/// written to `dir` (rewritten only when its bytes change, so the firmware
+/// is not rebuilt for nothing). Returns the path and whether it is a
+/// trained model.
+pub fn firmware_model(dir: &Path) -> Result<(PathBuf, bool), String> {
+    if let Some(p) = env::var_os("FIRMWARE_MODEL") {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok((p, true))
+        } else {
+            Err(format!("FIRMWARE_MODEL={}: not a file", p.display()))
+        };
+    }
+    let shipped = shipped_model();
+    if shipped.exists() {
+        return Ok((shipped, true));
+    }
+    let config = model_int8::Config::paper_200k(256, 2048);
+    let float = model_int8::FloatModel::random(config, 0xF1A5);
+    let opts = model_int8::QuantOptions {
+        max_calibration_bytes: 1024,
+        ..model_int8::QuantOptions::default()
+    };
+    let bytes = model_int8::quantize(&float, CALIBRATION_TEXT, &opts).map_err(|e| e.to_string())?;
+    let path = dir.join("random-200k.lmm");
+    if fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
+        fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok((path, false))
+}
+
+/// Calibration text of the random stand-in model (not the evaluation sample).
+const CALIBRATION_TEXT: &[u8] = b"A byte-level language model predicts the next byte; \
+an arithmetic coder turns those predictions into a short code. [[Wikipedia]] pages \
+have links, dates such as 1984 and 2006, &quot;quotes&quot; and lists:\n* one\n* two\n";
 
 /// One decoded defmt log line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,6 +184,9 @@ impl Run {
 /// Runs `elf` in QEMU `mps2-an386` with `-icount shift=0`, in a fresh
 /// directory, killing it after `timeout`; decodes its defmt log.
 pub fn run_in_qemu(elf: &Path, timeout: Duration) -> Result<Run, String> {
+    let elf = &elf
+        .canonicalize()
+        .map_err(|e| format!("firmware {}: {e}", elf.display()))?;
     let elf_bytes =
         fs::read(elf).map_err(|e| format!("cannot read firmware {}: {e}", elf.display()))?;
     let dir = scratch_dir().map_err(|e| format!("cannot create a scratch directory: {e}"))?;
@@ -255,4 +302,38 @@ mod tests {
         assert_eq!(parse_byte_list("[256]"), None);
         assert_eq!(parse_byte_list("1, 2"), None);
     }
+}
+
+/// RAM a firmware needs besides the model's working memory, as the README's
+/// budget table counts it: a 2048-byte chunk in, its container record out
+/// and the stack (8 KiB together; the demo measures 4 KiB of buffers and a
+/// stack peak near 1.3 KiB) and 64 B of other statics (52 measured).
+pub const RAM_OVERHEAD: usize = 8 * 1024 + 64;
+
+/// The largest attention window for `config` (other fields unchanged) whose
+/// [`model_int8::working_memory_size`] plus [`RAM_OVERHEAD`] fits in
+/// `budget` bytes of RAM; `None` if not even window 1 fits.
+pub fn largest_window(config: model_int8::Config, budget: usize) -> Option<u32> {
+    let fits = |w: u32| {
+        let c = model_int8::Config {
+            window: w,
+            max_context: config.max_context.max(w),
+            ..config
+        };
+        model_int8::working_memory_size(&c) + RAM_OVERHEAD <= budget
+    };
+    // Working memory grows with the window.
+    let (mut lo, mut hi) = (0u32, 65_536u32);
+    if !fits(1) {
+        return None;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(lo)
 }

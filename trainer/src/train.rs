@@ -435,7 +435,7 @@ pub fn train(
                 .and_then(|mut f| f.write_all(line.as_bytes()))
                 .map_err(|e| format!("cannot write metrics: {e}"))?;
             if driver.verbose {
-                bar.println(format!(
+                say(&bar, format!(
                     "step {} tokens {} elapsed {:.0}s lr {:.2e} train {:.4} val {} ({:.0} tok/s)",
                     st.step,
                     st.tokens,
@@ -447,7 +447,7 @@ pub fn train(
                 ));
             }
             if let Err(e) = plot::plot_metrics(&run.metrics(), &run.plot()) {
-                bar.println(format!("warning: plot not written: {e}"));
+                say(&bar, format!("warning: plot not written: {e}"));
             }
             last_eval = Instant::now();
             window_loss = 0.0;
@@ -464,6 +464,15 @@ pub fn train(
     bar.finish();
     save_checkpoint(&run, &model, &optim, &st)?;
     Ok(st)
+}
+
+/// Prints above the bar, or to stderr when there is no bar.
+fn say(bar: &ProgressBar, msg: String) {
+    if bar.is_hidden() {
+        eprintln!("{msg}");
+    } else {
+        bar.println(msg);
+    }
 }
 
 fn save_checkpoint<O: Optimizer<Lm<Train>, Train>>(

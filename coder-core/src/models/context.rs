@@ -273,15 +273,22 @@ impl<S: AsRef<[u32]> + AsMut<[u32]>> Model for ContextModel<S> {
 #[inline]
 fn adapt(cum: &mut [u32], s: usize, rate: u32, excess: u32) {
     let n = cum.len() - 1;
-    // Entries 1..=s move down towards their minimum i; s+1..n up towards
-    // excess + i.
-    for (i, c) in cum.iter_mut().enumerate().take(s + 1).skip(1) {
-        let e = *c - i as u32;
-        *c -= e >> rate;
+    if n < 2 {
+        return;
     }
-    for (i, c) in cum.iter_mut().enumerate().take(n).skip(s + 1) {
-        let e = *c - i as u32;
+    // Entries 1..=s move down towards their minimum i; s+1..n up towards
+    // excess + i. Plain indexed loops over two slices vectorize.
+    let (below, above) = cum[1..n].split_at_mut(s.min(n - 1));
+    let mut i = 1u32;
+    for c in below.iter_mut() {
+        let e = *c - i;
+        *c -= e >> rate;
+        i += 1;
+    }
+    for c in above.iter_mut() {
+        let e = *c - i;
         *c += (excess - e) >> rate;
+        i += 1;
     }
 }
 

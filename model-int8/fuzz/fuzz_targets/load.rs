@@ -24,9 +24,9 @@ fuzz_target!(|data: &[u8]| {
         let mut work = vec![0u8; size];
         let mut m = Int8Model::new(&file, &mut work).expect("sized buffer");
         for s in [1usize, 2, 3, 200] {
-            let t = m.frequencies();
-            assert_eq!(t.symbols(), file.config().vocab as usize);
-            m.observe(s % t.symbols());
+            let n = m.frequencies().symbols();
+            assert_eq!(n, file.config().vocab as usize);
+            m.observe(s % n);
         }
     }
 });

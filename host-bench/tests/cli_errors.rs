@@ -1,0 +1,355 @@
+//! `lmc` on bad input: every error is one line naming the problem, exits
+//! with status 1, and leaves no output (not even a temporary file) behind.
+
+mod cli_common;
+
+use std::fs;
+use std::path::Path;
+
+use cli_common::*;
+
+/// Offsets of the records of a stream (after the 36-byte header): `(tag
+/// start, payload start, payload end, coded)`.
+fn records(stream: &[u8]) -> Vec<(usize, usize, usize, bool)> {
+    let mut v = Vec::new();
+    let mut p = 36;
+    while p < stream.len() {
+        let (mut tag, mut shift, mut q) = (0usize, 0, p);
+        loop {
+            let b = stream[q];
+            tag |= ((b & 0x7f) as usize) << shift;
+            shift += 7;
+            q += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        v.push((p, q, q + tag / 2, tag & 1 == 1));
+        p = q + tag / 2;
+    }
+    v
+}
+
+struct Case {
+    dir: tempfile::TempDir,
+    model: std::path::PathBuf,
+    text: Vec<u8>,
+    packed: Vec<u8>,
+}
+
+/// Three 64-byte chunks of model-sampled text, compressed.
+fn setup() -> Case {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = write_model(d, 1);
+    let text = sample(&fs::read(&model).unwrap(), 3 * 64, 64, 11);
+    fs::write(d.join("t"), &text).unwrap();
+    let o = lmc(d)
+        .args(["-b", "64", "--model"])
+        .arg(&model)
+        .arg("t")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let packed = fs::read(d.join("t.lmc")).unwrap();
+    Case {
+        dir,
+        model,
+        text,
+        packed,
+    }
+}
+
+/// Decompresses `bad` as `bad.lmc` to a file, to stdout and in test mode;
+/// each must fail with status 1 and `message`, write nothing to stdout,
+/// and leave the directory as it was (with `precious` kept intact).
+fn expect_failure(c: &Case, bad: &[u8], message: &str) {
+    let d = c.dir.path();
+    fs::write(d.join("bad.lmc"), bad).unwrap();
+    let before = listing(d);
+    let runs: [&[&str]; 4] = [
+        &["-d"],
+        &["-d", "-c"],
+        &["-t"],
+        &["-d", "-f", "-o", "precious"],
+    ];
+    fs::write(d.join("precious"), b"user data").unwrap();
+    for args in runs {
+        let before = listing(d);
+        let o = lmc(d)
+            .args(args)
+            .arg("--model")
+            .arg(&c.model)
+            .arg("bad.lmc")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with(&format!("lmc: bad.lmc: {message}")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.ends_with('\n') && err.lines().count() == 1,
+            "{args:?}: one line: {err}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?}: nothing on stdout");
+        assert_eq!(
+            listing(d),
+            before,
+            "{args:?}: no output or temporary file left"
+        );
+    }
+    assert_eq!(fs::read(d.join("precious")).unwrap(), b"user data");
+    fs::remove_file(d.join("precious")).unwrap();
+    assert_eq!(fs::read(d.join("bad.lmc")).unwrap(), bad, "input kept");
+    assert!(!d.join("bad").exists());
+    assert_eq!(listing(d), before);
+
+    // From stdin to stdout too.
+    let o = run_with_stdin(lmc(d).arg("-d").arg("--model").arg(&c.model), bad);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).starts_with(&format!("lmc: stdin: {message}")));
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn the_good_file_decodes() {
+    let c = setup();
+    let o = run_with_stdin(
+        lmc(c.dir.path()).arg("-d").arg("--model").arg(&c.model),
+        &c.packed,
+    );
+    assert!(o.status.success());
+    assert_eq!(o.stdout, c.text);
+    let recs = records(&c.packed);
+    assert_eq!(recs.len(), 3);
+    assert!(recs.iter().all(|r| r.3), "all three chunks are coded");
+}
+
+#[test]
+fn another_model() {
+    let c = setup();
+    let other = write_model(c.dir.path(), 2);
+    let fp = |p: &Path| {
+        model_int8::ModelFile::parse(&fs::read(p).unwrap())
+            .unwrap()
+            .fingerprint()
+    };
+    let msg = format!(
+        "compressed with a different model (file needs model {:016x}; this model is {:016x}); pass the right one with --model or a level",
+        fp(&c.model),
+        fp(&other)
+    );
+    let d = c.dir.path();
+    fs::write(d.join("bad.lmc"), &c.packed).unwrap();
+    let o = lmc(d)
+        .arg("-d")
+        .arg("--model")
+        .arg(&other)
+        .arg("bad.lmc")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), format!("lmc: bad.lmc: {msg}\n"));
+    assert!(!d.join("bad").exists());
+    // The same through the common checks, with the roles swapped.
+    let c2 = Case { model: other, ..c };
+    expect_failure(
+        &c2,
+        &c2.packed,
+        &format!(
+            "compressed with a different model (file needs model {:016x}; this model is {:016x}); pass the right one with --model or a level",
+            fp(&c2.dir.path().join("model-1.lmm")),
+            fp(&c2.model)
+        ),
+    );
+}
+
+#[test]
+fn truncated_files() {
+    let c = setup();
+    let p = &c.packed;
+    expect_failure(
+        &c,
+        &p[..p.len() - 1],
+        "truncated file (ends inside chunk 3 of 3)",
+    );
+    let second = records(p)[1];
+    expect_failure(
+        &c,
+        &p[..second.1 + 1],
+        "truncated file (ends inside chunk 2 of 3)",
+    );
+    expect_failure(
+        &c,
+        &p[..second.0],
+        "truncated file (ends inside chunk 2 of 3)",
+    );
+    expect_failure(&c, &p[..36], "truncated file (ends inside chunk 1 of 3)");
+    expect_failure(&c, &p[..20], "truncated file (ends inside the header)");
+    expect_failure(&c, &p[..3], "truncated file (ends inside the header)");
+}
+
+#[test]
+fn corrupted_chunks() {
+    let c = setup();
+    let second = records(&c.packed)[1];
+    // A coded payload that is not a canonical coding (ends in a zero
+    // byte) is refused in its chunk; a flipped bit inside one decodes to
+    // other bytes, which the CRC-32 catches.
+    let mut bad = c.packed.clone();
+    bad[second.2 - 1] = 0;
+    expect_failure(&c, &bad, "corrupt data in chunk 2 of 3");
+    let mut bad = c.packed.clone();
+    bad[(second.1 + second.2) / 2] ^= 0x10;
+    expect_failure(
+        &c,
+        &bad,
+        "CRC-32 mismatch: decompressed data is corrupt (expected ",
+    );
+    // A record length one byte off: chunk 2 still decodes canonically
+    // here, and the shifted framing is caught in the next record.
+    let mut bad = c.packed.clone();
+    bad[second.0] ^= 0x02;
+    expect_failure(&c, &bad, "corrupt data in chunk 3 of 3");
+
+    let d = c.dir.path();
+    fs::write(d.join("n"), noise(300, 3)).unwrap();
+    let o = lmc(d)
+        .args(["-b", "100", "--model"])
+        .arg(&c.model)
+        .arg("n")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let mut bad = fs::read(d.join("n.lmc")).unwrap();
+    fs::remove_file(d.join("n.lmc")).unwrap();
+    let recs = records(&bad);
+    assert!(recs.iter().all(|r| !r.3), "noise is stored");
+    bad[recs[1].1 + 5] ^= 1;
+    let crc = coder_core::crc32(&noise(300, 3));
+    let mut changed = noise(300, 3);
+    changed[100 + 5] ^= 1;
+    expect_failure(
+        &c,
+        &bad,
+        &format!(
+            "CRC-32 mismatch: decompressed data is corrupt (expected {crc:08x}, got {:08x})",
+            coder_core::crc32(&changed)
+        ),
+    );
+}
+
+#[test]
+fn not_our_files() {
+    let c = setup();
+    expect_failure(&c, b"", "not an lmc compressed file (bad magic)");
+    expect_failure(
+        &c,
+        b"\x1f\x8b\x08\x00 gzip, not ours",
+        "not an lmc compressed file (bad magic)",
+    );
+    expect_failure(
+        &c,
+        &noise(5000, 1),
+        "not an lmc compressed file (bad magic)",
+    );
+
+    let mut bad = c.packed.clone();
+    bad[4] = 2;
+    expect_failure(
+        &c,
+        &bad,
+        "lmc format version 2 is not supported by this build (it reads version 1)",
+    );
+    let mut bad = c.packed.clone();
+    bad[17] ^= 1; // chunk size
+    expect_failure(&c, &bad, "corrupt header (header checksum mismatch)");
+    let mut bad = c.packed.clone();
+    bad.push(0);
+    expect_failure(&c, &bad, "corrupt file (extra bytes after the last chunk)");
+}
+
+#[test]
+fn bad_models_and_inputs() {
+    let c = setup();
+    let d = c.dir.path();
+    fs::write(d.join("junk.lmm"), b"definitely not a model").unwrap();
+    let o = lmc(d)
+        .args(["-d", "--model", "junk.lmm", "t.lmc"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "lmc: model junk.lmm: not a model-int8 file (bad magic)\n"
+    );
+    let o = lmc(d)
+        .args(["-d", "--model", "missing.lmm", "t.lmc"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("lmc: cannot read model missing.lmm: "),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = lmc(d)
+        .arg("--model")
+        .arg(&c.model)
+        .arg("nothing-here")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("lmc: nothing-here: No such file"),
+        "{}",
+        stderr(&o)
+    );
+    fs::create_dir(d.join("sub")).unwrap();
+    let o = lmc(d)
+        .arg("--model")
+        .arg(&c.model)
+        .arg("sub")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "lmc: sub: is a directory -- ignored\n");
+
+    // One bad file does not stop the others; the status reports it.
+    fs::write(d.join("u"), b"fine").unwrap();
+    let o = lmc(d)
+        .arg("--model")
+        .arg(&c.model)
+        .args(["nothing-here", "u"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(d.join("u.lmc").exists());
+
+    let o = lmc(d)
+        .args(["-b", "0", "--model"])
+        .arg(&c.model)
+        .arg("u")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "usage error");
+    assert!(
+        stderr(&o).contains("chunk size must be 1 to 16777216 bytes"),
+        "{}",
+        stderr(&o)
+    );
+
+    // info on a damaged file prints the header, then the problem.
+    let p = &c.packed;
+    fs::write(d.join("cut.lmc"), &p[..p.len() - 2]).unwrap();
+    let o = lmc(d).args(["info", "cut.lmc"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("chunks:      3"));
+    assert_eq!(
+        stderr(&o),
+        "lmc: cut.lmc: truncated file (ends inside chunk 3 of 3)\n"
+    );
+}

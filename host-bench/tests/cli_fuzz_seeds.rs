@@ -1,0 +1,51 @@
+//! The fuzz target's committed seeds (`fuzz/seeds/decompress`): valid
+//! streams of its tiny model, which must keep decoding (so a format change
+//! shows up here, not as a silently useless corpus).
+
+use std::io::Cursor;
+use std::path::PathBuf;
+
+use host_bench::codec::{self, models::tiny_random_model, Int8Source};
+use indicatif::ProgressBar;
+
+fn seeds_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/decompress")
+}
+
+/// The inputs the valid seeds compress: `(name, data, chunk size)`.
+fn inputs() -> Vec<(&'static str, Vec<u8>, u32)> {
+    let text = b"the quick brown fox jumps over the lazy dog; ".repeat(4);
+    vec![
+        ("empty", Vec::new(), 64),
+        ("one-byte", b"a".to_vec(), 64),
+        ("text-64", text.clone(), 64),
+        ("text-16", text[..100].to_vec(), 16),
+        ("zeros", vec![0u8; 130], 64),
+        ("all-bytes", (0..=255u8).collect(), 100),
+    ]
+}
+
+#[test]
+#[ignore = "rewrites the committed seeds"]
+fn write_seeds() {
+    let bytes = tiny_random_model(1).unwrap();
+    let model = Int8Source::new(&bytes).unwrap();
+    std::fs::create_dir_all(seeds_dir()).unwrap();
+    for (name, data, cs) in inputs() {
+        let mut out = Cursor::new(Vec::new());
+        codec::compress(&model, &data[..], &mut out, cs, &ProgressBar::hidden()).unwrap();
+        std::fs::write(seeds_dir().join(format!("{name}.lmc")), out.into_inner()).unwrap();
+    }
+}
+
+#[test]
+fn seeds_decode_to_their_inputs() {
+    let bytes = tiny_random_model(1).unwrap();
+    let model = Int8Source::new(&bytes).unwrap();
+    for (name, data, _) in inputs() {
+        let stream = std::fs::read(seeds_dir().join(format!("{name}.lmc"))).unwrap();
+        let mut back = Vec::new();
+        codec::decompress(&model, &stream[..], &mut back, &ProgressBar::hidden()).unwrap();
+        assert_eq!(back, data, "{name}");
+    }
+}
