@@ -13,7 +13,9 @@ wisdom, it was the age of foolishness, it was the epoch of belief, it was the ep
 incredulity, it was the season of Light, it was the season of Darkness.";
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds")
+        .join(target);
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join(name), bytes).unwrap();
 }
@@ -75,8 +77,16 @@ fn main() {
     }
     let mut mixed = TEXT.to_vec();
     mixed.extend((0..=255u8).rev());
-    write("container", "mixed", &compress_to_vec(&mut m, &mixed, 100).unwrap());
-    write("container", "empty", &compress_to_vec(&mut m, b"", 100).unwrap());
+    write(
+        "container",
+        "mixed",
+        &compress_to_vec(&mut m, &mixed, 100).unwrap(),
+    );
+    write(
+        "container",
+        "empty",
+        &compress_to_vec(&mut m, b"", 100).unwrap(),
+    );
 
     // roundtrip: a chunk-size knob, then data.
     let mut seed = vec![7u8];

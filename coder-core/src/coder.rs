@@ -18,13 +18,14 @@
 //!
 //! [`Encoder::finish`] picks the value in the final interval with the most
 //! trailing zero bytes (at most one byte beyond the bytes already shifted
-//! out), writes the held bytes, and drops trailing zero bytes: the decoder
-//! reads missing bytes as zeros. A chunk is therefore at most one byte
-//! longer than `ceil(-Σ log2 p / 8)` (plus the `2^-32`-bit rounding above).
+//! out) and writes the held bytes; the decoder reads the bytes after the end
+//! as zeros. A chunk is therefore at most one byte longer than `-Σ log2 p /
+//! 8` (plus the `2^-32`-bit rounding above).
 //!
-//! The decoder checks, in [`Decoder::finish`], that it read exactly the bytes
-//! the encoder would have written for the symbols it decoded, so a stream
-//! that is not the canonical coding of *some* symbol sequence is refused.
+//! The decoder checks, in [`Decoder::finish`], that the input is exactly
+//! the bytes the encoder writes for the symbols it decoded: the same length
+//! and the same final value. Decoding damaged data almost never ends in
+//! that state, so most damage is caught without a checksum.
 
 use core::num::NonZeroU32;
 
@@ -191,9 +192,6 @@ impl<'a> Encoder<'a> {
         }
         // Everything below the shifted-out bytes of `v` is zero.
         self.release()?;
-        while self.pos > 0 && self.out[self.pos - 1] == 0 {
-            self.pos -= 1;
-        }
         Ok(self.pos)
     }
 }
@@ -211,16 +209,19 @@ fn final_value(low: u64, range: u64) -> (u32, u64, bool) {
     } else {
         // range >= 2^56, so rounding low up to a multiple of 2^56 stays in
         // the interval, and cannot overflow (the branch above took that).
-        (1, (low | (TOP - 1)).wrapping_add(1), false)
+        (1, low.wrapping_add(TOP - 1) & !(TOP - 1), false)
     }
 }
 
 /// Arithmetic decoder reading from a byte slice.
 ///
-/// Bytes past the end of the input read as zeros (the encoder drops
-/// trailing zeros), so the decoder never reads out of bounds; it decodes
-/// exactly as many symbols as it is asked for, and [`finish`](Self::finish)
-/// then checks that the input was exactly the encoder's output.
+/// Bytes past the end of the input read as zeros (the encoder does not
+/// write the zero bytes its final value ends with), so the decoder never
+/// reads out of bounds. It decodes exactly as many symbols as it is asked
+/// for, fails with [`Error::Corrupt`] as soon as it has read more than 8
+/// bytes past the end (no valid stream does), and
+/// [`finish`](Self::finish) then checks that the input was exactly the
+/// encoder's output.
 #[derive(Debug, Clone)]
 pub struct Decoder<'a> {
     input: &'a [u8],
@@ -259,6 +260,10 @@ impl<'a> Decoder<'a> {
     /// the scale `r`.
     #[inline(always)]
     fn target(&self, precision: u32) -> Result<(u32, u64), Error> {
+        // A valid stream ends with the decoder 8 - k bytes past its end.
+        if self.pos > self.input.len() + 8 {
+            return Err(Error::Corrupt);
+        }
         let r = self.range >> precision;
         let t = self.code / r;
         if t >> precision != 0 {
@@ -301,7 +306,7 @@ impl<'a> Decoder<'a> {
         let (t, r) = self.target(precision)?;
         let (s, start, freq) = model.lookup(t).ok_or(Error::Corrupt)?;
         // Guard against a model whose lookup disagrees with its precision.
-        if t.wrapping_sub(start) >= freq.get() {
+        if t.wrapping_sub(start) >= freq.get() || freq.get() > (1 << precision) - start {
             return Err(Error::BadFrequencies);
         }
         self.consume(r, start, freq.get());
@@ -311,13 +316,13 @@ impl<'a> Decoder<'a> {
 
     /// Checks that the input held exactly the encoder's output for the
     /// symbols decoded: the final value is the one the encoder terminates
-    /// with, no input byte was left unread, and there is no trailing zero.
+    /// with, and the length is the encoder's (every byte read, and no more
+    /// than the final value's zeros read past the end).
     pub fn finish(self) -> Result<(), Error> {
         let (k, v, _) = final_value(self.low, self.range);
         let value = self.low.wrapping_add(self.code);
         // The encoder wrote (pos - 8) shifted bytes plus k final ones.
-        let max_len = self.pos - 8 + k as usize;
-        if value != v || self.input.len() > max_len || self.input.last() == Some(&0) {
+        if value != v || self.input.len() != self.pos - 8 + k as usize {
             return Err(Error::Corrupt);
         }
         Ok(())
@@ -406,4 +411,39 @@ pub fn decode_to_vec<M: Model + ?Sized, T: Symbol + Default>(
     out.resize(n, T::default());
     decode_into(model, coded, &mut out)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_value_is_in_the_interval_and_shortest() {
+        let edges = [
+            0,
+            1,
+            TOP - 1,
+            TOP,
+            TOP + 1,
+            5 * TOP,
+            u64::MAX - TOP,
+            u64::MAX - TOP + 1,
+            u64::MAX,
+        ];
+        let ranges = [TOP, TOP + 1, 2 * TOP - 1, u64::MAX / 2, u64::MAX];
+        for &low in &edges {
+            for &range in &ranges {
+                let (k, v, carry) = final_value(low, range);
+                let v128 = u128::from(v) + if carry { 1 << 64 } else { 0 };
+                let (lo, hi) = (u128::from(low), u128::from(low) + u128::from(range));
+                assert!(lo <= v128 && v128 < hi, "low {low:#x} range {range:#x}");
+                // k bytes of v, then zeros.
+                assert_eq!(v & (u64::MAX >> (8 * k)), 0);
+                if k == 1 {
+                    // No zero-byte value (0 or 2^64) was available.
+                    assert!(lo > 0 && hi <= 1 << 64);
+                }
+            }
+        }
+    }
 }

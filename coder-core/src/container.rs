@@ -13,7 +13,7 @@
 //! | 4 | 1 | format version, `1` |
 //! | 5 | 1 | flags, `0` (none defined in version 1) |
 //! | 6 | 2 | reserved, `0` |
-//! | 8 | 8 | fingerprint of the model ([`Model::fingerprint`](crate::Model::fingerprint)) |
+//! | 8 | 8 | fingerprint of the model ([`Model::fingerprint`]) |
 //! | 16 | 4 | chunk size in bytes, `1..=2^24` |
 //! | 20 | 8 | length of the original data in bytes |
 //! | 28 | 4 | CRC-32 (ISO-HDLC, as zlib) of the original data |
@@ -38,7 +38,7 @@
 //!   make it smaller.
 //! * method `1`, coded: the payload is the arithmetic coding of the chunk's
 //!   bytes (each byte one symbol), from a reset model, as
-//!   [`encode_into`](crate::encode_into) writes it; `payload_len` is less
+//!   [`encode_into`] writes it; `payload_len` is less
 //!   than the chunk's length.
 //!
 //! # Integrity

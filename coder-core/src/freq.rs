@@ -12,9 +12,10 @@ use crate::Error;
 
 /// Largest supported `precision` (the table total is `2^precision`).
 ///
-/// The coder keeps a 32-bit range that is never below `2^24` after
-/// renormalisation, so a total of up to `2^24` always leaves every symbol a
-/// non-empty sub-range.
+/// The coder keeps a 64-bit range that is never below `2^56` after
+/// renormalisation, so at a total of `2^24` every symbol still gets a
+/// sub-range of at least `2^32`, and rounding costs under `2^-32` bits a
+/// symbol.
 pub const MAX_PRECISION: u32 = 24;
 
 /// Largest supported alphabet (BPE vocabularies need about 20K).

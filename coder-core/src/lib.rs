@@ -32,7 +32,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod coder;
+pub mod coder;
 pub mod container;
 mod crc32;
 mod error;
@@ -49,3 +49,8 @@ pub use error::Error;
 pub use fingerprint::Fingerprinter;
 pub use freq::{FreqTable, MAX_PRECISION, MAX_SYMBOLS};
 pub use model::Model;
+
+/// The README's examples run as doc tests.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -72,3 +72,28 @@ impl<M: Model + ?Sized> Model for &mut M {
         (**self).lookup(target)
     }
 }
+
+#[cfg(feature = "alloc")]
+impl<M: Model + ?Sized> Model for alloc::boxed::Box<M> {
+    fn symbols(&self) -> usize {
+        (**self).symbols()
+    }
+    fn precision(&self) -> u32 {
+        (**self).precision()
+    }
+    fn frequencies(&mut self) -> FreqTable<&[u32]> {
+        (**self).frequencies()
+    }
+    fn observe(&mut self, symbol: usize) {
+        (**self).observe(symbol)
+    }
+    fn reset(&mut self) {
+        (**self).reset()
+    }
+    fn fingerprint(&self) -> u64 {
+        (**self).fingerprint()
+    }
+    fn lookup(&mut self, target: u32) -> Option<(usize, u32, NonZeroU32)> {
+        (**self).lookup(target)
+    }
+}

@@ -163,6 +163,19 @@ impl Chunks {
         self.data.len()
     }
 
+    /// The chunks `sample` keeps out of these (same kind and source).
+    pub fn subsample(&self, sample: Sample) -> Chunks {
+        let mut c = Chunks::from_all(
+            self.kind,
+            self.source.clone(),
+            self.files,
+            self.data.clone(),
+            sample,
+        );
+        c.available = self.available;
+        c
+    }
+
     fn from_all(kind: Kind, source: String, files: usize, all: Vec<u8>, sample: Sample) -> Self {
         let total = all.len() / CHUNK;
         let data = if matches!(sample, Sample::All) || sample.indices(total).len() == total {

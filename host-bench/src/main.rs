@@ -158,6 +158,10 @@ struct Table1Args {
     /// FLAC block size in samples.
     #[arg(long, default_value_t = baselines::Flac::default().block_size)]
     flac_block_size: usize,
+    /// Run the LM rows on at most this many chunks (evenly spaced) of each
+    /// data set.
+    #[arg(long)]
+    lm_max_chunks: Option<usize>,
     /// int8 model files for the LM rows (repeatable).
     #[arg(long = "model")]
     models: Vec<PathBuf>,
@@ -333,7 +337,15 @@ fn run_table1(mut a: Table1Args) -> Result<(), Error> {
         lms.push(m);
     }
 
-    let t = table1::run(&datasets, &compressors, &lms, !a.no_unchunked, meta)?;
+    let lm_sample = a.lm_max_chunks.map_or(Sample::All, Sample::Even);
+    let t = table1::run(
+        &datasets,
+        &compressors,
+        &lms,
+        !a.no_unchunked,
+        lm_sample,
+        meta,
+    )?;
     report::write_all(&t, &a.out)?;
     println!("{}", report::markdown(&t));
     eprintln!("wrote {}/table1.{{md,json,csv}}", a.out.display());

@@ -268,12 +268,14 @@ pub struct Table1 {
 
 /// Runs every compressor and LM coder on every data set, with progress
 /// bars; `unchunked` also measures the whole streams of the classical
-/// compressors.
+/// compressors. `lm_sample` restricts the (slow) LM rows to a sub-sample of
+/// each data set's chunks; every record states its chunk count.
 pub fn run(
     datasets: &[Chunks],
     compressors: &[Box<dyn Compressor>],
     lms: &[Box<dyn LmCoder>],
     unchunked: bool,
+    lm_sample: crate::data::Sample,
     mut meta: crate::report::Meta,
 ) -> Result<Table1, Error> {
     let t0 = Instant::now();
@@ -285,9 +287,19 @@ pub fn run(
             pb.finish();
             records.extend(classical_records(&c.name(), ds.kind, &s));
         }
+        let lm_ds = ds.subsample(lm_sample);
+        if !lms.is_empty() && lm_ds.len() < ds.len() {
+            meta.notes.push(format!(
+                "LM rows on {}: {} of the {} chunks ({})",
+                ds.kind,
+                lm_ds.len(),
+                ds.len(),
+                lm_sample.describe()
+            ));
+        }
         for m in lms {
-            let pb = bar(ds.len() as u64, format!("{} / {}", ds.kind, m.name()));
-            let s = crate::lm::measure_lm(m.as_ref(), ds, true, &pb)?;
+            let pb = bar(lm_ds.len() as u64, format!("{} / {}", ds.kind, m.name()));
+            let s = crate::lm::measure_lm(m.as_ref(), &lm_ds, true, &pb)?;
             pb.finish();
             records.extend(lm_records(&m.name(), m.paper_name(), ds.kind, &s));
         }

@@ -133,14 +133,37 @@ pub const fn tensor_spec(c: &Config, index: usize) -> (DType, usize, usize) {
     }
 }
 
-/// 64-bit FNV-1a hash (the file checksum and fingerprint).
-pub const fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+/// FNV-1a 64 offset basis.
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Continues a 64-bit FNV-1a hash `h` over `bytes`.
+pub const fn fnv1a64_update(mut h: u64, bytes: &[u8]) -> u64 {
     let mut i = 0;
     while i < bytes.len() {
         h ^= bytes[i] as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
         i += 1;
+    }
+    h
+}
+
+/// 64-bit FNV-1a hash (the file checksum and fingerprint).
+pub const fn fnv1a64(bytes: &[u8]) -> u64 {
+    fnv1a64_update(FNV_OFFSET, bytes)
+}
+
+/// The golden-test hash: resets `model`, then for each symbol of `input`
+/// hashes (FNV-1a 64) the little-endian `u32` cumulative counts of the
+/// model's table and observes the symbol. Equal hashes on two machines mean
+/// identical tables at every step. No allocation (firmware uses it too).
+pub fn table_hash<M: coder_core::Model + ?Sized>(model: &mut M, input: &[u8]) -> u64 {
+    model.reset();
+    let mut h = FNV_OFFSET;
+    for &b in input {
+        for c in model.frequencies().cumulative() {
+            h = fnv1a64_update(h, &c.to_le_bytes());
+        }
+        model.observe(b as usize);
     }
     h
 }

@@ -84,6 +84,13 @@ fn scale_of(max: f32) -> f64 {
     }
 }
 
+/// Scale of a normalized vector: at least 2^-8 so the stored `2^16 / s_a`
+/// fits its range (a normalized vector has rms 1, so this only binds for
+/// degenerate all-zero activations).
+fn norm_scale(max: f32) -> f64 {
+    scale_of(max).max(1.0 / 256.0)
+}
+
 /// Per-output-channel symmetric int8 weights of `w` (`[rows][cols]`) with
 /// `cols` multiplied by `gain`: the quantized bytes and each row's scale.
 fn quantize_rows(w: &[f32], cols: usize, gain: Option<&[f32]>) -> (Vec<u8>, Vec<f64>) {
@@ -294,11 +301,11 @@ pub fn quantize(
 
     for (li, l) in model.layers.iter().enumerate() {
         let base = format::layer_tensor(li, 0);
-        let s_a = scale_of(stats.norm[2 * li]);
+        let s_a = norm_scale(stats.norm[2 * li]);
         let s_q = scale_of(stats.q[li]);
         let s_k = scale_of(stats.k[li]);
         let s_v = scale_of(stats.v[li]);
-        let s_f = scale_of(stats.norm[2 * li + 1]);
+        let s_f = norm_scale(stats.norm[2 * li + 1]);
         let s_pre = scale_of(stats.pre[li]);
         // Queries and keys leave the linear at 1/256 of their int8 step, so
         // RoPE rounds only once.
@@ -359,7 +366,7 @@ pub fn quantize(
         }
     }
     let fin = format::final_tensor(&c);
-    let s_fin = scale_of(stats.norm[2 * c.n_layers as usize]);
+    let s_fin = norm_scale(stats.norm[2 * c.n_layers as usize]);
     // Logits in units of 2^-EXP_BITS of log2.
     let (head, head_rq) = linear(&model.head, d, Some(&model.final_norm), s_fin, 0, &|_| {
         1.0 / (log2e * exp_one)

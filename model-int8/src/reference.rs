@@ -162,6 +162,10 @@ impl FloatModel {
     /// position and writes the next-symbol logits (`[vocab]`). Positions
     /// past `max_context - 1` reuse the last position's rotation, like the
     /// int8 model.
+    ///
+    /// # Panics
+    ///
+    /// If `token > vocab` or `logits.len() != vocab`.
     pub fn step(&self, st: &mut FloatState, token: usize, logits: &mut [f32]) {
         self.step_observed(st, token, logits, &mut ());
     }
@@ -292,6 +296,11 @@ pub struct FloatRef {
 
 impl FloatRef {
     /// Wraps `model`; tables have total `2^precision`.
+    ///
+    /// # Panics
+    ///
+    /// If `precision` is not in `1..=MAX_PRECISION` or `vocab >=
+    /// 2^precision`.
     pub fn new(model: FloatModel, precision: u32) -> Self {
         let state = FloatState::new(&model.config);
         let v = model.config.vocab as usize;

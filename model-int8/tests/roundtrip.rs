@@ -60,3 +60,29 @@ fn separate_instances_agree() {
     assert_eq!(back, common::TEXT);
     assert!(coded.len() < common::TEXT.len() * 2);
 }
+
+#[test]
+fn degenerate_models_quantize_and_run() {
+    use model_int8::{quantize, Config, FloatModel, QuantOptions};
+    // All-zero weights, and no calibration text at all.
+    let cfg = Config::sized(16, 1, 2, 8, 16);
+    for m in [FloatModel::zeros(cfg), FloatModel::random(cfg, 1)] {
+        for text in [&b""[..], b"x", common::TEXT] {
+            let bytes = quantize(&m, text, &QuantOptions::default()).unwrap();
+            let file = ModelFile::parse(&bytes).unwrap();
+            let mut work = vec![0u8; working_memory_size(file.config())];
+            let mut model = Int8Model::new(&file, &mut work).unwrap();
+            let data = &common::TEXT[..40];
+            let coded = encode_to_vec(&mut model, data).unwrap();
+            let back: Vec<u8> = decode_to_vec(&mut model, &coded, data.len()).unwrap();
+            assert_eq!(back, data);
+        }
+    }
+    // Non-finite weights are refused.
+    let mut m = FloatModel::random(cfg, 2);
+    m.head[3] = f32::NAN;
+    assert_eq!(quantize(&m, b"abc", &QuantOptions::default()), Err(model_int8::Error::NotQuantizable));
+    let mut m = FloatModel::random(cfg, 2);
+    m.layers.pop();
+    assert_eq!(quantize(&m, b"abc", &QuantOptions::default()), Err(model_int8::Error::BadFloatModel));
+}

@@ -6,7 +6,7 @@
 //! `cargo test -p host-bench --test cli_fuzz_seeds -- --ignored`.
 #![no_main]
 
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../../src/codec/mod.rs"]
 mod codec;
 

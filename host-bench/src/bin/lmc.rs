@@ -392,7 +392,15 @@ fn compress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: Dest) -
 fn decompress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: Dest) -> Res<()> {
     let (reader, meta) = open_input(input)?;
     let reader = BufReader::with_capacity(1 << 16, reader);
-    let pb = progress_bar(opts, None, &format!("decompressing {}", display(input)));
+    // The header (read once more here) gives the bar its length.
+    let len = match meta {
+        Some(_) => File::open(input)
+            .ok()
+            .and_then(|mut f| codec::read_header(&mut f).ok())
+            .map(|h| h.original_len),
+        None => None,
+    };
+    let pb = progress_bar(opts, len, &format!("decompressing {}", display(input)));
     let start = Instant::now();
     let header = match &dest {
         Dest::Nowhere => codec::decompress(model, reader, &mut io::sink(), &pb)?,
@@ -527,6 +535,14 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let context = model.file().config().max_context;
+    if !decompress && opts.chunk_size > context && !opts.quiet {
+        eprintln!(
+            "lmc: warning: chunk size {} is longer than the model's context ({context} bytes): \
+             bytes past it are predicted less well",
+            opts.chunk_size
+        );
+    }
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
         .build()
