@@ -277,7 +277,7 @@ pub fn open_model(path: &std::path::Path) -> Result<Box<dyn LmCoder>, Error> {
     let stem = path
         .file_stem()
         .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
-    let coder = Int8Coder::from_bytes(String::new(), bytes)?;
+    let coder = Int8Coder::from_bytes(path.display().to_string(), bytes)?;
     let p = coder.parameters();
     let size = if p >= 1_000_000 {
         format!("{:.1}M", p as f64 / 1e6)

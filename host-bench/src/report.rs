@@ -32,6 +32,11 @@ pub struct DatasetMeta {
 impl DatasetMeta {
     /// Describes `c`, chosen by `sample`.
     pub fn of(c: &Chunks, sample: &str) -> Self {
+        let sample = if c.len() == c.available {
+            "all chunks"
+        } else {
+            sample
+        };
         Self {
             kind: c.kind,
             source: c.source.clone(),

@@ -3,7 +3,9 @@
 //! does not depend on the weights.
 //!
 //! `LMC_BENCH_MODEL=/tmp/200k.lmm LMC_BENCH_SIZE=200K cargo test --release
-//! -p host-bench --test cli_bench_model -- --ignored`
+//! -p host-bench --test cli_bench_model -- --ignored write_random`
+
+mod cli_common;
 
 #[test]
 #[ignore = "writes a model file for measurements"]
@@ -19,4 +21,23 @@ fn write_random_paper_model() {
     };
     let bytes = model_int8::bench::random_int8_model(config, 1).unwrap();
     std::fs::write(&path, bytes).unwrap();
+}
+
+/// Not a test: writes `LMC_BENCH_LEN` bytes for speed runs whose chunks
+/// are coded, not stored, under the model at `LMC_BENCH_MODEL` (a random
+/// model stores real text, and stored chunks decode without the model):
+/// eight 2048-byte chunks drawn from the model, tiled.
+#[test]
+#[ignore = "writes a data file for measurements"]
+fn write_model_drawn_data() {
+    let model =
+        std::fs::read(std::env::var("LMC_BENCH_MODEL").expect("set LMC_BENCH_MODEL")).unwrap();
+    let out = std::env::var("LMC_BENCH_OUT").expect("set LMC_BENCH_OUT");
+    let len: usize = std::env::var("LMC_BENCH_LEN")
+        .expect("set LMC_BENCH_LEN")
+        .parse()
+        .unwrap();
+    let tile = cli_common::sample(&model, 8 * 2048, 2048, 42);
+    let data: Vec<u8> = tile.iter().copied().cycle().take(len).collect();
+    std::fs::write(out, data).unwrap();
 }

@@ -116,13 +116,13 @@ pub const fn tensor_spec(c: &Config, index: usize) -> (DType, usize, usize) {
     let fin = final_tensor(c);
     if index >= fin {
         return match index - fin {
-            0 => (DType::I32, 1, 2),
+            0 => (DType::I32, 1, d + 1),
             1 => (DType::I8, v, d),
             _ => (DType::I32, v, 3),
         };
     }
     match (index - GLOBAL_TENSORS) % LAYER_TENSORS {
-        slot::ATTN_NORM | slot::FFN_NORM => (DType::I32, 1, 2),
+        slot::ATTN_NORM | slot::FFN_NORM => (DType::I32, 1, d + 1),
         slot::WQ | slot::WK | slot::WV | slot::WO => (DType::I8, d, d),
         slot::WQ_RQ | slot::WK_RQ | slot::WV_RQ | slot::WO_RQ | slot::W2_RQ => (DType::I32, d, 3),
         slot::W1 => (DType::I8, f, d),
@@ -393,7 +393,8 @@ impl<'a> ModelFile<'a> {
         let weights_ok = |i: usize| !self.tensor(i).contains(&0x80);
         let norm_ok = |i: usize| {
             let t = self.tensor_i32(i);
-            (1..=1 << 24).contains(&t.get(0)) && (0..=1 << 30).contains(&t.get(1))
+            (0..=1 << 30).contains(&t.get(0))
+                && (1..t.len()).all(|j| (1..=1 << 24).contains(&t.get(j)))
         };
         for l in 0..c.n_layers as usize {
             for s in [slot::ATTN_NORM, slot::FFN_NORM] {

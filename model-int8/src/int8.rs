@@ -278,9 +278,9 @@ fn embed(file: &ModelFile<'_>, token: usize, h: &mut [i32]) {
 }
 
 /// Integer RMSNorm / LayerNorm without the gain (folded into the next
-/// linear): `out = round((h - mean) / rms / s_a)`, with `consts = [2^16 /
-/// s_a, eps]`. One division per vector: each element is multiplied by the
-/// fixed-point factor `(2^16 / s_a) / rms` in Q40.
+/// linear): `out_j = round((h_j - mean) / rms * k_j / 2^16)` with `consts =
+/// [eps, k_0 .. k_d]` (`k_j = 2^16 e_j / s_a`, the channel's smoothing factor
+/// over the int8 scale). One division per vector, by `rms`.
 fn norm(h: &[i32], consts: I32s<'_>, centered: bool, out: &mut [i8]) {
     let d = h.len() as i64;
     let mean = if centered {
@@ -295,22 +295,16 @@ fn norm(h: &[i32], consts: I32s<'_>, centered: bool, out: &mut [i8]) {
             c * c
         })
         .sum();
-    let ms = ss / d as u64 + consts.get(1) as u64;
-    // rms * 2^7, at least 1.
-    let r = isqrt(ms << 14).max(1);
-    let k = consts.get(0) as u64;
-    // k / (r * 2^9) in Q40 = (k << 31) / r, below 2^55. |h - mean| / rms
-    // is at most sqrt(d) <= 64, so the product stays near 2^(14 + 40); the
-    // saturating ops only matter for results that clamp to 127 anyway.
-    let factor = (k << 31) / r;
-    for (o, &x) in out.iter_mut().zip(h) {
+    let ms = ss / d as u64 + consts.get(0) as u64;
+    // r = rms * 2^7 (at least 2), inv = 2^64 / r.
+    let r = isqrt(ms << 14).max(2);
+    let inv = u64::MAX / r;
+    for (j, (o, &x)) in out.iter_mut().zip(h).enumerate() {
         let c = x as i64 - mean;
-        let m = (c
-            .unsigned_abs()
-            .saturating_mul(factor)
-            .saturating_add(1 << 39)
-            >> 40)
-            .min(127) as i32;
+        // |c| < 2^25 and k < 2^25: t < 2^50; t * inv < 2^114.
+        let t = c.unsigned_abs() * consts.get(j + 1) as u64;
+        // t / (r * 2^9) = t * inv / 2^73, rounded.
+        let m = ((t as u128 * inv as u128 + (1 << 72)) >> 73).min(127) as i32;
         *o = sym_i8(if c < 0 { -m } else { m });
     }
 }
@@ -365,7 +359,7 @@ fn attention(
     out: &mut [i8],
 ) {
     kernels::matvec(keys, q, scores);
-    let max = scores.iter().copied().max().unwrap_or(0);
+    let max = kernels::max_i32(scores);
     // Weights in Q15, capped at 2^15 - 1 so they fit an i16 lane.
     kernels::softmax_weights(scores, max, sm_mult, sm_shift, exp);
     num.fill(0);

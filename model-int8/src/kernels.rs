@@ -79,6 +79,16 @@ pub fn requantize_rows_portable(acc: &mut [i32], rq: &[u8]) {
     }
 }
 
+/// The largest element (`i32::MIN` for an empty slice).
+#[inline]
+pub fn max_i32(x: &[i32]) -> i32 {
+    #[cfg(all(feature = "simd", feature = "std", target_arch = "x86_64"))]
+    if let Some(m) = crate::simd::max_i32(x) {
+        return m;
+    }
+    x.iter().copied().fold(i32::MIN, i32::max)
+}
+
 /// Portable [`matvec`].
 pub fn matvec_portable(w: &[i8], x: &[i8], out: &mut [i32]) {
     let cols = x.len();

@@ -11,7 +11,7 @@ use crate::reference::{gelu, rope_angle, FloatState, Observer, Site, NORM_EPS};
 use crate::{Activation, Error, FloatModel, NormParams};
 
 /// Options of [`quantize`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct QuantOptions {
     /// Frequency tables of the int8 model sum to `2^precision` (default 16).
     pub precision: u32,
@@ -21,6 +21,13 @@ pub struct QuantOptions {
     /// At most this many calibration bytes are used (default 16 KiB); the
     /// float forward pass is slow, so more costs time for little gain.
     pub max_calibration_bytes: usize,
+    /// SmoothQuant migration strength `alpha` for normalized vectors
+    /// (default 0.5): channel `j` enters int8 multiplied by `e_j = (|g_j|
+    /// max|W_j|)^(1 - alpha) / max|x_j|^alpha` and the following weights'
+    /// column by `g_j / e_j`, so outlier channels do not squeeze the others'
+    /// resolution. `0.0` turns it off (`e_j = 1`: the gain is folded into
+    /// the weights).
+    pub smoothing: f32,
 }
 
 impl Default for QuantOptions {
@@ -29,6 +36,7 @@ impl Default for QuantOptions {
             precision: 16,
             chunk: 2048,
             max_calibration_bytes: 16 * 1024,
+            smoothing: 0.5,
         }
     }
 }
@@ -37,9 +45,11 @@ impl Default for QuantOptions {
 struct Stats {
     hd: usize,
     resid: f32,
-    norm: Vec<f32>,
-    q: Vec<f32>,
-    k: Vec<f32>,
+    /// Per-channel maxima of each normalized vector.
+    norm: Vec<Vec<f32>>,
+    /// Per layer, per (head, pair) maxima of the pair norms of q and k.
+    q: Vec<Vec<f32>>,
+    k: Vec<Vec<f32>>,
     v: Vec<f32>,
     pre: Vec<f32>,
 }
@@ -48,17 +58,37 @@ fn max_abs(x: &[f32]) -> f32 {
     x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
 }
 
-/// Largest `sqrt(x[i]^2 + x[i + hd/2]^2)` over heads and pairs: the bound
-/// of both rotated components.
-fn max_pair(x: &[f32], hd: usize) -> f32 {
+/// Updates the per-(head, pair) maxima of `sqrt(x[i]^2 + x[i + hd/2]^2)`:
+/// the bound of both components after any rotation.
+fn max_pairs(maxima: &mut [f32], x: &[f32], hd: usize) {
     let half = hd / 2;
-    let mut m = 0.0f32;
-    for h in x.chunks_exact(hd) {
+    for (h, m) in x.chunks_exact(hd).zip(maxima.chunks_exact_mut(half)) {
         for i in 0..half {
-            m = m.max((h[i] * h[i] + h[i + half] * h[i + half]).sqrt());
+            m[i] = m[i].max((h[i] * h[i] + h[i + half] * h[i + half]).sqrt());
         }
     }
-    m
+}
+
+/// Per-pair scales of q and k with a common product `c = s_q,p * s_k,p`
+/// (so int8 dot products stay valid), balanced so every pair uses the int8
+/// range as well as possible: `s_q,p = sqrt(c Mq_p / Mk_p)`. Returns
+/// `(s_q per pair, s_k per pair, c)`.
+fn qk_scales(mq: &[f32], mk: &[f32]) -> (Vec<f64>, Vec<f64>, f64) {
+    let c = mq
+        .iter()
+        .zip(mk)
+        .fold(0.0f64, |a, (&q, &k)| a.max(q as f64 * k as f64))
+        / (127.0 * 127.0);
+    let c = if c > 1e-18 { c } else { 1.0 / (127.0 * 127.0) };
+    let mut sq = Vec::with_capacity(mq.len());
+    let mut sk = Vec::with_capacity(mq.len());
+    for (&q, &k) in mq.iter().zip(mk) {
+        let (q, k) = (q as f64, k as f64);
+        let ratio = if q > 1e-9 && k > 1e-9 { q / k } else { 1.0 };
+        sq.push((c * ratio).sqrt());
+        sk.push((c / ratio).sqrt());
+    }
+    (sq, sk, c)
 }
 
 impl Observer for Stats {
@@ -66,9 +96,13 @@ impl Observer for Stats {
         let up = |slot: &mut f32, v: f32| *slot = slot.max(v);
         match site {
             Site::Residual => up(&mut self.resid, max_abs(x)),
-            Site::NormOut { index } => up(&mut self.norm[index], max_abs(x)),
-            Site::Q { layer } => up(&mut self.q[layer], max_pair(x, self.hd)),
-            Site::K { layer } => up(&mut self.k[layer], max_pair(x, self.hd)),
+            Site::NormOut { index } => {
+                for (m, v) in self.norm[index].iter_mut().zip(x) {
+                    *m = m.max(v.abs());
+                }
+            }
+            Site::Q { layer } => max_pairs(&mut self.q[layer], x, self.hd),
+            Site::K { layer } => max_pairs(&mut self.k[layer], x, self.hd),
             Site::V { layer } => up(&mut self.v[layer], max_abs(x)),
             Site::Pre { layer } => up(&mut self.pre[layer], max_abs(x)),
         }
@@ -84,20 +118,69 @@ fn scale_of(max: f32) -> f64 {
     }
 }
 
-/// Scale of a normalized vector: at least 2^-8 so the stored `2^16 / s_a`
-/// fits its range (a normalized vector has rms 1, so this only binds for
-/// degenerate all-zero activations).
-fn norm_scale(max: f32) -> f64 {
-    scale_of(max).max(1.0 / 256.0)
+/// How a normalized vector enters int8: `a_j = round(x_j e_j / s_a)`
+/// with `k_j = round(2^16 e_j / s_a)` stored, and the factors its consumers
+/// apply to their weight columns (`g_j / e_j`, with `e_j` recomputed from
+/// the stored integer so both sides agree exactly).
+struct NormQuant {
+    consts: Vec<u8>,
+    col: Vec<f64>,
+    s_a: f64,
+}
+
+/// Plans the int8 entry of a normalized vector with per-channel maxima
+/// `chan_max`, gain `p`, consumed by the `[rows][d]` matrices `weights`.
+fn norm_quant(
+    p: &NormParams,
+    chan_max: &[f32],
+    weights: &[&[f32]],
+    alpha: f64,
+    resid_bits: i32,
+) -> Result<NormQuant, Error> {
+    let d = chan_max.len();
+    let mut wmax = vec![0.0f64; d];
+    for m in weights {
+        for row in m.chunks_exact(d) {
+            for (w, &x) in wmax.iter_mut().zip(row) {
+                *w = w.max((x as f64).abs());
+            }
+        }
+    }
+    let e: Vec<f64> = (0..d)
+        .map(|j| {
+            let m = chan_max[j] as f64;
+            let gw = (p.gain[j] as f64).abs() * wmax[j];
+            if alpha > 0.0 && m > 1e-9 && gw > 1e-12 {
+                gw.powf(1.0 - alpha) / m.powf(alpha)
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let e_max = e.iter().cloned().fold(0.0f64, f64::max);
+    let e: Vec<f64> = e.iter().map(|x| x / e_max).collect();
+    let range = (0..d).fold(0.0f64, |a, j| a.max(chan_max[j] as f64 * e[j]));
+    let s_a = if range > 1e-12 { range / 127.0 } else { 1.0 };
+    let eps = (NORM_EPS as f64 * 2f64.powi(2 * resid_bits)).round();
+    let mut consts = Vec::with_capacity(4 * (d + 1));
+    push_i32(&mut consts, eps.min((1u32 << 30) as f64) as i32);
+    let mut col = Vec::with_capacity(d);
+    for (&ej, &g) in e.iter().zip(&p.gain) {
+        let k = (65536.0 * ej / s_a).round().clamp(1.0, (1u32 << 24) as f64);
+        push_i32(&mut consts, k as i32);
+        let e_eff = k * s_a / 65536.0;
+        col.push(g as f64 / e_eff);
+    }
+    Ok(NormQuant { consts, col, s_a })
 }
 
 /// Per-output-channel symmetric int8 weights of `w` (`[rows][cols]`) with
 /// `cols` multiplied by `gain`: the quantized bytes and each row's scale.
-fn quantize_rows(w: &[f32], cols: usize, gain: Option<&[f32]>) -> (Vec<u8>, Vec<f64>) {
+fn quantize_rows(w: &[f32], cols: usize, gain: Option<&[f64]>) -> (Vec<u8>, Vec<f64>) {
     let mut q = Vec::with_capacity(w.len());
     let mut scales = Vec::with_capacity(w.len() / cols);
     for row in w.chunks_exact(cols) {
-        let g = |i: usize| gain.map_or(1.0, |g| g[i] as f64);
+        let g = |i: usize| gain.map_or(1.0, |g| g[i]);
         let max = (0..cols).fold(0.0f64, |m, i| m.max((row[i] as f64 * g(i)).abs()));
         let s = if max > 0.0 { max / 127.0 } else { 1.0 };
         for (i, &x) in row.iter().enumerate() {
@@ -116,25 +199,26 @@ fn multiplier(m: f64) -> Result<(i32, i32), Error> {
     quantize_multiplier(m).ok_or(Error::NotQuantizable)
 }
 
-/// A linear layer `W (x * gain + bias)` on an int8 input of scale `s_in`
-/// and zero point `z_in`, requantized to `out_scale(row)` (the real value of
-/// one output step): int8 weights and the `[bias, mult, shift]` rows.
+/// A linear layer on an int8 input of scale `s_in` and zero point `z_in`:
+/// `W (x * col + beta)` where `x` is the input and, after a norm, `col` its
+/// column factors and `beta` the LayerNorm bias. Requantized to
+/// `out_scale(row)` (the real value of one output step): int8 weights and
+/// the `[bias, mult, shift]` rows.
 fn linear(
     w: &[f32],
     cols: usize,
-    norm: Option<&NormParams>,
+    norm: Option<(&NormParams, &NormQuant)>,
     s_in: f64,
     z_in: i32,
     out_scale: &dyn Fn(usize) -> f64,
 ) -> Result<(Vec<u8>, Vec<u8>), Error> {
-    let gain = norm.map(|n| &n.gain[..]);
-    let (q, scales) = quantize_rows(w, cols, gain);
+    let (q, scales) = quantize_rows(w, cols, norm.map(|(_, nq)| &nq.col[..]));
     let mut rq = Vec::with_capacity(scales.len() * 12);
     for (r, (&s_w, row)) in scales.iter().zip(w.chunks_exact(cols)).enumerate() {
         let acc_scale = s_w * s_in;
         // Folded norm bias: W beta, in accumulator units.
         let beta: f64 = match norm {
-            Some(n) if !n.bias.is_empty() => row
+            Some((n, _)) if !n.bias.is_empty() => row
                 .iter()
                 .zip(&n.bias)
                 .map(|(&a, &b)| a as f64 * b as f64)
@@ -155,19 +239,6 @@ fn linear(
     Ok((q, rq))
 }
 
-/// Norm constants `[round(2^16 / s_a), round(eps * 2^(2 r))]`.
-fn norm_consts(s_a: f64, resid_bits: i32) -> Result<Vec<u8>, Error> {
-    let c = (65536.0 / s_a).round();
-    if !(1.0..=(1u32 << 24) as f64).contains(&c) {
-        return Err(Error::NotQuantizable);
-    }
-    let eps = (NORM_EPS as f64 * 2f64.powi(2 * resid_bits)).round();
-    let mut out = Vec::new();
-    push_i32(&mut out, c as i32);
-    push_i32(&mut out, eps.min((1u32 << 30) as f64) as i32);
-    Ok(out)
-}
-
 /// Runs the float model over calibration text, collecting ranges.
 fn calibrate(model: &FloatModel, text: &[u8], opts: &QuantOptions) -> Stats {
     let c = &model.config;
@@ -175,9 +246,9 @@ fn calibrate(model: &FloatModel, text: &[u8], opts: &QuantOptions) -> Stats {
     let mut stats = Stats {
         hd: c.head_dim() as usize,
         resid: 0.0,
-        norm: vec![0.0; 2 * l + 1],
-        q: vec![0.0; l],
-        k: vec![0.0; l],
+        norm: vec![vec![0.0; c.d_model as usize]; 2 * l + 1],
+        q: vec![vec![0.0; c.d_model as usize / 2]; l],
+        k: vec![vec![0.0; c.d_model as usize / 2]; l],
         v: vec![0.0; l],
         pre: vec![0.0; l],
     };
@@ -301,20 +372,34 @@ pub fn quantize(
 
     for (li, l) in model.layers.iter().enumerate() {
         let base = format::layer_tensor(li, 0);
-        let s_a = norm_scale(stats.norm[2 * li]);
-        let s_q = scale_of(stats.q[li]);
-        let s_k = scale_of(stats.k[li]);
+        let alpha = opts.smoothing.clamp(0.0, 1.0) as f64;
+        let na = norm_quant(
+            &l.attn_norm,
+            &stats.norm[2 * li],
+            &[&l.wq, &l.wk, &l.wv],
+            alpha,
+            r,
+        )?;
+        let nf = norm_quant(&l.ffn_norm, &stats.norm[2 * li + 1], &[&l.w1], alpha, r)?;
+        let (s_a, s_f) = (na.s_a, nf.s_a);
+        let (s_q, s_k, qk) = qk_scales(&stats.q[li], &stats.k[li]);
+        // Output row o of wq / wk belongs to pair (head, i mod hd/2).
+        let half = hd / 2;
+        let pair = |o: usize| (o / hd) * half + (o % hd) % half;
         let s_v = scale_of(stats.v[li]);
-        let s_f = norm_scale(stats.norm[2 * li + 1]);
         let s_pre = scale_of(stats.pre[li]);
         // Queries and keys leave the linear at 1/256 of their int8 step, so
         // RoPE rounds only once.
-        let (wq, wq_rq) = linear(&l.wq, d, Some(&l.attn_norm), s_a, 0, &|_| s_q / 256.0)?;
-        let (wk, wk_rq) = linear(&l.wk, d, Some(&l.attn_norm), s_a, 0, &|_| s_k / 256.0)?;
-        let (wv, wv_rq) = linear(&l.wv, d, Some(&l.attn_norm), s_a, 0, &|_| s_v)?;
+        let (wq, wq_rq) = linear(&l.wq, d, Some((&l.attn_norm, &na)), s_a, 0, &|o| {
+            s_q[pair(o)] / 256.0
+        })?;
+        let (wk, wk_rq) = linear(&l.wk, d, Some((&l.attn_norm, &na)), s_a, 0, &|o| {
+            s_k[pair(o)] / 256.0
+        })?;
+        let (wv, wv_rq) = linear(&l.wv, d, Some((&l.attn_norm, &na)), s_a, 0, &|_| s_v)?;
         // Attention output has the value scale (a convex combination).
         let (wo, wo_rq) = linear(&l.wo, d, None, s_v, 0, &|_| res_scale)?;
-        let (w1, w1_rq) = linear(&l.w1, d, Some(&l.ffn_norm), s_f, 0, &|_| s_pre)?;
+        let (w1, w1_rq) = linear(&l.w1, d, Some((&l.ffn_norm, &nf)), s_f, 0, &|_| s_pre)?;
         // Activation LUT on the int8 pre-activation: asymmetric output.
         let ys: Vec<f64> = (-128i32..128)
             .map(|j| {
@@ -338,13 +423,13 @@ pub fn quantize(
             .map(|&y| sat_i8((y / s_act).round() as i32 + z_act) as u8)
             .collect();
         let (w2, w2_rq) = linear(&l.w2, f, None, s_act, z_act, &|_| res_scale)?;
-        let (sm_m, sm_s) = multiplier(s_q * s_k / (hd as f64).sqrt() * log2e * exp_one)?;
+        let (sm_m, sm_s) = multiplier(qk / (hd as f64).sqrt() * log2e * exp_one)?;
         let mut consts = Vec::new();
         for x in [sm_m, sm_s, z_act, 0] {
             push_i32(&mut consts, x);
         }
         let items = [
-            (format::slot::ATTN_NORM, norm_consts(s_a, r)?),
+            (format::slot::ATTN_NORM, na.consts.clone()),
             (format::slot::WQ, wq),
             (format::slot::WQ_RQ, wq_rq),
             (format::slot::WK, wk),
@@ -353,7 +438,7 @@ pub fn quantize(
             (format::slot::WV_RQ, wv_rq),
             (format::slot::WO, wo),
             (format::slot::WO_RQ, wo_rq),
-            (format::slot::FFN_NORM, norm_consts(s_f, r)?),
+            (format::slot::FFN_NORM, nf.consts.clone()),
             (format::slot::W1, w1),
             (format::slot::W1_RQ, w1_rq),
             (format::slot::W2, w2),
@@ -366,12 +451,25 @@ pub fn quantize(
         }
     }
     let fin = format::final_tensor(&c);
-    let s_fin = norm_scale(stats.norm[2 * c.n_layers as usize]);
+    let alpha = opts.smoothing.clamp(0.0, 1.0) as f64;
+    let nfin = norm_quant(
+        &model.final_norm,
+        &stats.norm[2 * c.n_layers as usize],
+        &[&model.head],
+        alpha,
+        r,
+    )?;
+    let s_fin = nfin.s_a;
     // Logits in units of 2^-EXP_BITS of log2.
-    let (head, head_rq) = linear(&model.head, d, Some(&model.final_norm), s_fin, 0, &|_| {
-        1.0 / (log2e * exp_one)
-    })?;
-    push(fin, norm_consts(s_fin, r)?, &mut t);
+    let (head, head_rq) = linear(
+        &model.head,
+        d,
+        Some((&model.final_norm, &nfin)),
+        s_fin,
+        0,
+        &|_| 1.0 / (log2e * exp_one),
+    )?;
+    push(fin, nfin.consts, &mut t);
     push(fin + 1, head, &mut t);
     push(fin + 2, head_rq, &mut t);
     Ok(write_file(&c, opts.precision, &t))

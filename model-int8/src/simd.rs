@@ -371,30 +371,56 @@ unsafe fn weighted_sum_avx2(wts: &[i32], v: &[i8], out: &mut [i64]) -> i64 {
     let den: i64 = wts.iter().map(|&w| w as i64).sum();
     // 256 pairs of (weight < 2^15) x (|v| <= 128) stay below 2^31.
     const BLOCK: usize = 512;
+    // Weights of a block as (w_t, w_t+1) i16 pairs in one u32 each.
+    let mut pairs = [0u32; BLOCK / 2 + 4];
     let mut t0 = 0;
     while t0 < n {
         let end = (t0 + BLOCK).min(n);
+        let len = end - t0;
+        let mut k = 0;
+        while k + 8 <= len {
+            // SAFETY: t0 + k + 8 <= n; pairs has room for k / 2 + 4.
+            let w = unsafe { _mm256_loadu_si256(wts.as_ptr().add(t0 + k) as *const __m256i) };
+            // Weights are in 0..=32767, so the saturating pack is exact.
+            let p = _mm256_packs_epi32(w, w);
+            let p = _mm256_permute4x64_epi64::<0b1000>(p);
+            unsafe {
+                _mm_storeu_si128(pairs.as_mut_ptr().add(k / 2) as *mut __m128i, _mm256_castsi256_si128(p))
+            };
+            k += 8;
+        }
+        while k < len {
+            let lo = wts[t0 + k] as u32 & 0xffff;
+            let hi = if k + 1 < len { (wts[t0 + k + 1] as u32) << 16 } else { 0 };
+            pairs[k / 2] = lo | hi;
+            k += 2;
+        }
+        let full = len / 2;
         let mut jc = 0;
         while jc < hd {
             let mut lo = _mm256_setzero_si256();
             let mut hi = _mm256_setzero_si256();
-            let mut t = t0;
-            while t < end {
-                let (w1, b) = if t + 1 < end {
-                    // SAFETY: (t + 1) * hd + jc + 16 <= n * hd <= v.len().
-                    let b = unsafe { _mm_loadu_si128(vp.add((t + 1) * hd + jc) as *const __m128i) };
-                    (wts[t + 1], _mm256_cvtepi8_epi16(b))
-                } else {
-                    (0, _mm256_setzero_si256())
+            let base = t0 * hd + jc;
+            for (i, &pw) in pairs[..full].iter().enumerate() {
+                let wp = _mm256_set1_epi32(pw as i32);
+                // SAFETY: rows t0 + 2i and t0 + 2i + 1 < end <= n.
+                let (a, b) = unsafe {
+                    (
+                        _mm_loadu_si128(vp.add(base + 2 * i * hd) as *const __m128i),
+                        _mm_loadu_si128(vp.add(base + (2 * i + 1) * hd) as *const __m128i),
+                    )
                 };
-                let wp = _mm256_set1_epi32((wts[t] & 0xffff) | (w1 << 16));
-                // SAFETY: t * hd + jc + 16 <= v.len().
-                let a = _mm256_cvtepi8_epi16(unsafe {
-                    _mm_loadu_si128(vp.add(t * hd + jc) as *const __m128i)
-                });
+                let (a, b) = (_mm256_cvtepi8_epi16(a), _mm256_cvtepi8_epi16(b));
                 lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wp));
                 hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wp));
-                t += 2;
+            }
+            if len % 2 == 1 {
+                let wp = _mm256_set1_epi32(pairs[full] as i32);
+                // SAFETY: row end - 1 < n.
+                let a = unsafe { _mm_loadu_si128(vp.add(base + (len - 1) * hd) as *const __m128i) };
+                let (a, b) = (_mm256_cvtepi8_epi16(a), _mm256_setzero_si256());
+                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wp));
+                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wp));
             }
             let mut l = [0i32; 8];
             let mut h = [0i32; 8];
@@ -417,4 +443,29 @@ unsafe fn weighted_sum_avx2(wts: &[i32], v: &[i8], out: &mut [i64]) -> i64 {
         t0 = end;
     }
     den
+}
+
+/// [`crate::kernels::max_i32`]; `None` when not handled here.
+#[inline]
+pub fn max_i32(x: &[i32]) -> Option<i32> {
+    if level() != AVX2 {
+        return None;
+    }
+    // SAFETY: AVX2 is present; reads stay within x.
+    Some(unsafe { max_i32_avx2(x) })
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn max_i32_avx2(x: &[i32]) -> i32 {
+    let mut m = _mm256_set1_epi32(i32::MIN);
+    let mut i = 0;
+    while i + 8 <= x.len() {
+        // SAFETY: i + 8 <= len.
+        m = _mm256_max_epi32(m, unsafe { _mm256_loadu_si256(x.as_ptr().add(i) as *const __m256i) });
+        i += 8;
+    }
+    let mut lanes = [0i32; 8];
+    // SAFETY: 8 i32.
+    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, m) };
+    lanes.iter().chain(&x[i..]).copied().fold(i32::MIN, i32::max)
 }

@@ -81,8 +81,14 @@ fn degenerate_models_quantize_and_run() {
     // Non-finite weights are refused.
     let mut m = FloatModel::random(cfg, 2);
     m.head[3] = f32::NAN;
-    assert_eq!(quantize(&m, b"abc", &QuantOptions::default()), Err(model_int8::Error::NotQuantizable));
+    assert_eq!(
+        quantize(&m, b"abc", &QuantOptions::default()),
+        Err(model_int8::Error::NotQuantizable)
+    );
     let mut m = FloatModel::random(cfg, 2);
     m.layers.pop();
-    assert_eq!(quantize(&m, b"abc", &QuantOptions::default()), Err(model_int8::Error::BadFloatModel));
+    assert_eq!(
+        quantize(&m, b"abc", &QuantOptions::default()),
+        Err(model_int8::Error::BadFloatModel)
+    );
 }

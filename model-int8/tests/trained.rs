@@ -109,3 +109,45 @@ fn trained_models_within_2_percent() {
         );
     }
 }
+
+/// A random model with the outliers trained Transformers are known for (a
+/// few residual channels 30x larger, a few query/key pairs 8x larger):
+/// smoothing and per-pair q/k scales keep int8 close to float.
+#[test]
+fn outlier_model_within_3_percent() {
+    use model_int8::{quantize, QuantOptions};
+    let cfg = common::small_config();
+    let mut fm = FloatModel::random(cfg, 33);
+    let d = cfg.d_model as usize;
+    for row in fm.embedding.chunks_exact_mut(d) {
+        row[3] *= 30.0;
+        row[17] *= -20.0;
+    }
+    for l in fm.layers.iter_mut() {
+        for o in [1usize, 9] {
+            for x in &mut l.wq[o * d..(o + 1) * d] {
+                *x *= 8.0;
+            }
+            for x in &mut l.wk[(o + 4) * d..(o + 5) * d] {
+                *x *= 8.0;
+            }
+        }
+    }
+    let text: Vec<u8> = common::TEXT.iter().cycle().take(1200).copied().collect();
+    let mut results = Vec::new();
+    for smoothing in [0.0f32, 0.5] {
+        let opts = QuantOptions {
+            smoothing,
+            ..QuantOptions::default()
+        };
+        let bytes = quantize(&fm, &text[..600], &opts).unwrap();
+        let (bi, bf) = compare(&bytes, fm.clone(), &text[600..], 600);
+        println!(
+            "outliers, smoothing {smoothing}: int8 {bi:.4} float {bf:.4} ({:+.2}%)",
+            (bi / bf - 1.0) * 100.0
+        );
+        results.push((bi, bf));
+    }
+    let (bi, bf) = results[1];
+    assert!((bi - bf).abs() <= 0.03 * bf, "int8 {bi} float {bf}");
+}
