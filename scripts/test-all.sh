@@ -22,3 +22,6 @@ cargo build -p coder-core -p model-int8 --no-default-features --target thumbv7em
 
 echo "== workspace tests"
 cargo test --workspace
+
+echo "== model-int8 with its SIMD kernels (the golden hashes must not change)"
+cargo test -p model-int8 --features simd --release

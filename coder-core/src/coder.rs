@@ -34,6 +34,10 @@ use crate::{Error, FreqTable, Model, MAX_PRECISION};
 /// Renormalization threshold: `range` is kept in `[2^56, 2^64)`.
 const TOP: u64 = 1 << 56;
 
+// `r = range >> precision` must stay at least 2^32 (rounding under 2^-32
+// bits a symbol, and every symbol a non-empty sub-range).
+const _: () = assert!(TOP >> MAX_PRECISION >= 1 << 32);
+
 /// A symbol type the convenience functions code: bytes, tokens, indices.
 pub trait Symbol: Copy {
     /// The symbol's index in the model's alphabet.
@@ -373,6 +377,10 @@ pub fn encode_into<M: Model + ?Sized, T: Symbol>(
 /// Decodes `out.len()` symbols from `coded` (the output of
 /// [`encode_into`]) with a freshly reset model, and checks that `coded` is
 /// exactly that stream.
+///
+/// Damaged, truncated or padded input is [`Error::Corrupt`] (the coder
+/// cannot tell these apart; the container records lengths and reports
+/// [`Error::Truncated`]), as is a decoded symbol that `T` cannot hold.
 pub fn decode_into<M: Model + ?Sized, T: Symbol>(
     model: &mut M,
     coded: &[u8],

@@ -245,3 +245,16 @@ fn low_level_api_and_alphabet_errors() {
     assert_eq!(out, [999]);
     assert_eq!(wide.symbols(), 1000);
 }
+
+#[test]
+fn models_work_behind_dyn_and_box() {
+    let data = b"dynamic dispatch, same bytes";
+    let mut direct = ContextModel::new(ContextConfig::order2_bytes(6)).unwrap();
+    let expected = encode_to_vec(&mut direct, data).unwrap();
+    let mut boxed: Box<dyn Model> = Box::new(direct.clone());
+    assert_eq!(encode_to_vec(&mut boxed, data).unwrap(), expected);
+    let dynamic: &mut dyn Model = &mut direct;
+    assert_eq!(encode_to_vec(dynamic, data).unwrap(), expected);
+    let back: Vec<u8> = decode_to_vec(&mut boxed, &expected, data.len()).unwrap();
+    assert_eq!(back, data);
+}

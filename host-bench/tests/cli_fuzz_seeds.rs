@@ -1,12 +1,19 @@
-//! The fuzz target's committed seeds (`fuzz/seeds/decompress`): valid
-//! streams of its tiny model, which must keep decoding (so a format change
-//! shows up here, not as a silently useless corpus).
+//! The fuzz target's committed model (`fuzz/tiny.lmm`, so that changes to
+//! the quantizer do not invalidate the seeds) and seeds
+//! (`fuzz/seeds/decompress`): valid streams of that model, which must keep
+//! decoding, so a format change shows up here and not as a silently
+//! useless corpus. Rewrite both with `cargo test -p host-bench --test
+//! cli_fuzz_seeds -- --ignored`.
 
 use std::io::Cursor;
 use std::path::PathBuf;
 
 use host_bench::codec::{self, models::tiny_random_model, Int8Source};
 use indicatif::ProgressBar;
+
+fn model_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/tiny.lmm")
+}
 
 fn seeds_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/decompress")
@@ -29,6 +36,7 @@ fn inputs() -> Vec<(&'static str, Vec<u8>, u32)> {
 #[ignore = "rewrites the committed seeds"]
 fn write_seeds() {
     let bytes = tiny_random_model(1).unwrap();
+    std::fs::write(model_path(), &bytes).unwrap();
     let model = Int8Source::new(&bytes).unwrap();
     std::fs::create_dir_all(seeds_dir()).unwrap();
     for (name, data, cs) in inputs() {
@@ -40,7 +48,7 @@ fn write_seeds() {
 
 #[test]
 fn seeds_decode_to_their_inputs() {
-    let bytes = tiny_random_model(1).unwrap();
+    let bytes = std::fs::read(model_path()).unwrap();
     let model = Int8Source::new(&bytes).unwrap();
     for (name, data, _) in inputs() {
         let stream = std::fs::read(seeds_dir().join(format!("{name}.lmc"))).unwrap();

@@ -200,18 +200,18 @@ impl<'a> Int8Model<'a> {
                 x,
                 &mut self.acc[..d],
             );
-            for (h, vv) in self.acc[..d].chunks_exact(hd).enumerate() {
-                let at = (h * window + slot_i) * hd;
-                for (dst, &src) in vc[at..at + hd].iter_mut().zip(vv) {
-                    *dst = sym_i8(src);
-                }
+            // Values are stored transposed, [head][dim][slot], so the
+            // weighted sum reads each dimension contiguously.
+            for (j, &src) in self.acc[..d].iter().enumerate() {
+                vc[j * window + slot_i] = sym_i8(src);
             }
             for h in 0..c.n_heads as usize {
-                let cache = h * window * hd..(h * window + n) * hd;
+                let keys = h * window * hd..(h * window + n) * hd;
                 attention(
                     &self.q8[h * hd..(h + 1) * hd],
-                    &kc[cache.clone()],
-                    &vc[cache],
+                    &kc[keys],
+                    &vc[h * window * hd..(h + 1) * window * hd],
+                    window,
                     (consts.get(0), consts.get(1)),
                     exp,
                     &mut self.scores[..n],
@@ -352,6 +352,7 @@ fn attention(
     q: &[i8],
     keys: &[i8],
     values: &[i8],
+    stride: usize,
     (sm_mult, sm_shift): (i32, i32),
     exp: &[u32; 1 << EXP_BITS],
     scores: &mut [i32],
@@ -363,7 +364,7 @@ fn attention(
     // Weights in Q15, capped at 2^15 - 1 so they fit an i16 lane.
     kernels::softmax_weights(scores, max, sm_mult, sm_shift, exp);
     num.fill(0);
-    let den = kernels::weighted_sum(scores, values, num).max(1);
+    let den = kernels::weighted_sum(scores, values, stride, num).max(1);
     // round(num / den) through one division: 1 / den in Q56. |num| / den
     // is at most 128, so the product stays below 2^63.
     let recip = (1u64 << 56) / den as u64;

@@ -1,6 +1,6 @@
 //! The integer kernels the forward pass spends its time in. Portable code
 //! here; with the `simd` feature on x86-64 hosts (`std`), AVX2 / AVX-512
-//! versions in [`crate::simd`] are picked at run time. Integer sums are
+//! versions (the private `simd` module) are picked at run time. Integer sums are
 //! exact, so every version gives identical results.
 
 /// `out[r] = sum_c w[r * cols + c] * x[c]` with `cols = x.len()` and
@@ -15,20 +15,21 @@ pub fn matvec(w: &[i8], x: &[i8], out: &mut [i32]) {
     matvec_portable(w, x, out)
 }
 
-/// `out[j] += sum_t wts[t] * v[t * hd + j]` for `t < wts.len()` with `hd =
-/// out.len()`; weights are in `0 ..= 32767`. Returns `sum_t wts[t]`.
+/// `out[j] += sum_t wts[t] * v[j * stride + t]` for `t < wts.len()` and `j
+/// < out.len()` (values stored transposed); weights are in `0 ..= 32767`.
+/// Returns `sum_t wts[t]`.
 #[inline]
-pub fn weighted_sum(wts: &[i32], v: &[i8], out: &mut [i64]) -> i64 {
+pub fn weighted_sum(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64]) -> i64 {
     #[cfg(all(feature = "simd", feature = "std", target_arch = "x86_64"))]
-    if let Some(s) = crate::simd::weighted_sum(wts, v, out) {
+    if let Some(s) = crate::simd::weighted_sum(wts, v, stride, out) {
         return s;
     }
-    weighted_sum_portable(wts, v, out)
+    weighted_sum_portable(wts, v, stride, out)
 }
 
 /// Attention weights from scores, in place: `s = min(32767, exp[u & 255]
 /// >> ((u >> 8) + 15))` with `u = requantize(max - s, mult, shift)` (the
-/// stored table `exp[j] = 2^30 * 2^(-j/256)`), so the largest score gets
+/// stored table: entry `j` is `2^30 * 2^(-j/256)`), so the largest score gets
 /// `32767` and the others `2^15 * 2^(-u/256)`.
 #[inline]
 pub fn softmax_weights(scores: &mut [i32], max: i32, mult: i32, shift: i32, exp: &[u32; 256]) {
@@ -108,19 +109,13 @@ pub fn dot_portable(a: &[i8], b: &[i8]) -> i32 {
 }
 
 /// Portable [`weighted_sum`].
-pub fn weighted_sum_portable(wts: &[i32], v: &[i8], out: &mut [i64]) -> i64 {
-    let hd = out.len();
-    let mut den = 0i64;
-    for (&w, row) in wts.iter().zip(v.chunks_exact(hd)) {
-        if w == 0 {
-            continue;
-        }
-        den += w as i64;
-        for (o, &x) in out.iter_mut().zip(row) {
-            *o += w as i64 * x as i64;
-        }
+pub fn weighted_sum_portable(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64]) -> i64 {
+    let n = wts.len();
+    for (j, o) in out.iter_mut().enumerate() {
+        let col = v.get(j * stride..j * stride + n).unwrap_or(&[]);
+        *o += col.iter().zip(wts).map(|(&x, &w)| w as i64 * x as i64).sum::<i64>();
     }
-    den
+    wts.iter().map(|&w| w as i64).sum()
 }
 
 /// Name of the kernel set in use on this machine.

@@ -59,14 +59,15 @@ pub fn matvec(w: &[i8], x: &[i8], out: &mut [i32]) -> bool {
 
 /// [`crate::kernels::weighted_sum`]; `None` when not handled here.
 #[inline]
-pub fn weighted_sum(wts: &[i32], v: &[i8], out: &mut [i64]) -> Option<i64> {
+pub fn weighted_sum(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64]) -> Option<i64> {
     let hd = out.len();
-    if level() != AVX2 || hd == 0 || hd % 16 != 0 || v.len() < wts.len() * hd {
+    let n = wts.len();
+    if level() != AVX2 || hd == 0 || n > stride || v.len() < (hd - 1) * stride + n {
         return None;
     }
-    // SAFETY: AVX2 is present; reads stay within `v[..wts.len() * hd]`
-    // (checked above) and `wts`.
-    Some(unsafe { weighted_sum_avx2(wts, v, out) })
+    // SAFETY: AVX2 is present; reads stay within `v[j * stride ..][..n]`
+    // for j < hd (checked above) and `wts`.
+    Some(unsafe { weighted_sum_avx2(wts, v, stride, out) })
 }
 
 /// [`crate::kernels::softmax_weights`]; `false` when not handled here
@@ -133,6 +134,13 @@ unsafe fn softmax_weights_avx2(
         let u = _mm256_srl_epi32(_mm256_add_epi32(hm, rnd), rsh);
         let idx = _mm256_and_si256(u, mask);
         let sh = _mm256_add_epi32(_mm256_srli_epi32::<8>(u), fifteen);
+        // All eight weights zero (shifts of 32 or more, common with sharp
+        // attention): skip the table gather. `sh` is below 2^24 + 15.
+        if _mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_set1_epi32(32), sh)) == 0 {
+            unsafe { _mm256_storeu_si256(p.add(i) as *mut __m256i, _mm256_setzero_si256()) };
+            i += 8;
+            continue;
+        }
         // SAFETY: idx is in 0..256.
         let e = unsafe { _mm256_i32gather_epi32::<4>(exp.as_ptr() as *const i32, idx) };
         // Shifts of 32 or more give 0, as in the portable code.
@@ -258,7 +266,7 @@ fn requantize_one(acc: &mut [i32], rq: &[u8], o: usize) {
 /// Sum of the eight `i32` lanes.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn hsum(v: __m256i) -> i32 {
+unsafe fn hsum(v: __m256i) -> i32 {
     let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
     let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
     let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
@@ -269,7 +277,7 @@ fn hsum(v: __m256i) -> i32 {
 /// `i32` partial dot products of 32 bytes.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn dot32(xabs: __m256i, x: __m256i, w: __m256i) -> __m256i {
+unsafe fn dot32(xabs: __m256i, x: __m256i, w: __m256i) -> __m256i {
     let p = _mm256_maddubs_epi16(xabs, _mm256_sign_epi8(w, x));
     _mm256_madd_epi16(p, _mm256_set1_epi16(1))
 }
@@ -364,83 +372,54 @@ unsafe fn matvec16_avx2(w: &[i8], x: &[i8], out: &mut [i32]) {
 }
 
 #[target_feature(enable = "avx2")]
-unsafe fn weighted_sum_avx2(wts: &[i32], v: &[i8], out: &mut [i64]) -> i64 {
-    let hd = out.len();
+unsafe fn weighted_sum_avx2(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64]) -> i64 {
     let n = wts.len();
     let vp = v.as_ptr();
     let den: i64 = wts.iter().map(|&w| w as i64).sum();
-    // 256 pairs of (weight < 2^15) x (|v| <= 128) stay below 2^31.
+    // Per block, each i32 lane sums 2 * BLOCK / 16 products below 2^22: no
+    // overflow.
     const BLOCK: usize = 512;
-    // Weights of a block as (w_t, w_t+1) i16 pairs in one u32 each.
-    let mut pairs = [0u32; BLOCK / 2 + 4];
+    let mut w16 = [0i16; BLOCK];
     let mut t0 = 0;
     while t0 < n {
-        let end = (t0 + BLOCK).min(n);
-        let len = end - t0;
+        let len = (n - t0).min(BLOCK);
         let mut k = 0;
         while k + 8 <= len {
-            // SAFETY: t0 + k + 8 <= n; pairs has room for k / 2 + 4.
+            // SAFETY: t0 + k + 8 <= n and k + 8 <= BLOCK.
             let w = unsafe { _mm256_loadu_si256(wts.as_ptr().add(t0 + k) as *const __m256i) };
             // Weights are in 0..=32767, so the saturating pack is exact.
-            let p = _mm256_packs_epi32(w, w);
-            let p = _mm256_permute4x64_epi64::<0b1000>(p);
-            unsafe {
-                _mm_storeu_si128(pairs.as_mut_ptr().add(k / 2) as *mut __m128i, _mm256_castsi256_si128(p))
-            };
+            let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_packs_epi32(w, w));
+            unsafe { _mm_storeu_si128(w16.as_mut_ptr().add(k) as *mut __m128i, _mm256_castsi256_si128(p)) };
             k += 8;
         }
         while k < len {
-            let lo = wts[t0 + k] as u32 & 0xffff;
-            let hi = if k + 1 < len { (wts[t0 + k + 1] as u32) << 16 } else { 0 };
-            pairs[k / 2] = lo | hi;
-            k += 2;
+            w16[k] = wts[t0 + k] as i16;
+            k += 1;
         }
-        let full = len / 2;
-        let mut jc = 0;
-        while jc < hd {
-            let mut lo = _mm256_setzero_si256();
-            let mut hi = _mm256_setzero_si256();
-            let base = t0 * hd + jc;
-            for (i, &pw) in pairs[..full].iter().enumerate() {
-                let wp = _mm256_set1_epi32(pw as i32);
-                // SAFETY: rows t0 + 2i and t0 + 2i + 1 < end <= n.
-                let (a, b) = unsafe {
+        let l16 = len / 16 * 16;
+        for (j, o) in out.iter_mut().enumerate() {
+            let col = j * stride + t0;
+            let mut acc = _mm256_setzero_si256();
+            let mut t = 0;
+            while t < l16 {
+                // SAFETY: col + t + 16 <= j * stride + n <= v.len(); t + 16
+                // <= len <= BLOCK.
+                let (x, w) = unsafe {
                     (
-                        _mm_loadu_si128(vp.add(base + 2 * i * hd) as *const __m128i),
-                        _mm_loadu_si128(vp.add(base + (2 * i + 1) * hd) as *const __m128i),
+                        _mm256_cvtepi8_epi16(_mm_loadu_si128(vp.add(col + t) as *const __m128i)),
+                        _mm256_loadu_si256(w16.as_ptr().add(t) as *const __m256i),
                     )
                 };
-                let (a, b) = (_mm256_cvtepi8_epi16(a), _mm256_cvtepi8_epi16(b));
-                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wp));
-                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wp));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, w));
+                t += 16;
             }
-            if len % 2 == 1 {
-                let wp = _mm256_set1_epi32(pairs[full] as i32);
-                // SAFETY: row end - 1 < n.
-                let a = unsafe { _mm_loadu_si128(vp.add(base + (len - 1) * hd) as *const __m128i) };
-                let (a, b) = (_mm256_cvtepi8_epi16(a), _mm256_setzero_si256());
-                lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wp));
-                hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wp));
+            let mut s = hsum(acc) as i64;
+            for tt in l16..len {
+                s += w16[tt] as i64 * v[col + tt] as i64;
             }
-            let mut l = [0i32; 8];
-            let mut h = [0i32; 8];
-            // SAFETY: 8 i32 each.
-            unsafe {
-                _mm256_storeu_si256(l.as_mut_ptr() as *mut __m256i, lo);
-                _mm256_storeu_si256(h.as_mut_ptr() as *mut __m256i, hi);
-            }
-            // unpacklo/hi interleave within 128-bit lanes: lo holds columns
-            // 0-3 and 8-11, hi 4-7 and 12-15.
-            let o = &mut out[jc..jc + 16];
-            for k in 0..4 {
-                o[k] += l[k] as i64;
-                o[8 + k] += l[4 + k] as i64;
-                o[4 + k] += h[k] as i64;
-                o[12 + k] += h[4 + k] as i64;
-            }
-            jc += 16;
+            *o += s;
         }
-        t0 = end;
+        t0 += len;
     }
     den
 }
@@ -461,11 +440,17 @@ unsafe fn max_i32_avx2(x: &[i32]) -> i32 {
     let mut i = 0;
     while i + 8 <= x.len() {
         // SAFETY: i + 8 <= len.
-        m = _mm256_max_epi32(m, unsafe { _mm256_loadu_si256(x.as_ptr().add(i) as *const __m256i) });
+        m = _mm256_max_epi32(m, unsafe {
+            _mm256_loadu_si256(x.as_ptr().add(i) as *const __m256i)
+        });
         i += 8;
     }
     let mut lanes = [0i32; 8];
     // SAFETY: 8 i32.
     unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, m) };
-    lanes.iter().chain(&x[i..]).copied().fold(i32::MIN, i32::max)
+    lanes
+        .iter()
+        .chain(&x[i..])
+        .copied()
+        .fold(i32::MIN, i32::max)
 }

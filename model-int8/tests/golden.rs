@@ -99,12 +99,14 @@ fn portable_kernels_agree_with_dispatched() {
         let wts: Vec<i32> = (0..n)
             .map(|i| if i % 5 == 0 { 32767 } else { rnd() & 0x7fff })
             .collect();
-        let v: Vec<i8> = (0..n * hd).map(|_| (rnd() as i8).max(-127)).collect();
-        let mut a = vec![0i64; hd];
-        let mut b = vec![0i64; hd];
-        let da = kernels::weighted_sum(&wts, &v, &mut a);
-        let db = kernels::weighted_sum_portable(&wts, &v, &mut b);
-        assert_eq!((da, a), (db, b), "weighted_sum {n}x{hd}");
+        for stride in [n, n + 3] {
+            let v: Vec<i8> = (0..hd * stride).map(|_| (rnd() as i8).max(-127)).collect();
+            let mut a = vec![0i64; hd];
+            let mut b = vec![0i64; hd];
+            let da = kernels::weighted_sum(&wts, &v, stride, &mut a);
+            let db = kernels::weighted_sum_portable(&wts, &v, stride, &mut b);
+            assert_eq!((da, a), (db, b), "weighted_sum {n}x{hd} stride {stride}");
+        }
     }
 }
 

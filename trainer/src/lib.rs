@@ -11,3 +11,4 @@ pub mod plot;
 pub mod train;
 pub mod int8eval;
 pub mod ship;
+pub mod bench;

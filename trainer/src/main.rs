@@ -23,6 +23,29 @@ enum Cmd {
     Export(ExportCli),
     /// Float and int8 bits per byte of a float model file on held-out data.
     Eval(EvalCli),
+    /// Training throughput (tokens/s) for paper sizes and contexts.
+    Bench(BenchCli),
+}
+
+#[derive(Args)]
+struct BenchCli {
+    /// Sizes to measure (200k, 800k, 3m2).
+    #[arg(long, value_delimiter = ',', default_value = "200k,800k,3m2")]
+    sizes: Vec<String>,
+    /// Contexts (sequence lengths) to measure.
+    #[arg(long, value_delimiter = ',', default_value = "256,2048")]
+    contexts: Vec<usize>,
+    /// Tokens per step (batch = tokens / context).
+    #[arg(long, default_value_t = 4096)]
+    tokens: usize,
+    /// Timed steps per measurement (median reported).
+    #[arg(long, default_value_t = 3)]
+    steps: usize,
+    /// Attention window.
+    #[arg(long, default_value_t = 256)]
+    window: u32,
+    #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
+    data: PathBuf,
 }
 
 #[derive(Args)]
@@ -147,12 +170,7 @@ struct TrainArgs {
 }
 
 fn model_config(a: &TrainArgs) -> Result<Config, String> {
-    let mut c = match a.size.as_str() {
-        "200k" => Config::paper_200k(a.window, a.max_context),
-        "800k" => Config::paper_800k(a.window, a.max_context),
-        "3m2" | "3.2m" => Config::paper_3m2(a.window, a.max_context),
-        s => return Err(format!("unknown size {s:?} (200k, 800k, 3m2)")),
-    };
+    let mut c = size_config(&a.size, a.window, a.max_context)?;
     if let Some(d) = a.d_model {
         c.d_model = d;
         c.d_ff = 4 * d;
@@ -281,12 +299,38 @@ fn run_eval(a: EvalCli) -> Result<(), String> {
     Ok(())
 }
 
+fn run_bench(a: BenchCli) -> Result<(), String> {
+    let bytes = data::load_bytes(&a.data).map_err(|e| format!("cannot read data: {e}"))?;
+    let bytes = &bytes[..bytes.len().min(3_600_000)];
+    println!("| size | params | context | batch | tokens/s (median of {}) |", a.steps);
+    println!("|---|---|---|---|---|");
+    for size in &a.sizes {
+        for &ctx in &a.contexts {
+            let c = size_config(size, a.window.min(ctx as u32), 2048.max(ctx as u32))?;
+            let batch = (a.tokens / ctx).max(1);
+            let r = trainer::bench::train_throughput(&c, bytes, ctx, batch, a.steps);
+            println!("| {size} | {} | {ctx} | {batch} | {r:.0} |", c.parameters());
+        }
+    }
+    Ok(())
+}
+
+fn size_config(size: &str, window: u32, max_context: u32) -> Result<Config, String> {
+    Ok(match size {
+        "200k" => Config::paper_200k(window, max_context),
+        "800k" => Config::paper_800k(window, max_context),
+        "3m2" | "3.2m" => Config::paper_3m2(window, max_context),
+        s => return Err(format!("unknown size {s:?} (200k, 800k, 3m2)")),
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Train(a) => run_train(a),
         Cmd::Export(a) => run_export(a),
         Cmd::Eval(a) => run_eval(a),
+        Cmd::Bench(a) => run_bench(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

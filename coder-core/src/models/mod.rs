@@ -5,5 +5,5 @@
 mod context;
 mod static_model;
 
-pub use context::{ContextConfig, ContextModel};
+pub use context::{ContextConfig, ContextModel, MAX_HASH_BITS};
 pub use static_model::StaticModel;

@@ -2,7 +2,7 @@
 //! verified data, never panic or hang.
 //!
 //! `cargo +nightly fuzz run decompress fuzz/seeds/decompress` (from
-//! `host-bench/`); seeds are streams of the tiny model below, written by
+//! `host-bench/`); the model and the seeds (its streams) are written by
 //! `cargo test -p host-bench --test cli_fuzz_seeds -- --ignored`.
 #![no_main]
 
@@ -15,9 +15,8 @@ use std::sync::LazyLock;
 use indicatif::ProgressBar;
 use libfuzzer_sys::fuzz_target;
 
-/// The model the seeds were made with.
-static MODEL: LazyLock<Vec<u8>> =
-    LazyLock::new(|| codec::models::tiny_random_model(1).expect("tiny model"));
+/// The model the seeds were made with (`codec::models::tiny_random_model`).
+static MODEL: &[u8] = include_bytes!("../tiny.lmm");
 static POOL: LazyLock<rayon::ThreadPool> = LazyLock::new(|| {
     rayon::ThreadPoolBuilder::new()
         .num_threads(2)
@@ -30,7 +29,7 @@ static POOL: LazyLock<rayon::ThreadPool> = LazyLock::new(|| {
 const MAX_CLAIMED_LEN: u64 = 1 << 16;
 
 fuzz_target!(|data: &[u8]| {
-    let model = codec::Int8Source::new(&MODEL).expect("model parses");
+    let model = codec::Int8Source::new(MODEL).expect("model parses");
     if let Ok(h) = codec::read_header(&mut &data[..]) {
         if h.original_len > MAX_CLAIMED_LEN {
             return;
