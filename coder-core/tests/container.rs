@@ -39,8 +39,16 @@ fn sample() -> (Vec<u8>, Vec<u8>) {
     (input, stream)
 }
 
+/// `PROPTEST_CASES` overrides the default number of cases, for deeper runs.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(cases(200)))]
 
     #[test]
     fn round_trip(data in prop::collection::vec(any::<u8>(), 0..3000), chunk in 1usize..700, textish in any::<bool>()) {

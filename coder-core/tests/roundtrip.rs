@@ -95,8 +95,16 @@ fn ideal_bits(t: &FreqTable<Vec<u32>>, symbols: &[u32]) -> f64 {
         .sum()
 }
 
+/// `PROPTEST_CASES` overrides the default number of cases, for deeper runs.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(cases(300)))]
 
     #[test]
     fn static_round_trip(

@@ -113,7 +113,11 @@ pub fn weighted_sum_portable(wts: &[i32], v: &[i8], stride: usize, out: &mut [i6
     let n = wts.len();
     for (j, o) in out.iter_mut().enumerate() {
         let col = v.get(j * stride..j * stride + n).unwrap_or(&[]);
-        *o += col.iter().zip(wts).map(|(&x, &w)| w as i64 * x as i64).sum::<i64>();
+        *o += col
+            .iter()
+            .zip(wts)
+            .map(|(&x, &w)| w as i64 * x as i64)
+            .sum::<i64>();
     }
     wts.iter().map(|&w| w as i64).sum()
 }

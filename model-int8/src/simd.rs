@@ -389,7 +389,12 @@ unsafe fn weighted_sum_avx2(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64
             let w = unsafe { _mm256_loadu_si256(wts.as_ptr().add(t0 + k) as *const __m256i) };
             // Weights are in 0..=32767, so the saturating pack is exact.
             let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_packs_epi32(w, w));
-            unsafe { _mm_storeu_si128(w16.as_mut_ptr().add(k) as *mut __m128i, _mm256_castsi256_si128(p)) };
+            unsafe {
+                _mm_storeu_si128(
+                    w16.as_mut_ptr().add(k) as *mut __m128i,
+                    _mm256_castsi256_si128(p),
+                )
+            };
             k += 8;
         }
         while k < len {
