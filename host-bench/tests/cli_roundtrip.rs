@@ -351,6 +351,9 @@ fn info_counts_chunks_and_rate() {
     let o = lmc(d).args(["info", "t.lmc"]).output().unwrap();
     ok(&o);
     let s = String::from_utf8(o.stdout).unwrap();
+    let l = lmc(d).args(["-l", "t.lmc"]).output().unwrap();
+    ok(&l);
+    assert_eq!(String::from_utf8(l.stdout).unwrap(), s, "-l is info");
     assert!(s.contains("chunk size:  64 bytes"), "{s}");
     assert!(s.contains("chunks:      4"), "{s}");
     assert!(s.contains(&format!("compressed:  {len} bytes")), "{s}");

@@ -92,3 +92,34 @@ fn degenerate_models_quantize_and_run() {
         Err(model_int8::Error::BadFloatModel)
     );
 }
+
+/// Real data: held-out enwik8 (skipped with a message when the shared data
+/// is absent), with a random model and with every shipped model in
+/// `models/*.lmm`.
+#[test]
+fn round_trips_enwik8() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Ok(all) = std::fs::read(root.join("../../shared/data/enwik8/enwik8.head")) else {
+        println!("skipped: ../shared/data/enwik8/enwik8.head not found");
+        return;
+    };
+    let data = &all[3_600_000..3_600_000 + 3000];
+    let mut models = vec![common::small_model(common::small_config(), 8).1];
+    if let Ok(rd) = std::fs::read_dir(root.join("models")) {
+        for e in rd.flatten() {
+            if e.path().extension().is_some_and(|x| x == "lmm") {
+                models.push(std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    for bytes in models {
+        let file = ModelFile::parse(&bytes).unwrap();
+        let mut work = vec![0u8; working_memory_size(file.config())];
+        let mut m = Int8Model::new(&file, &mut work).unwrap();
+        for chunk in data.chunks(file.config().max_context as usize) {
+            let coded = encode_to_vec(&mut m, chunk).unwrap();
+            let back: Vec<u8> = decode_to_vec(&mut m, &coded, chunk.len()).unwrap();
+            assert_eq!(back, chunk);
+        }
+    }
+}

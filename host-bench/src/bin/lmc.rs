@@ -67,6 +67,9 @@ struct Opts {
     /// Test compressed files: decode and verify, write nothing.
     #[arg(short = 't', long)]
     test: bool,
+    /// List compressed files' headers (same as `lmc info`).
+    #[arg(short = 'l', long)]
+    list: bool,
     /// Write to standard output, keep input files.
     #[arg(short = 'c', long)]
     stdout: bool,
@@ -499,6 +502,9 @@ fn process(input: &Path, opts: &Opts, decompress: bool, model: &Int8Source<'_>) 
         }
         Dest::Nowhere => {}
     }
+    if decompress && stdin && !opts.force && io::stdin().is_terminal() {
+        return fail("compressed data not read from a terminal (use -f to force)");
+    }
     let keeps = opts.keep || stdin || matches!(dest, Dest::Stdout | Dest::Nowhere);
     if decompress {
         decompress_one(input, opts, model, dest)?;
@@ -614,6 +620,7 @@ fn main() -> ExitCode {
         Some(Cmd::Compress(o)) => run(o, false),
         Some(Cmd::Decompress(o)) => run(o, true),
         Some(Cmd::Info { files }) => info(&files),
+        None if cli.opts.list => info(&cli.opts.files),
         None => run(cli.opts, false),
     }
 }
