@@ -369,3 +369,45 @@ fn bad_models_and_inputs() {
         "lmc: cut.lmc: truncated file (ends inside chunk 3 of 3)\n"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn interrupted_run_leaves_nothing() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = write_model(d, 1);
+    // Long enough to be caught mid-way (seconds even in release).
+    fs::write(d.join("big"), noise(8 << 20, 1)).unwrap();
+    fs::write(d.join("big.lmc"), b"an older file").unwrap();
+    let before = listing(d);
+    let mut child = lmc(d)
+        .args(["-f", "-T", "1", "-b", "64", "--model"])
+        .arg(&model)
+        .arg("big")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !listing(d).iter().any(|n| n.ends_with(".lmc-tmp")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no temporary file appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "lmc ended before the signal"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "lmc: interrupted\n");
+    assert_eq!(listing(d), before, "temporary file removed, input kept");
+    assert_eq!(fs::read(d.join("big.lmc")).unwrap(), b"an older file");
+}

@@ -237,6 +237,13 @@ fn stdin_stdout_and_test_mode() {
     let back = run_with_stdin(lmc(d).args(["-d", "--model"]).arg(&model), &packed.stdout);
     ok(&back);
     assert_eq!(back.stdout, data);
+    let verbose = run_with_stdin(
+        lmc(d).args(["-d", "-v", "--model"]).arg(&model),
+        &packed.stdout,
+    );
+    ok(&verbose);
+    let line = format!("stdin: {} -> {} bytes (", data.len(), packed.stdout.len());
+    assert!(stderr(&verbose).starts_with(&line), "{}", stderr(&verbose));
 
     // "-" is stdin too; -c writes a file's output to stdout and keeps it.
     let dash = run_with_stdin(

@@ -1,12 +1,13 @@
 //! Int8 against float on held-out enwik8: bits per byte of a float
-//! checkpoint (`.lmf`) and of its int8 model, either a given `.lmm` file or
+//! checkpoint (`.float`, as the trainer names it) and of its int8 model, either a given `.lmm` file or
 //! one quantized here (calibrated on the start of the training range) with
-//! the given SmoothQuant strength.
+//! the given SmoothQuant strength and clip quantile. Run from the
+//! workspace root (the default data path is relative to it).
 //!
 //! ```text
 //! cargo run --release -p model-int8 --features simd --example compare -- \
-//!     models/lm-200k.lmf [--int8 models/lm-200k.lmm] [--smoothing 0.5] \
-//!     [--bytes 16384] [--data ../shared/data/enwik8/enwik8.head]
+//!     models/lm-200k.float [--int8 models/lm-200k.lmm] [--smoothing 0.5] \
+//!     [--clip 0.9999] [--bytes 16384] [--data ../shared/data/enwik8/enwik8.head]
 //! ```
 
 use model_int8::{
@@ -23,11 +24,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .cloned()
     };
     let float_path = args.first().ok_or(
-        "usage: compare FLOAT.lmf [--int8 FILE] [--smoothing A] [--bytes N] [--data PATH]",
+        "usage: compare FLOAT.float [--int8 FILE] [--smoothing A] [--bytes N] [--data PATH]",
     )?;
     let data_path = opt("--data").unwrap_or_else(|| "../shared/data/enwik8/enwik8.head".into());
     let n: usize = opt("--bytes").map_or(Ok(16384), |s| s.parse())?;
     let smoothing: f32 = opt("--smoothing").map_or(Ok(0.5), |s| s.parse())?;
+    let clip_quantile: Option<f32> = opt("--clip").map(|s| s.parse()).transpose()?;
     let data = std::fs::read(&data_path)?;
     let held_out = &data[3_600_000.min(data.len())..];
     let held_out = &held_out[..n.min(held_out.len())];
@@ -37,6 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => {
             let opts = QuantOptions {
                 smoothing,
+                clip_quantile,
                 ..QuantOptions::default()
             };
             quantize(&fm, &data[..16384.min(data.len())], &opts)?

@@ -28,6 +28,10 @@ pub struct QuantOptions {
     /// resolution. `0.0` turns it off (`e_j = 1`: the gain is folded into
     /// the weights).
     pub smoothing: f32,
+    /// Clip the value and feed-forward pre-activation ranges at this
+    /// quantile of their calibration magnitudes instead of the maximum
+    /// (e.g. `Some(0.9999)`; default `None`, the maximum).
+    pub clip_quantile: Option<f32>,
 }
 
 impl Default for QuantOptions {
@@ -37,9 +41,13 @@ impl Default for QuantOptions {
             chunk: 2048,
             max_calibration_bytes: 16 * 1024,
             smoothing: 0.5,
+            clip_quantile: None,
         }
     }
 }
+
+/// Sampled magnitudes, one vector per layer.
+type PerLayer = Vec<Vec<f32>>;
 
 /// Ranges of activations seen during calibration.
 struct Stats {
@@ -52,6 +60,8 @@ struct Stats {
     k: Vec<Vec<f32>>,
     v: Vec<f32>,
     pre: Vec<f32>,
+    /// With a clip quantile: sampled magnitudes of v and pre per layer.
+    samples: Option<(PerLayer, PerLayer)>,
 }
 
 fn max_abs(x: &[f32]) -> f32 {
@@ -91,6 +101,26 @@ fn qk_scales(mq: &[f32], mk: &[f32]) -> (Vec<f64>, Vec<f64>, f64) {
     (sq, sk, c)
 }
 
+/// Keeps at most this many magnitudes per site for quantiles.
+const MAX_SAMPLES: usize = 1 << 20;
+
+fn sample(into: &mut Vec<f32>, x: &[f32]) {
+    if into.len() < MAX_SAMPLES {
+        into.extend(x.iter().map(|v| v.abs()));
+    }
+}
+
+/// The `q` quantile of `xs` (in place), at least a tenth of `max` so a
+/// quantile of mostly zeros cannot collapse the range.
+fn quantile(xs: &mut [f32], q: f32, max: f32) -> f32 {
+    if xs.is_empty() {
+        return max;
+    }
+    let k = ((xs.len() - 1) as f64 * q.clamp(0.0, 1.0) as f64).round() as usize;
+    let (_, v, _) = xs.select_nth_unstable_by(k, |a, b| a.total_cmp(b));
+    v.max(0.1 * max)
+}
+
 impl Observer for Stats {
     fn see(&mut self, site: Site, x: &[f32]) {
         let up = |slot: &mut f32, v: f32| *slot = slot.max(v);
@@ -103,8 +133,18 @@ impl Observer for Stats {
             }
             Site::Q { layer } => max_pairs(&mut self.q[layer], x, self.hd),
             Site::K { layer } => max_pairs(&mut self.k[layer], x, self.hd),
-            Site::V { layer } => up(&mut self.v[layer], max_abs(x)),
-            Site::Pre { layer } => up(&mut self.pre[layer], max_abs(x)),
+            Site::V { layer } => {
+                up(&mut self.v[layer], max_abs(x));
+                if let Some((v, _)) = &mut self.samples {
+                    sample(&mut v[layer], x);
+                }
+            }
+            Site::Pre { layer } => {
+                up(&mut self.pre[layer], max_abs(x));
+                if let Some((_, p)) = &mut self.samples {
+                    sample(&mut p[layer], x);
+                }
+            }
         }
     }
 }
@@ -251,6 +291,9 @@ fn calibrate(model: &FloatModel, text: &[u8], opts: &QuantOptions) -> Stats {
         k: vec![vec![0.0; c.d_model as usize / 2]; l],
         v: vec![0.0; l],
         pre: vec![0.0; l],
+        samples: opts
+            .clip_quantile
+            .map(|_| (vec![Vec::new(); l], vec![Vec::new(); l])),
     };
     let mut st = FloatState::new(c);
     let mut logits = vec![0.0; c.vocab as usize];
@@ -314,7 +357,7 @@ pub fn quantize(
     if !all_finite {
         return Err(Error::NotQuantizable);
     }
-    let stats = calibrate(model, calibration, opts);
+    let mut stats = calibrate(model, calibration, opts);
     let d = c.d_model as usize;
     let f = c.d_ff as usize;
     let hd = c.head_dim() as usize;
@@ -386,8 +429,15 @@ pub fn quantize(
         // Output row o of wq / wk belongs to pair (head, i mod hd/2).
         let half = hd / 2;
         let pair = |o: usize| (o / hd) * half + (o % hd) % half;
-        let s_v = scale_of(stats.v[li]);
-        let s_pre = scale_of(stats.pre[li]);
+        let (v_range, pre_range) = match (&mut stats.samples, opts.clip_quantile) {
+            (Some((v, p)), Some(q)) => (
+                quantile(&mut v[li], q, stats.v[li]),
+                quantile(&mut p[li], q, stats.pre[li]),
+            ),
+            _ => (stats.v[li], stats.pre[li]),
+        };
+        let s_v = scale_of(v_range);
+        let s_pre = scale_of(pre_range);
         // Queries and keys leave the linear at 1/256 of their int8 step, so
         // RoPE rounds only once.
         let (wq, wq_rq) = linear(&l.wq, d, Some((&l.attn_norm, &na)), s_a, 0, &|o| {

@@ -291,19 +291,6 @@ fn scratch_dir() -> io::Result<PathBuf> {
     Ok(dir)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_byte_lists() {
-        assert_eq!(parse_byte_list("[1, 2, 255]"), Some(vec![1, 2, 255]));
-        assert_eq!(parse_byte_list("[]"), Some(vec![]));
-        assert_eq!(parse_byte_list("[256]"), None);
-        assert_eq!(parse_byte_list("1, 2"), None);
-    }
-}
-
 /// RAM a firmware needs besides the model's working memory, as the README's
 /// budget table counts it: a 2048-byte chunk in, its container record out
 /// and the stack (8 KiB together; the demo measures 4 KiB of buffers and a
@@ -336,4 +323,17 @@ pub fn largest_window(config: model_int8::Config, budget: usize) -> Option<u32> 
         }
     }
     Some(lo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_byte_lists() {
+        assert_eq!(parse_byte_list("[1, 2, 255]"), Some(vec![1, 2, 255]));
+        assert_eq!(parse_byte_list("[]"), Some(vec![]));
+        assert_eq!(parse_byte_list("[256]"), None);
+        assert_eq!(parse_byte_list("1, 2"), None);
+    }
 }

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use host_bench::codec::{self, models, AtomicFile, CodecError, Int8Source};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle, TermLike};
 
 const SUFFIX: &str = ".lmc";
 /// Inputs at least this large get a progress bar on a terminal.
@@ -247,7 +247,7 @@ fn progress_bar(opts: &Opts, len: Option<u64>, what: &str) -> ProgressBar {
     } else {
         ProgressDrawTarget::term_like_with_hz(Box::new(PlainStderr), 1)
     };
-    let pb = ProgressBar::with_draw_target(len, target);
+    let pb = ProgressBar::with_draw_target(len, target).with_finish(ProgressFinish::AndClear);
     let style = match len {
         Some(_) => ProgressStyle::with_template(
             "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
@@ -392,9 +392,26 @@ fn compress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: Dest) -
     Ok(())
 }
 
+/// Counts the bytes read through it (the compressed size of a stream).
+struct Counting<R> {
+    inner: R,
+    n: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+}
+
 fn decompress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: Dest) -> Res<()> {
     let (reader, meta) = open_input(input)?;
-    let reader = BufReader::with_capacity(1 << 16, reader);
+    let mut reader = Counting {
+        inner: BufReader::with_capacity(1 << 16, reader),
+        n: 0,
+    };
     // The header (read once more here) gives the bar its length.
     let len = match meta {
         Some(_) => File::open(input)
@@ -406,12 +423,12 @@ fn decompress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: Dest)
     let pb = progress_bar(opts, len, &format!("decompressing {}", display(input)));
     let start = Instant::now();
     let header = match &dest {
-        Dest::Nowhere => codec::decompress(model, reader, &mut io::sink(), &pb)?,
+        Dest::Nowhere => codec::decompress(model, &mut reader, &mut io::sink(), &pb)?,
         Dest::Stdout => {
             let mut spool = tempfile::tempfile()?;
             let h = {
                 let mut w = BufWriter::new(&mut spool);
-                let h = codec::decompress(model, reader, &mut w, &pb)?;
+                let h = codec::decompress(model, &mut reader, &mut w, &pb)?;
                 w.flush()?;
                 h
             };
@@ -423,7 +440,7 @@ fn decompress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: Dest)
             let mut out = AtomicFile::create(d)?;
             let h = {
                 let mut w = BufWriter::new(out.file());
-                let h = codec::decompress(model, reader, &mut w, &pb)?;
+                let h = codec::decompress(model, &mut reader, &mut w, &pb)?;
                 w.flush()?;
                 h
             };
@@ -437,7 +454,7 @@ fn decompress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: Dest)
     };
     pb.finish_and_clear();
     if opts.verbose || (opts.test && !opts.quiet) {
-        let compressed = meta.as_ref().map_or(0, |m| m.len());
+        let compressed = reader.n;
         let line = rate_line(
             &display(input),
             header.original_len,
@@ -616,6 +633,13 @@ fn info_one(path: &Path) -> Res<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // An exit on a signal skips destructors: remove the temporary output
+    // ourselves (the destination is never touched before the rename).
+    let _ = ctrlc::set_handler(|| {
+        codec::output::remove_temporary_files();
+        eprintln!("lmc: interrupted");
+        std::process::exit(130);
+    });
     match cli.cmd {
         Some(Cmd::Compress(o)) => run(o, false),
         Some(Cmd::Decompress(o)) => run(o, true),

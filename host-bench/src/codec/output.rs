@@ -6,14 +6,41 @@
 use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use tempfile::NamedTempFile;
+
+/// Temporary files being written, for [`remove_temporary_files`].
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Deletes the temporary files of every [`AtomicFile`] not yet committed
+/// or dropped: call it from a signal handler's thread (e.g. `ctrlc`) just
+/// before exiting, since an exit skips destructors.
+pub fn remove_temporary_files() {
+    for p in live().drain(..) {
+        let _ = std::fs::remove_file(p);
+    }
+}
 
 /// A destination file being written.
 #[derive(Debug)]
 pub struct AtomicFile {
-    tmp: NamedTempFile,
+    /// `None` only once committed.
+    tmp: Option<NamedTempFile>,
     dest: PathBuf,
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if let Some(t) = &self.tmp {
+            let path = t.path().to_path_buf();
+            live().retain(|p| *p != path);
+        }
+    }
 }
 
 fn dir_of(path: &Path) -> &Path {
@@ -34,26 +61,35 @@ impl AtomicFile {
             .prefix(&format!(".{name}."))
             .suffix(".lmc-tmp")
             .tempfile_in(dir_of(dest))?;
+        live().push(tmp.path().to_path_buf());
         Ok(Self {
-            tmp,
+            tmp: Some(tmp),
             dest: dest.to_path_buf(),
         })
     }
 
+    fn tmp(&self) -> &NamedTempFile {
+        // Only `commit` takes it, and it consumes `self`.
+        self.tmp.as_ref().expect("temporary file present until commit")
+    }
+
     /// The file to write to.
     pub fn file(&mut self) -> &mut File {
-        self.tmp.as_file_mut()
+        self.tmp
+            .as_mut()
+            .expect("temporary file present until commit")
+            .as_file_mut()
     }
 
     /// The temporary file's path (for tests and messages).
     pub fn temp_path(&self) -> &Path {
-        self.tmp.path()
+        self.tmp().path()
     }
 
     /// Gives the file the permissions and modification time of `like`
     /// (as gzip does).
     pub fn copy_metadata(&mut self, like: &Metadata) -> io::Result<()> {
-        let f = self.tmp.as_file();
+        let f = self.tmp().as_file();
         f.set_permissions(like.permissions())?;
         if let Ok(t) = like.modified() {
             f.set_times(std::fs::FileTimes::new().set_modified(t))?;
@@ -63,14 +99,20 @@ impl AtomicFile {
 
     /// Syncs the data and renames it to the destination; with `overwrite`
     /// false an existing destination is an error and is left alone.
-    pub fn commit(self, overwrite: bool) -> io::Result<()> {
-        self.tmp.as_file().sync_all()?;
-        let dest = self.dest;
-        if overwrite {
-            self.tmp.persist(&dest).map_err(|e| e.error)?;
+    pub fn commit(mut self, overwrite: bool) -> io::Result<()> {
+        self.tmp().as_file().sync_all()?;
+        let path = self.tmp().path().to_path_buf();
+        let tmp = self.tmp.take().expect("temporary file present until commit");
+        let dest = std::mem::take(&mut self.dest);
+        let persisted = if overwrite {
+            tmp.persist(&dest)
         } else {
-            self.tmp.persist_noclobber(&dest).map_err(|e| e.error)?;
-        }
+            tmp.persist_noclobber(&dest)
+        };
+        // Renamed or deleted now; a signal before this line removed a path
+        // that no longer exists.
+        live().retain(|p| *p != path);
+        persisted.map_err(|e| e.error)?;
         // Make the rename itself durable.
         if let Ok(d) = File::open(dir_of(&dest)) {
             let _ = d.sync_all();
