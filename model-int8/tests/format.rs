@@ -225,7 +225,8 @@ fn work_buffer_too_small() {
     }
 }
 
-/// Writes `fuzz/seeds/load/tiny.lmi8` when `MODEL_INT8_BLESS` is set.
+/// Writes the fuzz seed `fuzz/seeds/load/tiny.lmi8` (a model file plus the
+/// fuzz target's control byte `0x01`) when `MODEL_INT8_BLESS` is set.
 #[test]
 fn tiny_fuzz_seed() {
     let b = common::small_model(
@@ -238,9 +239,11 @@ fn tiny_fuzz_seed() {
     .1;
     assert!(ModelFile::parse(&b).is_ok());
     if std::env::var_os("MODEL_INT8_BLESS").is_some() {
+        let mut seed = b.clone();
+        seed.push(0x01);
         std::fs::write(
             concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/load/tiny.lmi8"),
-            &b,
+            &seed,
         )
         .unwrap();
     }

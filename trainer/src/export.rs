@@ -72,7 +72,8 @@ fn set_linear<B: Backend>(l: &mut Linear<B>, w_out_in: &[f32], device: &B::Devic
 }
 
 fn set_norm<B: Backend>(n: &mut NormLayer<B>, p: &NormParams, device: &B::Device) {
-    let vec1 = |v: &[f32]| Tensor::<B, 1>::from_data(TensorData::new(v.to_vec(), [v.len()]), device);
+    let vec1 =
+        |v: &[f32]| Tensor::<B, 1>::from_data(TensorData::new(v.to_vec(), [v.len()]), device);
     match n {
         NormLayer::Rms(n) => n.gamma = Param::from_tensor(vec1(&p.gain)),
         NormLayer::Layer(n) => {

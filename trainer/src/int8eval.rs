@@ -46,7 +46,8 @@ pub fn evaluate(file: &[u8], text: &[u8], chunk: usize) -> Result<Int8Eval, Stri
     let packed =
         compress_to_vec(&mut meter, text, chunk).map_err(|e| format!("encoding failed: {e}"))?;
     let log_loss_bpb = meter.bits / text.len().max(1) as f64;
-    let back = decompress_to_vec(&mut model, &packed).map_err(|e| format!("decoding failed: {e}"))?;
+    let back =
+        decompress_to_vec(&mut model, &packed).map_err(|e| format!("decoding failed: {e}"))?;
     let n = text.len().max(1) as f64;
     Ok(Int8Eval {
         bytes: text.len(),

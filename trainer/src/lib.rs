@@ -3,12 +3,12 @@
 //! exports the float model and the int8 model of `model-int8`.
 
 pub mod backend;
+pub mod bench;
 pub mod data;
 pub mod eval;
 pub mod export;
+pub mod int8eval;
 pub mod model;
 pub mod plot;
-pub mod train;
-pub mod int8eval;
 pub mod ship;
-pub mod bench;
+pub mod train;

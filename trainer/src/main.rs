@@ -196,7 +196,13 @@ fn model_config(a: &TrainArgs) -> Result<Config, String> {
 fn run_train(a: TrainArgs) -> Result<(), String> {
     let config = model_config(&a)?;
     let bytes_len = std::fs::metadata(&a.data)
-        .map(|m| if m.is_dir() { usize::MAX } else { m.len() as usize })
+        .map(|m| {
+            if m.is_dir() {
+                usize::MAX
+            } else {
+                m.len() as usize
+            }
+        })
         .map_err(|e| format!("cannot read {}: {e}", a.data.display()))?;
     let len = if bytes_len == usize::MAX {
         data::load_bytes(&a.data).map_err(|e| e.to_string())?.len()
@@ -266,7 +272,10 @@ fn run_export(a: ExportCli) -> Result<(), String> {
         calibration_bytes: a.calibration_bytes,
         limitations: a.limitations.clone(),
     })?;
-    println!("{}", serde_json::to_string_pretty(&m).expect("serializable"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&m).expect("serializable")
+    );
     Ok(())
 }
 
@@ -302,7 +311,10 @@ fn run_eval(a: EvalCli) -> Result<(), String> {
 fn run_bench(a: BenchCli) -> Result<(), String> {
     let bytes = data::load_bytes(&a.data).map_err(|e| format!("cannot read data: {e}"))?;
     let bytes = &bytes[..bytes.len().min(3_600_000)];
-    println!("| size | params | context | batch | tokens/s (median of {}) |", a.steps);
+    println!(
+        "| size | params | context | batch | tokens/s (median of {}) |",
+        a.steps
+    );
     println!("|---|---|---|---|---|");
     for size in &a.sizes {
         for &ctx in &a.contexts {

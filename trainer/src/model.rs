@@ -27,9 +27,7 @@ impl<B: Backend> NormLayer<B> {
     fn new(norm: Norm, d: usize, device: &B::Device) -> Self {
         match norm {
             Norm::Rms => Self::Rms(RmsNormConfig::new(d).with_epsilon(NORM_EPS).init(device)),
-            Norm::Layer => {
-                Self::Layer(LayerNormConfig::new(d).with_epsilon(NORM_EPS).init(device))
-            }
+            Norm::Layer => Self::Layer(LayerNormConfig::new(d).with_epsilon(NORM_EPS).init(device)),
         }
     }
 

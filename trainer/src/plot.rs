@@ -20,8 +20,7 @@ fn font_loaded() -> bool {
         for path in FONTS {
             if let Ok(bytes) = fs::read(path) {
                 let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
-                {
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
                     return true;
                 }
             }

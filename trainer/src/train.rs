@@ -7,11 +7,11 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use burn::grad_clipping::GradientClippingConfig;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::{Int, Tensor, TensorData};
-use burn::grad_clipping::GradientClippingConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use model_int8::Config;
 use rand::rngs::StdRng;
@@ -304,7 +304,11 @@ pub fn train(
 
     let config = cfg.model.to_config();
     let bos = config.vocab as i32;
-    let vchunks = val_chunks(&cfg.val_range, 2048.min(config.max_context as usize), cfg.val_chunks);
+    let vchunks = val_chunks(
+        &cfg.val_range,
+        2048.min(config.max_context as usize),
+        cfg.val_chunks,
+    );
     let mut rng = StdRng::seed_from_u64(cfg.seed ^ st.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut aux_short = Aux::<Train>::new(&config, cfg.seq_len, &device);
     let mut aux_long: Option<Aux<Train>> = None;
@@ -416,7 +420,9 @@ pub fn train(
                 None
             } else {
                 let valid = model.valid();
-                Some(eval::bits_per_byte::<Inner>(&valid, &bytes, &vchunks, 4, &device))
+                Some(eval::bits_per_byte::<Inner>(
+                    &valid, &bytes, &vchunks, 4, &device,
+                ))
             };
             st.last_val_bpb = val;
             let line = format!(
@@ -435,7 +441,9 @@ pub fn train(
                 .and_then(|mut f| f.write_all(line.as_bytes()))
                 .map_err(|e| format!("cannot write metrics: {e}"))?;
             if driver.verbose {
-                say(&bar, format!(
+                say(
+                    &bar,
+                    format!(
                     "step {} tokens {} elapsed {:.0}s lr {:.2e} train {:.4} val {} ({:.0} tok/s)",
                     st.step,
                     st.tokens,
@@ -444,7 +452,8 @@ pub fn train(
                     train_bpb,
                     val.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into()),
                     rate
-                ));
+                ),
+                );
             }
             if let Err(e) = plot::plot_metrics(&run.metrics(), &run.plot()) {
                 say(&bar, format!("warning: plot not written: {e}"));

@@ -19,7 +19,12 @@ fn check(config: Config, seed: u64, len: usize) {
     let v = config.vocab as usize;
     let text = b"The window bounds the KV cache, which is what a microcontroller needs.";
     let mut tokens = vec![v as i32];
-    tokens.extend(text.iter().cycle().take(len - 1).map(|&b| (b as usize % v) as i32));
+    tokens.extend(
+        text.iter()
+            .cycle()
+            .take(len - 1)
+            .map(|&b| (b as usize % v) as i32),
+    );
     let aux = Aux::<B>::new(&config, len, &device);
     let input = Tensor::<B, 2, Int>::from_data(TensorData::new(tokens.clone(), [1, len]), &device);
     let burn_logits: Vec<f32> = lm
@@ -41,7 +46,10 @@ fn check(config: Config, seed: u64, len: usize) {
         }
     }
     assert!(spread > 1.0, "logits too flat to test anything ({spread})");
-    assert!(worst < 1e-3, "Burn and the float reference disagree: {worst}");
+    assert!(
+        worst < 1e-3,
+        "Burn and the float reference disagree: {worst}"
+    );
 }
 
 #[test]

@@ -50,7 +50,16 @@ fn tiny_model_trains_exports_and_round_trips() {
         seed: 5,
     };
     let run = dir.join("run");
-    let st = train(&run, cfg, false, &Driver { progress: false, verbose: false }).unwrap();
+    let st = train(
+        &run,
+        cfg,
+        false,
+        &Driver {
+            progress: false,
+            verbose: false,
+        },
+    )
+    .unwrap();
     assert_eq!(st.step, 80);
     assert!(st.finished);
 
@@ -66,12 +75,24 @@ fn tiny_model_trains_exports_and_round_trips() {
     let first: f64 = bpb[..5].iter().sum::<f64>() / 5.0;
     let last: f64 = bpb[75..].iter().sum::<f64>() / 5.0;
     assert!(first > 7.0, "initial loss {first}");
-    assert!(last < first - 2.0, "loss did not go down: {first} -> {last}");
+    assert!(
+        last < first - 2.0,
+        "loss did not go down: {first} -> {last}"
+    );
 
     // Resume continues from the checkpoint.
     let mut more = trainer::train::read_json::<TrainConfig>(&run.join("config.json")).unwrap();
     more.steps = 85;
-    let st = train(&run, more, true, &Driver { progress: false, verbose: false }).unwrap();
+    let st = train(
+        &run,
+        more,
+        true,
+        &Driver {
+            progress: false,
+            verbose: false,
+        },
+    )
+    .unwrap();
     assert_eq!(st.step, 85);
 
     let out = dir.join("out");
@@ -106,7 +127,11 @@ fn tiny_model_trains_exports_and_round_trips() {
     let mut model = Int8Model::new(&mf, bytemuck::cast_slice_mut(&mut work)).unwrap();
     let sample = &data[split..split + 120];
     let coded = encode_to_vec(&mut model, sample).unwrap();
-    assert!(coded.len() < sample.len(), "no compression: {}", coded.len());
+    assert!(
+        coded.len() < sample.len(),
+        "no compression: {}",
+        coded.len()
+    );
     let back: Vec<u8> = decode_to_vec(&mut model, &coded, sample.len()).unwrap();
     assert_eq!(back, sample);
     let _ = fs::remove_dir_all(&dir);

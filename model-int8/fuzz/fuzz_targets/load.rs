@@ -1,7 +1,8 @@
 //! The loader on arbitrary bytes: `ModelFile::parse` must return an error
-//! or a model that runs, never panic or hang. Most mutations break the
-//! checksum, so half of the inputs get it recomputed to reach the deeper
-//! checks.
+//! or a model that runs, never panic or hang. The last input byte is a
+//! control byte, not part of the file: when it is odd, the file's checksum
+//! is recomputed so mutations reach the checks behind it (seeds are model
+//! files plus `0x01`).
 #![no_main]
 
 use coder_core::Model;
@@ -10,8 +11,11 @@ use model_int8::format::{fnv1a64, CHECKSUM_LEN};
 use model_int8::{working_memory_size, Int8Model, ModelFile};
 
 fuzz_target!(|data: &[u8]| {
-    let mut bytes = data.to_vec();
-    if bytes.first().is_some_and(|b| b & 1 == 1) && bytes.len() > CHECKSUM_LEN {
+    let Some((&control, file)) = data.split_last() else {
+        return;
+    };
+    let mut bytes = file.to_vec();
+    if control & 1 == 1 && bytes.len() > CHECKSUM_LEN {
         let n = bytes.len() - CHECKSUM_LEN;
         let sum = fnv1a64(&bytes[..n]);
         bytes[n..].copy_from_slice(&sum.to_le_bytes());
