@@ -70,7 +70,9 @@ impl AtomicFile {
 
     fn tmp(&self) -> &NamedTempFile {
         // Only `commit` takes it, and it consumes `self`.
-        self.tmp.as_ref().expect("temporary file present until commit")
+        self.tmp
+            .as_ref()
+            .expect("temporary file present until commit")
     }
 
     /// The file to write to.
@@ -102,7 +104,10 @@ impl AtomicFile {
     pub fn commit(mut self, overwrite: bool) -> io::Result<()> {
         self.tmp().as_file().sync_all()?;
         let path = self.tmp().path().to_path_buf();
-        let tmp = self.tmp.take().expect("temporary file present until commit");
+        let tmp = self
+            .tmp
+            .take()
+            .expect("temporary file present until commit");
         let dest = std::mem::take(&mut self.dest);
         let persisted = if overwrite {
             tmp.persist(&dest)
