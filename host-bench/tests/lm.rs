@@ -80,8 +80,13 @@ fn m_bytes(m: &Int8Coder) -> &[u8] {
 
 #[test]
 fn bad_model_files_are_clear_errors() {
-    let missing = lm::open_model("/nonexistent/model.lmm".as_ref()).err().unwrap();
-    assert!(missing.to_string().contains("/nonexistent/model.lmm"), "{missing}");
+    let missing = lm::open_model("/nonexistent/model.lmm".as_ref())
+        .err()
+        .unwrap();
+    assert!(
+        missing.to_string().contains("/nonexistent/model.lmm"),
+        "{missing}"
+    );
     let p = std::env::temp_dir().join(format!("hb-bad-{}.lmm", std::process::id()));
     std::fs::write(&p, b"definitely not a model").unwrap();
     let bad = lm::open_model(&p).err().unwrap();
