@@ -20,6 +20,9 @@ fi
 echo "== no_std crates for thumbv7em-none-eabihf"
 cargo build -p coder-core -p model-int8 --no-default-features --target thumbv7em-none-eabihf
 
+echo "== the trainer's CUDA build (no GPU or CUDA toolkit needed to build)"
+cargo check -p trainer --features cuda
+
 echo "== workspace tests"
 cargo test --workspace
 
