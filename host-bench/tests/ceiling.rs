@@ -2,8 +2,8 @@
 //! model beats chunked gzip and chunked LZMA2 (the paper's accounting, header
 //! counted once), measured by real encodes decoded back.
 //!
-//! Needs the shipped model `model-int8/models/lm-200k.lmm` (written by the
-//! trainer). Until it exists this test says so on stderr and checks nothing.
+//! Needs the shipped model `model-int8/models/lm-200k.lmm`, which is
+//! committed: a missing model fails the test.
 
 use std::path::Path;
 
@@ -24,10 +24,10 @@ const ENWIK: &str = concat!(
 
 #[test]
 fn shipped_200k_model_beats_chunked_gzip_and_lzma2() {
-    if !Path::new(MODEL).exists() {
-        eprintln!("SKIPPED: {MODEL} not shipped yet");
-        return;
-    }
+    assert!(
+        Path::new(MODEL).exists(),
+        "{MODEL} is missing: the shipped 200K model must be in the repo"
+    );
     let chunks = data::load_enwik(
         Path::new(ENWIK),
         data::ENWIK_EVAL_START,
