@@ -103,8 +103,8 @@ impl Config {
             && self.n_layers >= 1
             && self.n_layers <= 64
             && self.n_heads >= 1
-            && self.d_model % self.n_heads == 0
-            && (self.d_model / self.n_heads) % 2 == 0
+            && self.d_model.is_multiple_of(self.n_heads)
+            && (self.d_model / self.n_heads).is_multiple_of(2)
             && self.d_ff >= 1
             && self.d_ff <= 16_384
             && self.window >= 1

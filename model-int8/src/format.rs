@@ -307,7 +307,10 @@ impl<'a> ModelFile<'a> {
             }
             let off = rd_u32(bytes, e + 12) as usize;
             let size = rows * cols * dtype.size();
-            if off % ALIGN != 0 || off < end || off.checked_add(size).is_none_or(|x| x > body) {
+            if !off.is_multiple_of(ALIGN)
+                || off < end
+                || off.checked_add(size).is_none_or(|x| x > body)
+            {
                 return Err(Error::BadTensorPlacement(idx));
             }
             end = off + size;

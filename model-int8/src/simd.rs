@@ -1,8 +1,14 @@
-//! AVX2 kernels for x86-64 hosts (`simd` + `std` features), picked at run
-//! time when the CPU has AVX2. They compute exactly what the portable
-//! kernels in [`crate::kernels`] compute: integer sums are exact, and the
-//! one saturating instruction (`maddubs`) cannot saturate because one
-//! operand never holds `-128` (so each product pair is below `2^15`).
+//! AVX2 and AVX-512 VNNI kernels for x86-64 hosts (`simd` + `std`
+//! features), picked at run time from what the CPU has (AVX-512 F, BW, VL
+//! and VNNI, else AVX2, else the portable kernels). They compute exactly
+//! what the portable kernels in [`crate::kernels`] compute: integer sums are
+//! exact, and the one saturating instruction (`maddubs`) cannot saturate
+//! because one operand never holds `-128` (so each product pair is below
+//! `2^15`). The VNNI matrix-vector kernel (`vpdpbusd`, no saturation)
+//! multiplies `w + 128` (in `1 ..= 255` since `w` never holds `-128`) as
+//! unsigned bytes by `x` and subtracts `128 * sum x` once per row; every
+//! partial sum is below `16384 * 255 * 128 < 2^29` in magnitude (`cols <=
+//! d_ff <= 16384`), so nothing overflows.
 //!
 //! This is the crate's only `unsafe` code: calling `target_feature`
 //! functions (guarded by run-time detection) and raw unaligned loads, each
@@ -15,6 +21,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 const UNKNOWN: u8 = 0;
 const NONE: u8 = 1;
 const AVX2: u8 = 2;
+/// AVX2 plus AVX-512 F, BW, VL and VNNI: the AVX2 kernels, except
+/// `matvec`, which uses VNNI.
+const VNNI: u8 = 3;
 
 static LEVEL: AtomicU8 = AtomicU8::new(UNKNOWN);
 
@@ -24,34 +33,53 @@ fn level() -> u8 {
     if l != UNKNOWN {
         return l;
     }
-    let l = if std::is_x86_feature_detected!("avx2") {
-        AVX2
-    } else {
+    let l = if !std::is_x86_feature_detected!("avx2") {
         NONE
+    } else if std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512vnni")
+    {
+        VNNI
+    } else {
+        AVX2
     };
     LEVEL.store(l, Ordering::Relaxed);
     l
 }
 
+/// Whether the AVX2 kernels may run (true at the VNNI level too).
+#[inline]
+fn has_avx2() -> bool {
+    level() >= AVX2
+}
+
 /// Name of the SIMD kernel set in use, `None` when the CPU lacks AVX2.
 pub fn name() -> Option<&'static str> {
-    (level() == AVX2).then_some("avx2")
+    match level() {
+        VNNI => Some("avx512-vnni"),
+        AVX2 => Some("avx2"),
+        _ => None,
+    }
 }
 
 /// [`crate::kernels::matvec`]; `false` when not handled here.
 #[inline]
 pub fn matvec(w: &[i8], x: &[i8], out: &mut [i32]) -> bool {
     let cols = x.len();
-    if level() != AVX2 || cols == 0 || w.len() < out.len() * cols {
+    let l = level();
+    if l < AVX2 || cols == 0 || w.len() < out.len() * cols {
         return false;
     }
-    // SAFETY: AVX2 is present (checked above); the kernels read `w[..rows *
-    // cols]` and `x[..cols]` only, and `w` is long enough (checked above).
+    // SAFETY: the features each kernel enables are present (checked above
+    // and in `level`); the kernels read `w[..rows * cols]` and `x[..cols]`
+    // only, and `w` is long enough (checked above).
     unsafe {
-        if cols == 16 {
-            matvec16_avx2(w, x, out)
-        } else {
-            matvec_avx2(w, x, out)
+        match (l, cols) {
+            (VNNI, 16) => matvec16_vnni(w, x, out),
+            (VNNI, _) => matvec_vnni(w, x, out),
+            (_, 16) => matvec16_avx2(w, x, out),
+            _ => matvec_avx2(w, x, out),
         }
     }
     true
@@ -62,7 +90,7 @@ pub fn matvec(w: &[i8], x: &[i8], out: &mut [i32]) -> bool {
 pub fn weighted_sum(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64]) -> Option<i64> {
     let hd = out.len();
     let n = wts.len();
-    if level() != AVX2 || hd == 0 || n > stride || v.len() < (hd - 1) * stride + n {
+    if !has_avx2() || hd == 0 || n > stride || v.len() < (hd - 1) * stride + n {
         return None;
     }
     // SAFETY: AVX2 is present; reads stay within `v[j * stride ..][..n]`
@@ -80,7 +108,7 @@ pub fn softmax_weights(
     shift: i32,
     exp: &[u32; 256],
 ) -> bool {
-    if level() != AVX2 || shift > 0 || mult < 0 {
+    if !has_avx2() || shift > 0 || mult < 0 {
         return false;
     }
     // SAFETY: AVX2 is present; gathers index `exp` with `u & 255`.
@@ -154,7 +182,7 @@ unsafe fn softmax_weights_avx2(
 /// [`crate::kernels::requantize_rows`]; `false` when not handled here.
 #[inline]
 pub fn requantize_rows(acc: &mut [i32], rq: &[u8]) -> bool {
-    if level() != AVX2 || rq.len() < 12 * acc.len() {
+    if !has_avx2() || rq.len() < 12 * acc.len() {
         return false;
     }
     // SAFETY: AVX2 is present; gathers read rq[..12 * acc.len()].
@@ -371,6 +399,128 @@ unsafe fn matvec16_avx2(w: &[i8], x: &[i8], out: &mut [i32]) {
     }
 }
 
+/// `128 * sum x`, the offset the VNNI kernels subtract from each row:
+/// they multiply `w + 128` (unsigned) by `x`. Below `2^21 * 128` in
+/// magnitude (`cols <= 16384`).
+fn vnni_offset(x: &[i8]) -> i32 {
+    128 * x.iter().map(|&v| v as i32).sum::<i32>()
+}
+
+/// Sum of the sixteen `i32` lanes folded to eight.
+#[inline]
+#[target_feature(enable = "avx2,avx512f")]
+fn fold512(v: __m512i) -> __m256i {
+    _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v))
+}
+
+/// [`crate::kernels::matvec`] with `vpdpbusd` on 64 bytes at a time, the
+/// last partial block through masked loads (which read nothing past the
+/// mask). Each row is `sum (w + 128) x - 128 sum x` (see the module docs).
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn matvec_vnni(w: &[i8], x: &[i8], out: &mut [i32]) {
+    let cols = x.len();
+    let rows = out.len();
+    let full = cols / 64 * 64;
+    let rem = cols - full;
+    // rem < 64.
+    let mask: __mmask64 = (1u64 << rem) - 1;
+    let off = vnni_offset(x);
+    let flip = _mm512_set1_epi8(-128);
+    let xp = x.as_ptr();
+    let wp = w.as_ptr();
+    let mut r = 0;
+    // Eight rows at a time share each load of `x`.
+    while r + 8 <= rows {
+        let mut acc = [_mm512_setzero_si512(); 8];
+        let mut c = 0;
+        while c < full {
+            // SAFETY: c + 64 <= full <= cols; (r + 7) * cols + c + 64 <=
+            // rows * cols <= w.len().
+            let xv = unsafe { _mm512_loadu_si512(xp.add(c) as *const __m512i) };
+            for (k, a) in acc.iter_mut().enumerate() {
+                let wv =
+                    unsafe { _mm512_loadu_si512(wp.add((r + k) * cols + c) as *const __m512i) };
+                *a = _mm512_dpbusd_epi32(*a, _mm512_xor_si512(wv, flip), xv);
+            }
+            c += 64;
+        }
+        if rem != 0 {
+            // SAFETY: the masks cover x[full..cols] and w[(r + k) * cols +
+            // full..(r + k + 1) * cols] only; masked-out bytes are neither
+            // read nor faulted on, and load as 0 (so add nothing: x is 0).
+            let xv = unsafe { _mm512_maskz_loadu_epi8(mask, xp.add(full)) };
+            for (k, a) in acc.iter_mut().enumerate() {
+                let wv = unsafe { _mm512_maskz_loadu_epi8(mask, wp.add((r + k) * cols + full)) };
+                *a = _mm512_dpbusd_epi32(*a, _mm512_xor_si512(wv, flip), xv);
+            }
+        }
+        // Reduce 8 rows x 16 lanes to one vector of 8 row sums.
+        let f = [0, 1, 2, 3, 4, 5, 6, 7].map(|k| fold512(acc[k]));
+        let h01 = _mm256_hadd_epi32(f[0], f[1]);
+        let h23 = _mm256_hadd_epi32(f[2], f[3]);
+        let h45 = _mm256_hadd_epi32(f[4], f[5]);
+        let h67 = _mm256_hadd_epi32(f[6], f[7]);
+        let a = _mm256_hadd_epi32(h01, h23);
+        let b = _mm256_hadd_epi32(h45, h67);
+        let lo = _mm256_permute2x128_si256::<0x20>(a, b);
+        let hi = _mm256_permute2x128_si256::<0x31>(a, b);
+        let s = _mm256_sub_epi32(_mm256_add_epi32(lo, hi), _mm256_set1_epi32(off));
+        // SAFETY: out[r .. r + 8] exists.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(r) as *mut __m256i, s) };
+        r += 8;
+    }
+    while r < rows {
+        let mut acc = _mm512_setzero_si512();
+        let mut c = 0;
+        while c < full {
+            // SAFETY: as above.
+            let xv = unsafe { _mm512_loadu_si512(xp.add(c) as *const __m512i) };
+            let wv = unsafe { _mm512_loadu_si512(wp.add(r * cols + c) as *const __m512i) };
+            acc = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(wv, flip), xv);
+            c += 64;
+        }
+        if rem != 0 {
+            // SAFETY: as above.
+            let xv = unsafe { _mm512_maskz_loadu_epi8(mask, xp.add(full)) };
+            let wv = unsafe { _mm512_maskz_loadu_epi8(mask, wp.add(r * cols + full)) };
+            acc = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(wv, flip), xv);
+        }
+        out[r] = _mm512_reduce_add_epi32(acc) - off;
+        r += 1;
+    }
+}
+
+/// [`matvec16_avx2`] with `vpdpbusd` (256-bit): two rows per vector.
+#[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
+unsafe fn matvec16_vnni(w: &[i8], x: &[i8], out: &mut [i32]) {
+    let rows = out.len();
+    let wp = w.as_ptr();
+    // SAFETY: x has 16 bytes.
+    let xv = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(x.as_ptr() as *const __m128i) });
+    let flip = _mm256_set1_epi8(-128);
+    let off = _mm256_set1_epi32(vnni_offset(x));
+    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    let mut r = 0;
+    while r + 8 <= rows {
+        // SAFETY: rows r .. r + 8 lie within w[..rows * 16].
+        let m = |k: usize| {
+            let wv = unsafe { _mm256_loadu_si256(wp.add((r + 2 * k) * 16) as *const __m256i) };
+            _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_xor_si256(wv, flip), xv)
+        };
+        let (m0, m1, m2, m3) = (m(0), m(1), m(2), m(3));
+        let h01 = _mm256_hadd_epi32(m0, m1);
+        let h23 = _mm256_hadd_epi32(m2, m3);
+        let s = _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(h01, h23), order);
+        let s = _mm256_sub_epi32(s, off);
+        // SAFETY: out[r .. r + 8] exists.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(r) as *mut __m256i, s) };
+        r += 8;
+    }
+    for rr in r..rows {
+        out[rr] = crate::kernels::dot_portable(&w[rr * 16..rr * 16 + 16], x);
+    }
+}
+
 #[target_feature(enable = "avx2")]
 unsafe fn weighted_sum_avx2(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64]) -> i64 {
     let n = wts.len();
@@ -432,7 +582,7 @@ unsafe fn weighted_sum_avx2(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64
 /// [`crate::kernels::max_i32`]; `None` when not handled here.
 #[inline]
 pub fn max_i32(x: &[i32]) -> Option<i32> {
-    if level() != AVX2 {
+    if !has_avx2() {
         return None;
     }
     // SAFETY: AVX2 is present; reads stay within x.
@@ -458,4 +608,77 @@ unsafe fn max_i32_avx2(x: &[i32]) -> i32 {
         .chain(&x[i..])
         .copied()
         .fold(i32::MIN, i32::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::{vec, vec::Vec};
+
+    /// Every matvec kernel this CPU can run against the portable one.
+    #[test]
+    fn matvec_kernels_agree() {
+        let l = level();
+        let mut s = 2024u64;
+        let mut rnd = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 33) as u32
+        };
+        let mut shapes = vec![
+            (1, 1),
+            (9, 16),
+            (8, 16),
+            (17, 32),
+            (3, 63),
+            (16, 64),
+            (11, 65),
+        ];
+        shapes.extend([(9, 128), (8, 200), (13, 256), (2, 1000), (4, 16384)]);
+        for _ in 0..40 {
+            shapes.push((1 + rnd() as usize % 40, 1 + rnd() as usize % 300));
+        }
+        for (rows, cols) in shapes {
+            for fill in 0..3 {
+                // Weights never hold -128 (the kernels' contract); inputs may.
+                let (w, x): (Vec<i8>, Vec<i8>) = match fill {
+                    0 => (
+                        (0..rows * cols).map(|_| (rnd() as i8).max(-127)).collect(),
+                        (0..cols).map(|_| rnd() as i8).collect(),
+                    ),
+                    1 => (vec![-127; rows * cols], vec![-128; cols]),
+                    _ => (vec![127; rows * cols], vec![127; cols]),
+                };
+                let mut want = vec![0; rows];
+                crate::kernels::matvec_portable(&w, &x, &mut want);
+                let mut got = vec![0; rows];
+                if l >= AVX2 {
+                    // SAFETY: AVX2 is present; w holds rows * cols bytes.
+                    unsafe { matvec_avx2(&w, &x, &mut got) };
+                    assert_eq!(got, want, "avx2 {rows}x{cols} fill {fill}");
+                    if cols == 16 {
+                        unsafe { matvec16_avx2(&w, &x, &mut got) };
+                        assert_eq!(got, want, "avx2 16 {rows} fill {fill}");
+                    }
+                }
+                if l == VNNI {
+                    got.fill(0);
+                    // SAFETY: AVX-512 F/BW/VL/VNNI are present; as above.
+                    unsafe { matvec_vnni(&w, &x, &mut got) };
+                    assert_eq!(got, want, "vnni {rows}x{cols} fill {fill}");
+                    if cols == 16 {
+                        got.fill(0);
+                        unsafe { matvec16_vnni(&w, &x, &mut got) };
+                        assert_eq!(got, want, "vnni 16 {rows} fill {fill}");
+                    }
+                }
+                got.fill(0);
+                assert!(matvec(&w, &x, &mut got) || l < AVX2);
+                if l >= AVX2 {
+                    assert_eq!(got, want, "dispatched {rows}x{cols} fill {fill}");
+                }
+            }
+        }
+    }
 }

@@ -79,7 +79,16 @@ fn portable_kernels_agree_with_dispatched() {
             .wrapping_add(1442695040888963407);
         (s >> 33) as i32
     };
-    for &(rows, cols) in &[(1, 1), (3, 7), (17, 16), (64, 64), (33, 256), (5, 1000)] {
+    for &(rows, cols) in &[
+        (1, 1),
+        (3, 7),
+        (17, 16),
+        (64, 64),
+        (11, 65),
+        (9, 200),
+        (33, 256),
+        (5, 1000),
+    ] {
         // Weights never hold -128 (the kernels' contract); inputs may.
         let w: Vec<i8> = (0..rows * cols).map(|_| (rnd() as i8).max(-127)).collect();
         let x: Vec<i8> = (0..cols).map(|_| rnd() as i8).collect();
