@@ -93,9 +93,16 @@ pub fn weighted_sum(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64]) -> Op
     if !has_avx2() || hd == 0 || n > stride || v.len() < (hd - 1) * stride + n {
         return None;
     }
-    // SAFETY: AVX2 is present; reads stay within `v[j * stride ..][..n]`
-    // for j < hd (checked above) and `wts`.
-    Some(unsafe { weighted_sum_avx2(wts, v, stride, out) })
+    // SAFETY: AVX2 (and, at the VNNI level, AVX-512 F/BW/VL/VNNI) is
+    // present; reads stay within `v[j * stride ..][..n]` for j < hd
+    // (checked above) and `wts`.
+    Some(unsafe {
+        if level() == VNNI {
+            weighted_sum_vnni(wts, v, stride, out)
+        } else {
+            weighted_sum_avx2(wts, v, stride, out)
+        }
+    })
 }
 
 /// [`crate::kernels::softmax_weights`]; `false` when not handled here
@@ -521,6 +528,87 @@ unsafe fn matvec16_vnni(w: &[i8], x: &[i8], out: &mut [i32]) {
     }
 }
 
+/// Positions per block of the weighted sums.
+const BLOCK: usize = 512;
+
+/// `w16[..wts.len()] = wts` (`wts.len() <= BLOCK`, weights in `0 ..=
+/// 32767`).
+#[target_feature(enable = "avx2")]
+fn pack_block(wts: &[i32], w16: &mut [i16; BLOCK]) {
+    let len = wts.len().min(BLOCK);
+    let mut k = 0;
+    while k + 8 <= len {
+        // SAFETY: k + 8 <= len <= wts.len() and k + 8 <= BLOCK.
+        let w = unsafe { _mm256_loadu_si256(wts.as_ptr().add(k) as *const __m256i) };
+        // Weights are in 0..=32767, so the saturating pack is exact.
+        let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_packs_epi32(w, w));
+        unsafe {
+            _mm_storeu_si128(
+                w16.as_mut_ptr().add(k) as *mut __m128i,
+                _mm256_castsi256_si128(p),
+            )
+        };
+        k += 8;
+    }
+    while k < len {
+        w16[k] = wts[k] as i16;
+        k += 1;
+    }
+}
+
+/// [`weighted_sum_avx2`] with `vpdpwssd` on 32 positions at a time, the
+/// last partial block through masked loads (which read nothing past the
+/// mask and give 0 there).
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn weighted_sum_vnni(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64]) -> i64 {
+    let n = wts.len();
+    let vp = v.as_ptr();
+    let den: i64 = wts.iter().map(|&w| w as i64).sum();
+    // Per block, each i32 lane sums 2 * BLOCK / 32 products below 2^22: no
+    // overflow.
+    let mut w16 = [0i16; BLOCK];
+    let mut t0 = 0;
+    while t0 < n {
+        let len = (n - t0).min(BLOCK);
+        pack_block(&wts[t0..t0 + len], &mut w16);
+        let l32 = len / 32 * 32;
+        let rem = len - l32;
+        // rem < 32.
+        let mask: __mmask32 = (1u32 << rem) - 1;
+        for (j, o) in out.iter_mut().enumerate() {
+            let col = j * stride + t0;
+            let mut acc = _mm512_setzero_si512();
+            let mut t = 0;
+            while t < l32 {
+                // SAFETY: col + t + 32 <= j * stride + n <= v.len(); t + 32
+                // <= len <= BLOCK.
+                let (x, w) = unsafe {
+                    (
+                        _mm512_cvtepi8_epi16(_mm256_loadu_si256(vp.add(col + t) as *const __m256i)),
+                        _mm512_loadu_si512(w16.as_ptr().add(t) as *const __m512i),
+                    )
+                };
+                acc = _mm512_dpwssd_epi32(acc, x, w);
+                t += 32;
+            }
+            if rem != 0 {
+                // SAFETY: the masks cover v[col + l32 .. col + len] and
+                // w16[l32 .. len] only; masked-out elements are not read.
+                let (x, w) = unsafe {
+                    (
+                        _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mask, vp.add(col + l32))),
+                        _mm512_maskz_loadu_epi16(mask, w16.as_ptr().add(l32)),
+                    )
+                };
+                acc = _mm512_dpwssd_epi32(acc, x, w);
+            }
+            *o += _mm512_reduce_add_epi32(acc) as i64;
+        }
+        t0 += len;
+    }
+    den
+}
+
 #[target_feature(enable = "avx2")]
 unsafe fn weighted_sum_avx2(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64]) -> i64 {
     let n = wts.len();
@@ -528,29 +616,11 @@ unsafe fn weighted_sum_avx2(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64
     let den: i64 = wts.iter().map(|&w| w as i64).sum();
     // Per block, each i32 lane sums 2 * BLOCK / 16 products below 2^22: no
     // overflow.
-    const BLOCK: usize = 512;
     let mut w16 = [0i16; BLOCK];
     let mut t0 = 0;
     while t0 < n {
         let len = (n - t0).min(BLOCK);
-        let mut k = 0;
-        while k + 8 <= len {
-            // SAFETY: t0 + k + 8 <= n and k + 8 <= BLOCK.
-            let w = unsafe { _mm256_loadu_si256(wts.as_ptr().add(t0 + k) as *const __m256i) };
-            // Weights are in 0..=32767, so the saturating pack is exact.
-            let p = _mm256_permute4x64_epi64::<0b1000>(_mm256_packs_epi32(w, w));
-            unsafe {
-                _mm_storeu_si128(
-                    w16.as_mut_ptr().add(k) as *mut __m128i,
-                    _mm256_castsi256_si128(p),
-                )
-            };
-            k += 8;
-        }
-        while k < len {
-            w16[k] = wts[t0 + k] as i16;
-            k += 1;
-        }
+        pack_block(&wts[t0..t0 + len], &mut w16);
         let l16 = len / 16 * 16;
         for (j, o) in out.iter_mut().enumerate() {
             let col = j * stride + t0;
@@ -677,6 +747,55 @@ mod tests {
                 assert!(matvec(&w, &x, &mut got) || l < AVX2);
                 if l >= AVX2 {
                     assert_eq!(got, want, "dispatched {rows}x{cols} fill {fill}");
+                }
+            }
+        }
+    }
+
+    /// Every weighted-sum kernel this CPU can run against the portable one.
+    #[test]
+    fn weighted_sum_kernels_agree() {
+        let l = level();
+        let mut s = 77u64;
+        let mut rnd = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 33) as u32
+        };
+        let mut shapes = vec![(1, 16), (31, 16), (32, 32), (33, 8), (511, 16), (513, 32)];
+        shapes.extend([(1024, 16), (2048, 32), (700, 3)]);
+        for _ in 0..20 {
+            shapes.push((1 + rnd() as usize % 1200, 1 + rnd() as usize % 40));
+        }
+        for (n, hd) in shapes {
+            for extreme in [false, true] {
+                let wts: Vec<i32> = (0..n)
+                    .map(|_| {
+                        if extreme {
+                            32767
+                        } else {
+                            (rnd() & 0x7fff) as i32
+                        }
+                    })
+                    .collect();
+                let stride = n + (rnd() as usize % 5);
+                let v: Vec<i8> = (0..hd * stride)
+                    .map(|_| if extreme { -128 } else { rnd() as i8 })
+                    .collect();
+                let mut want = vec![3i64; hd];
+                let dw = crate::kernels::weighted_sum_portable(&wts, &v, stride, &mut want);
+                if l >= AVX2 {
+                    let mut got = vec![3i64; hd];
+                    // SAFETY: AVX2 is present; v holds hd * stride values.
+                    let d = unsafe { weighted_sum_avx2(&wts, &v, stride, &mut got) };
+                    assert_eq!((d, &got), (dw, &want), "avx2 {n}x{hd}");
+                }
+                if l == VNNI {
+                    let mut got = vec![3i64; hd];
+                    // SAFETY: AVX-512 F/BW/VL/VNNI are present; as above.
+                    let d = unsafe { weighted_sum_vnni(&wts, &v, stride, &mut got) };
+                    assert_eq!((d, &got), (dw, &want), "vnni {n}x{hd}");
                 }
             }
         }
