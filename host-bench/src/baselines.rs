@@ -168,7 +168,7 @@ pub fn closest_factors(n: usize) -> (usize, usize) {
         return (0, 0);
     }
     let mut a = (n as f64).sqrt().round() as usize;
-    while n % a > 0 {
+    while !n.is_multiple_of(a) {
         a -= 1;
     }
     (a, n / a)

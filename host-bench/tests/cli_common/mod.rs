@@ -51,7 +51,7 @@ pub fn sample(model: &[u8], n: usize, chunk: usize, seed: u64) -> Vec<u8> {
         x ^= x >> 7;
         x ^= x << 17;
         // Three bytes in four are the most likely one, the rest sampled.
-        let s = if x % 4 == 0 {
+        let s = if x.is_multiple_of(4) {
             let target = (x >> 20) as u32 & ((1 << m.precision()) - 1);
             m.lookup(target).unwrap().0
         } else {
