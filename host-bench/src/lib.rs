@@ -36,5 +36,6 @@ pub mod lm;
 pub mod paper;
 pub mod report;
 pub mod table1;
+pub mod throughput;
 
 pub use error::Error;

@@ -48,6 +48,28 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// int8 inference speed of the paper's 200K, 800K and 3.2M sizes, per
+    /// core and on all cores, with multiply-accumulates per byte.
+    Throughput {
+        /// Text to model (held-out enwik8 from --start).
+        #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
+        enwik: PathBuf,
+        /// First byte used.
+        #[arg(long, default_value_t = data::ENWIK_EVAL_START)]
+        start: usize,
+        /// Bytes modelled per measurement (whole 2048-byte chunks).
+        #[arg(long, default_value_t = 16 * 2048)]
+        bytes: usize,
+        /// Attention windows to measure.
+        #[arg(long, value_delimiter = ',', default_values = ["256", "2048"])]
+        windows: Vec<u32>,
+        /// Threads for the all-cores figure (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Output folder for throughput.{md,json}.
+        #[arg(long, default_value = "reports/throughput")]
+        out: PathBuf,
+    },
     /// Write an int8 model file with random weights (to try the LM rows
     /// before a trained model exists; it compresses badly).
     RandomModel {
@@ -180,6 +202,14 @@ fn main() -> ExitCode {
             size,
             out,
         } => train_dict(&enwik, end, size, &out),
+        Cmd::Throughput {
+            enwik,
+            start,
+            bytes,
+            windows,
+            threads,
+            out,
+        } => throughput(&enwik, start, bytes, &windows, threads, &out),
         Cmd::RandomModel {
             d_model,
             window,
@@ -210,6 +240,34 @@ fn train_dict(enwik: &Path, end: usize, size: usize, out: &Path) -> Result<(), E
         dict.len(),
         enwik.display()
     );
+    Ok(())
+}
+
+fn throughput(
+    enwik: &Path,
+    start: usize,
+    bytes: usize,
+    windows: &[u32],
+    threads: Option<usize>,
+    out: &Path,
+) -> Result<(), Error> {
+    let text =
+        std::fs::read(enwik).map_err(|e| Error::Data(format!("{}: {e}", enwik.display())))?;
+    let end = text.len().min(start.saturating_add(bytes));
+    let data = text.get(start..end).unwrap_or_default();
+    if data.is_empty() {
+        return Err(Error::Data(format!(
+            "{}: no bytes from {start}",
+            enwik.display()
+        )));
+    }
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let rows = host_bench::throughput::run(data, windows, threads)?;
+    let md = host_bench::throughput::markdown(&rows, data.len());
+    println!("{md}");
+    host_bench::throughput::write(&rows, &md, out)?;
+    eprintln!("wrote {}/throughput.{{md,json}}", out.display());
     Ok(())
 }
 
