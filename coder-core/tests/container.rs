@@ -1,5 +1,6 @@
 //! The container: round trips, the chunk-level API, and one test per error.
 
+mod common;
 use coder_core::container::{
     compress_into, compress_to_vec, decode_chunk, decompress_into, decompress_to_vec, encode_chunk,
     max_compressed_len, max_record_len, ChunkReader, ChunkRecord, Header, Method, RecordHeader,
@@ -7,6 +8,7 @@ use coder_core::container::{
 };
 use coder_core::models::{ContextConfig, ContextModel, StaticModel};
 use coder_core::{crc32, Crc32, Error, FreqTable, Model};
+use common::cases;
 use proptest::prelude::*;
 
 fn order0() -> ContextModel<Vec<u32>> {
@@ -37,14 +39,6 @@ fn sample() -> (Vec<u8>, Vec<u8>) {
     }));
     let stream = compress_to_vec(&mut order0(), &input, 300).unwrap();
     (input, stream)
-}
-
-/// `PROPTEST_CASES` overrides the default number of cases, for deeper runs.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 proptest! {

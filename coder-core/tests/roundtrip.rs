@@ -1,11 +1,13 @@
 //! Round-trip properties of the coder over random inputs and random models,
 //! including extreme distributions.
 
+mod common;
 use coder_core::models::{ContextConfig, ContextModel, StaticModel};
 use coder_core::{
     decode_into, decode_to_vec, encode_into, encode_to_vec, max_encoded_len, Decoder, Encoder,
     Error, FreqTable, Model,
 };
+use common::cases;
 use proptest::prelude::*;
 
 /// A table of some shape: the strategies aim at the corners.
@@ -93,14 +95,6 @@ fn ideal_bits(t: &FreqTable<Vec<u32>>, symbols: &[u32]) -> f64 {
         .iter()
         .map(|&s| -(f64::from(t.frequency(s as usize).unwrap().get()) / total).log2())
         .sum()
-}
-
-/// `PROPTEST_CASES` overrides the default number of cases, for deeper runs.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 proptest! {
