@@ -45,3 +45,36 @@ pub fn train_throughput(
     rates.sort_by(f64::total_cmp);
     rates[rates.len() / 2]
 }
+
+/// As [`train_throughput`], for the fused CPU engine with `threads`
+/// worker threads (forward, backward and AdamW update).
+pub fn fused_throughput(
+    config: &Config,
+    bytes: &[u8],
+    len: usize,
+    batch: usize,
+    steps: usize,
+    threads: usize,
+) -> Result<f64, String> {
+    let mut engine = crate::fused::Engine::new(config, threads)?;
+    let layout = engine.layout().clone();
+    let tensors = layout.tensors();
+    let mut params = layout.init(1);
+    let mut grad = vec![0f32; layout.len];
+    let mut optim = crate::fused::AdamW::new(layout.len, 0.99, 0.01, 1.0);
+    let mut rng = StdRng::seed_from_u64(1);
+    let range = 0..bytes.len();
+    let mut rates = Vec::new();
+    for i in 0..=steps {
+        let (inp, tgt) =
+            data::sample_batch(bytes, &range, batch, len, config.vocab as i32, &mut rng);
+        let t = Instant::now();
+        engine.loss_and_grad(&params, &inp, &tgt, batch, len, &mut grad);
+        optim.step(1e-3, &mut params, &mut grad, &tensors);
+        if i > 0 {
+            rates.push((batch * len) as f64 / t.elapsed().as_secs_f64());
+        }
+    }
+    rates.sort_by(f64::total_cmp);
+    Ok(rates[rates.len() / 2])
+}

@@ -46,6 +46,12 @@ struct BenchCli {
     window: u32,
     #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
     data: PathBuf,
+    /// Engine: fused (hand-fused CPU kernels) or burn (Burn autodiff).
+    #[arg(long, default_value = "fused")]
+    engine: String,
+    /// Worker threads of the fused engine (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
 }
 
 #[derive(Args)]
@@ -167,7 +173,21 @@ struct TrainArgs {
     /// No progress bar (log lines only).
     #[arg(long)]
     quiet: bool,
+    /// Engine: fused (hand-fused CPU kernels, the CPU default) or burn
+    /// (Burn autodiff on the build's backend, the CUDA default).
+    #[arg(long, default_value = DEFAULT_ENGINE)]
+    engine: String,
+    /// Worker threads of the fused engine (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
 }
+
+/// The GPU build trains with Burn; the CPU build with the fused engine.
+const DEFAULT_ENGINE: &str = if cfg!(feature = "cuda") {
+    "burn"
+} else {
+    "fused"
+};
 
 fn model_config(a: &TrainArgs) -> Result<Config, String> {
     let mut c = size_config(&a.size, a.window, a.max_context)?;
@@ -235,15 +255,24 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         eval_every_s: a.eval_every_s,
         val_chunks: a.val_chunks,
         seed: a.seed,
+        engine: a.engine.clone(),
+        threads: a.threads,
     };
-    eprintln!(
-        "training {} parameters on {} ({}), train {:?}, validation {:?}",
-        config.parameters(),
-        cfg.data.display(),
-        trainer::backend::name(),
-        cfg.train_range,
-        cfg.val_range
-    );
+    if !trainer::learner::ENGINES.contains(&a.engine.as_str()) {
+        return Err(format!("unknown engine {:?} (fused, burn)", a.engine));
+    }
+    if a.resume && a.run.join("state.json").exists() {
+        eprintln!("resuming {} ({} engine)", a.run.display(), a.engine);
+    } else {
+        eprintln!(
+            "training {} parameters on {} ({} engine), train {:?}, validation {:?}",
+            config.parameters(),
+            cfg.data.display(),
+            a.engine,
+            cfg.train_range,
+            cfg.val_range
+        );
+    }
     let st = train::train(
         &a.run,
         cfg,
@@ -320,11 +349,31 @@ fn run_bench(a: BenchCli) -> Result<(), String> {
         for &ctx in &a.contexts {
             let c = size_config(size, a.window.min(ctx as u32), 2048.max(ctx as u32))?;
             let batch = (a.tokens / ctx).max(1);
-            let r = trainer::bench::train_throughput(&c, bytes, ctx, batch, a.steps);
+            let r = match a.engine.as_str() {
+                "burn" => trainer::bench::train_throughput(&c, bytes, ctx, batch, a.steps),
+                "fused" => trainer::bench::fused_throughput(
+                    &c,
+                    bytes,
+                    ctx,
+                    batch,
+                    a.steps,
+                    threads_or_all(a.threads),
+                )?,
+                e => return Err(format!("unknown engine {e:?} (fused, burn)")),
+            };
             println!("| {size} | {} | {ctx} | {batch} | {r:.0} |", c.parameters());
         }
     }
     Ok(())
+}
+
+/// `n`, or every available core when `n` is 0.
+fn threads_or_all(n: usize) -> usize {
+    if n > 0 {
+        n
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
 }
 
 fn size_config(size: &str, window: u32, max_context: u32) -> Result<Config, String> {

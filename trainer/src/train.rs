@@ -7,21 +7,14 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::grad_clipping::GradientClippingConfig;
-use burn::module::{AutodiffModule, Module};
-use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
-use burn::tensor::{Int, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
-use model_int8::Config;
+use model_int8::{Config, FloatModel};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{self, Inner, Train};
 use crate::data;
-use crate::eval;
-use crate::model::{Aux, Lm};
+use crate::learner::{self, Learner};
 use crate::plot;
 
 /// Everything that defines a training run; saved as `config.json`.
@@ -68,6 +61,17 @@ pub struct TrainConfig {
     pub val_chunks: usize,
     /// Random seed.
     pub seed: u64,
+    /// Training engine: "fused" (hand-fused CPU kernels) or "burn".
+    #[serde(default = "burn_engine")]
+    pub engine: String,
+    /// Worker threads of the fused engine (0: all cores).
+    #[serde(default)]
+    pub threads: usize,
+}
+
+/// Runs written before the fused engine existed were Burn runs.
+fn burn_engine() -> String {
+    "burn".into()
 }
 
 /// Serializable mirror of [`model_int8::Config`].
@@ -191,6 +195,14 @@ impl RunDir {
     pub fn optim(&self) -> PathBuf {
         self.0.join("optim")
     }
+    /// Float checkpoint of the fused engine.
+    pub fn float_model(&self) -> PathBuf {
+        self.0.join("model.float")
+    }
+    /// AdamW state of the fused engine.
+    pub fn fused_optim(&self) -> PathBuf {
+        self.0.join("adam.bin")
+    }
     pub fn metrics(&self) -> PathBuf {
         self.0.join("metrics.csv")
     }
@@ -199,22 +211,14 @@ impl RunDir {
     }
 }
 
-fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
-    NamedMpkFileRecorder::<FullPrecisionSettings>::new()
-}
-
-/// Loads the model saved in a run directory.
-pub fn load_model<B: burn::tensor::backend::Backend>(
-    dir: &Path,
-    device: &B::Device,
-) -> Result<(TrainConfig, RunState, Lm<B>), String> {
+/// Loads the config, progress and model of a run directory.
+pub fn load_run(dir: &Path) -> Result<(TrainConfig, RunState, FloatModel), String> {
     let run = RunDir(dir.to_path_buf());
     let cfg: TrainConfig = read_json(&run.config())?;
     let st: RunState = read_json(&run.state())?;
-    let model = Lm::<B>::new(&cfg.model.to_config(), device)
-        .load_file(run.model(), &recorder(), device)
-        .map_err(|e| format!("cannot load {}: {e}", run.model().display()))?;
-    Ok((cfg, st, model))
+    let fm = learner::load_float_model(&run, &cfg)?
+        .ok_or_else(|| format!("{} has no checkpoint", dir.display()))?;
+    Ok((cfg, st, fm))
 }
 
 /// Reads a JSON file.
@@ -260,47 +264,32 @@ pub fn train(
     resume: bool,
     driver: &Driver,
 ) -> Result<RunState, String> {
-    let device = backend::device();
     let run = RunDir(dir.to_path_buf());
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let bytes = data::load_bytes(&cfg.data)
         .map_err(|e| format!("cannot read data {}: {e}", cfg.data.display()))?;
 
-    let (mut model, mut optim_record, mut st) = if resume && run.state().exists() {
+    let resuming = resume && run.state().exists();
+    let mut st = if resuming {
         let saved: TrainConfig = read_json(&run.config())?;
-        // Limits may be extended on resume; the rest is the saved run.
-        let (steps, budget) = (cfg.steps, cfg.time_budget_s);
-        cfg = saved;
-        cfg.steps = steps;
-        cfg.time_budget_s = budget;
-        let (_, st, model) = load_model::<Train>(dir, &device)?;
-        let optim = recorder()
-            .load(run.optim(), &device)
-            .map_err(|e| format!("cannot load optimizer state: {e}"))?;
-        (model, Some(optim), st)
+        // Limits, engine and threads may change on resume; the rest is
+        // the saved run.
+        let mut next = saved;
+        next.steps = cfg.steps;
+        next.time_budget_s = cfg.time_budget_s;
+        next.engine = cfg.engine.clone();
+        next.threads = cfg.threads;
+        cfg = next;
+        read_json::<RunState>(&run.state())?
     } else {
-        let model = Lm::<Train>::new(&cfg.model.to_config(), &device);
-        (model, None, RunState::default())
+        RunState::default()
     };
     st.finished = false;
-    write_json(&run.config(), &cfg)?;
     if cfg.train_range.end > bytes.len() || cfg.val_range.end > bytes.len() {
         return Err("data ranges exceed the data".into());
     }
-
-    let mut clip = None;
-    if cfg.grad_clip > 0.0 {
-        clip = Some(GradientClippingConfig::Norm(cfg.grad_clip));
-    }
-    let mut optim = AdamWConfig::new()
-        .with_beta_2(cfg.beta2)
-        .with_epsilon(1e-8)
-        .with_weight_decay(cfg.weight_decay)
-        .with_grad_clipping(clip)
-        .init::<Train, Lm<Train>>();
-    if let Some(rec) = optim_record.take() {
-        optim = optim.load_record(rec);
-    }
+    let mut learner = learner::open(&cfg, &run, resuming)?;
+    write_json(&run.config(), &cfg)?;
 
     let config = cfg.model.to_config();
     let bos = config.vocab as i32;
@@ -310,8 +299,6 @@ pub fn train(
         cfg.val_chunks,
     );
     let mut rng = StdRng::seed_from_u64(cfg.seed ^ st.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let mut aux_short = Aux::<Train>::new(&config, cfg.seq_len, &device);
-    let mut aux_long: Option<Aux<Train>> = None;
 
     if !run.metrics().exists() {
         fs::write(
@@ -363,25 +350,9 @@ pub fn train(
         } else {
             (cfg.seq_len, cfg.batch)
         };
-        let aux = if long {
-            if aux_long.as_ref().is_none_or(|a| a.len() != len) {
-                aux_long = Some(Aux::new(&config, len, &device));
-            }
-            aux_long.as_ref().expect("built above")
-        } else {
-            if aux_short.len() != len {
-                aux_short = Aux::new(&config, len, &device);
-            }
-            &aux_short
-        };
         let (inp, tgt) = data::sample_batch(&bytes, &cfg.train_range, batch, len, bos, &mut rng);
-        let inp = Tensor::<Train, 2, Int>::from_data(TensorData::new(inp, [batch, len]), &device);
-        let tgt = Tensor::<Train, 2, Int>::from_data(TensorData::new(tgt, [batch, len]), &device);
-        let loss = model.loss(inp, tgt, aux);
         let lr = learning_rate(&cfg, st.step, p);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let loss_val: f32 = loss.into_scalar().elem();
-        model = optim.step(lr, model, grads);
+        let loss_val = learner.step(inp, tgt, batch, len, lr);
         st.step += 1;
         st.tokens += (batch * len) as u64;
         st.elapsed_s = base_elapsed + session_start.elapsed().as_secs_f64();
@@ -419,10 +390,7 @@ pub fn train(
             let val = if vchunks.is_empty() {
                 None
             } else {
-                let valid = model.valid();
-                Some(eval::bits_per_byte::<Inner>(
-                    &valid, &bytes, &vchunks, 4, &device,
-                ))
+                Some(learner.val_bpb(&bytes, &vchunks))
             };
             st.last_val_bpb = val;
             let line = format!(
@@ -466,12 +434,12 @@ pub fn train(
         }
         if done_next || last_ckpt.elapsed().as_secs_f64() >= cfg.checkpoint_every_s {
             st.finished = done_next;
-            save_checkpoint(&run, &model, &optim, &st)?;
+            save_checkpoint(&run, learner.as_mut(), &st)?;
             last_ckpt = Instant::now();
         }
     }
     bar.finish();
-    save_checkpoint(&run, &model, &optim, &st)?;
+    save_checkpoint(&run, learner.as_mut(), &st)?;
     Ok(st)
 }
 
@@ -484,35 +452,7 @@ fn say(bar: &ProgressBar, msg: String) {
     }
 }
 
-fn save_checkpoint<O: Optimizer<Lm<Train>, Train>>(
-    run: &RunDir,
-    model: &Lm<Train>,
-    optim: &O,
-    st: &RunState,
-) -> Result<(), String> {
-    // Write to temporary names, then rename, so a kill mid-save keeps the
-    // previous checkpoint intact.
-    let tmp_model = run.0.join("model-tmp");
-    let tmp_optim = run.0.join("optim-tmp");
-    model
-        .clone()
-        .save_file(&tmp_model, &recorder())
-        .map_err(|e| format!("cannot save model: {e}"))?;
-    recorder()
-        .record(optim.to_record(), tmp_optim.clone())
-        .map_err(|e| format!("cannot save optimizer: {e}"))?;
-    let ren = |a: PathBuf, b: PathBuf| {
-        fs::rename(&a, &b).map_err(|e| format!("cannot rename {}: {e}", a.display()))
-    };
-    ren(
-        tmp_model.with_extension("mpk"),
-        run.model().with_extension("mpk"),
-    )?;
-    ren(
-        tmp_optim.with_extension("mpk"),
-        run.optim().with_extension("mpk"),
-    )?;
+fn save_checkpoint(run: &RunDir, learner: &mut dyn Learner, st: &RunState) -> Result<(), String> {
+    learner.save(run)?;
     write_json(&run.state(), st)
 }
-
-use burn::tensor::ElementConversion;

@@ -17,8 +17,19 @@ fn text() -> Vec<u8> {
 }
 
 #[test]
-fn tiny_model_trains_exports_and_round_trips() {
-    let dir = std::env::temp_dir().join(format!("trainer-test-{}", std::process::id()));
+fn fused_engine_trains_then_burn_resumes_exports_and_round_trips() {
+    tiny_model_trains_exports_and_round_trips("fused", "burn");
+}
+
+#[test]
+fn burn_engine_trains_then_fused_resumes_exports_and_round_trips() {
+    tiny_model_trains_exports_and_round_trips("burn", "fused");
+}
+
+/// Trains on `engine`, resumes on `resume_engine` (the checkpoint moves
+/// between engines), exports, and codes text with the int8 file.
+fn tiny_model_trains_exports_and_round_trips(engine: &str, resume_engine: &str) {
+    let dir = std::env::temp_dir().join(format!("trainer-test-{}-{engine}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let data = text();
@@ -48,6 +59,8 @@ fn tiny_model_trains_exports_and_round_trips() {
         eval_every_s: 0.0,
         val_chunks: 1,
         seed: 5,
+        engine: engine.into(),
+        threads: 2,
     };
     let run = dir.join("run");
     let st = train(
@@ -83,6 +96,7 @@ fn tiny_model_trains_exports_and_round_trips() {
     // Resume continues from the checkpoint.
     let mut more = trainer::train::read_json::<TrainConfig>(&run.join("config.json")).unwrap();
     more.steps = 85;
+    more.engine = resume_engine.into();
     let st = train(
         &run,
         more,
@@ -94,6 +108,8 @@ fn tiny_model_trains_exports_and_round_trips() {
     )
     .unwrap();
     assert_eq!(st.step, 85);
+    let cfg = trainer::train::read_json::<TrainConfig>(&run.join("config.json")).unwrap();
+    assert_eq!(cfg.engine, resume_engine);
 
     let out = dir.join("out");
     let m = export_run(&ExportArgs {

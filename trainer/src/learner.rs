@@ -1,0 +1,287 @@
+//! What the training loop drives: a model, its optimizer and its
+//! checkpoint files, on one of two engines.
+//!
+//! - [`BurnLearner`]: `trainer::model::Lm` under Burn's autodiff and
+//!   AdamW (any backend: ndarray on the CPU, CUDA with `--features cuda`).
+//! - [`FusedLearner`]: the hand-fused CPU engine of [`crate::fused`] with
+//!   its own AdamW, ~10x faster than Burn's ndarray backend on this model.
+//!
+//! Both compute the same function and save a float model, so a run can
+//! move between engines (the optimizer state restarts on a switch).
+
+use std::fs;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use burn::grad_clipping::GradientClippingConfig;
+use burn::module::{AutodiffModule, Module};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
+use model_int8::FloatModel;
+
+use crate::backend::{self, Inner, Train};
+use crate::model::{Aux, Lm};
+use crate::train::{RunDir, TrainConfig};
+use crate::{eval, export, fused};
+
+/// A model being trained.
+pub trait Learner {
+    /// One optimizer step on `batch` sequences of `len` tokens; returns
+    /// the mean loss in nats.
+    fn step(
+        &mut self,
+        inputs: Vec<i32>,
+        targets: Vec<i32>,
+        batch: usize,
+        len: usize,
+        lr: f64,
+    ) -> f32;
+    /// Bits per byte over `chunks` of `bytes`, each coded from BOS.
+    fn val_bpb(&mut self, bytes: &[u8], chunks: &[Range<usize>]) -> f64;
+    /// Writes the model and optimizer state into the run directory
+    /// (temporary names, then renames).
+    fn save(&mut self, run: &RunDir) -> Result<(), String>;
+    /// The current parameters as a float model.
+    fn float_model(&self) -> FloatModel;
+}
+
+/// Engine names accepted by `--engine`.
+pub const ENGINES: [&str; 2] = ["fused", "burn"];
+
+/// Builds the learner for `cfg.engine`, resuming from `run` when asked.
+pub fn open(cfg: &TrainConfig, run: &RunDir, resume: bool) -> Result<Box<dyn Learner>, String> {
+    let start = if resume {
+        load_float_model(run, cfg)?
+    } else {
+        None
+    };
+    match cfg.engine.as_str() {
+        "burn" => Ok(Box::new(BurnLearner::new(cfg, run, start)?)),
+        "fused" => Ok(Box::new(FusedLearner::new(cfg, run, start)?)),
+        e => Err(format!("unknown engine {e:?} (fused, burn)")),
+    }
+}
+
+fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
+    NamedMpkFileRecorder::<FullPrecisionSettings>::new()
+}
+
+fn rename(a: &PathBuf, b: &PathBuf) -> Result<(), String> {
+    fs::rename(a, b).map_err(|e| format!("cannot rename {}: {e}", a.display()))
+}
+
+/// The model saved in a run directory, by whichever engine wrote it last
+/// (`None` when the run has no checkpoint yet).
+pub fn load_float_model(run: &RunDir, cfg: &TrainConfig) -> Result<Option<FloatModel>, String> {
+    let (float, mpk) = (run.float_model(), run.model().with_extension("mpk"));
+    let newer = |a: &PathBuf, b: &PathBuf| {
+        let t = |p: &PathBuf| fs::metadata(p).and_then(|m| m.modified()).ok();
+        t(a) >= t(b)
+    };
+    if float.exists() && (!mpk.exists() || newer(&float, &mpk)) {
+        let bytes =
+            fs::read(&float).map_err(|e| format!("cannot read {}: {e}", float.display()))?;
+        let fm = FloatModel::from_bytes(&bytes)
+            .map_err(|e| format!("bad float checkpoint {}: {e}", float.display()))?;
+        return Ok(Some(fm));
+    }
+    if mpk.exists() {
+        let device = backend::device();
+        let lm = Lm::<Inner>::new(&cfg.model.to_config(), &device)
+            .load_file(run.model(), &recorder(), &device)
+            .map_err(|e| format!("cannot load {}: {e}", run.model().display()))?;
+        return Ok(Some(export::to_float_model(&lm)));
+    }
+    Ok(None)
+}
+
+type BurnOptim = OptimizerAdaptor<AdamW, Lm<Train>, Train>;
+
+/// Burn's autodiff and AdamW.
+pub struct BurnLearner {
+    model: Option<Lm<Train>>,
+    optim: BurnOptim,
+    aux: Option<Aux<Train>>,
+    device: backend::Device,
+}
+
+impl BurnLearner {
+    fn new(cfg: &TrainConfig, run: &RunDir, start: Option<FloatModel>) -> Result<Self, String> {
+        let device = backend::device();
+        let clip = (cfg.grad_clip > 0.0).then_some(GradientClippingConfig::Norm(cfg.grad_clip));
+        let mut optim = AdamWConfig::new()
+            .with_beta_2(cfg.beta2)
+            .with_epsilon(1e-8)
+            .with_weight_decay(cfg.weight_decay)
+            .with_grad_clipping(clip)
+            .init::<Train, Lm<Train>>();
+        let model = match start {
+            Some(fm) => {
+                // The optimizer state only matches a Burn checkpoint.
+                if run.optim().with_extension("mpk").exists() && !run.float_model().exists() {
+                    let rec = recorder()
+                        .load(run.optim(), &device)
+                        .map_err(|e| format!("cannot load optimizer state: {e}"))?;
+                    optim = optim.load_record(rec);
+                }
+                export::from_float_model::<Train>(&fm, &device)?
+            }
+            None => Lm::<Train>::new(&cfg.model.to_config(), &device),
+        };
+        Ok(Self {
+            model: Some(model),
+            optim,
+            aux: None,
+            device,
+        })
+    }
+
+    fn model(&self) -> &Lm<Train> {
+        self.model
+            .as_ref()
+            .expect("model is only taken during a step")
+    }
+}
+
+impl Learner for BurnLearner {
+    fn step(
+        &mut self,
+        inputs: Vec<i32>,
+        targets: Vec<i32>,
+        batch: usize,
+        len: usize,
+        lr: f64,
+    ) -> f32 {
+        let model = self.model.take().expect("model present");
+        if self.aux.as_ref().is_none_or(|a| a.len() != len) {
+            self.aux = Some(Aux::new(&model.config(), len, &self.device));
+        }
+        let aux = self.aux.as_ref().expect("built above");
+        let inp =
+            Tensor::<Train, 2, Int>::from_data(TensorData::new(inputs, [batch, len]), &self.device);
+        let tgt = Tensor::<Train, 2, Int>::from_data(
+            TensorData::new(targets, [batch, len]),
+            &self.device,
+        );
+        let loss = model.loss(inp, tgt, aux);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let value: f32 = loss.into_scalar().elem();
+        self.model = Some(self.optim.step(lr, model, grads));
+        value
+    }
+
+    fn val_bpb(&mut self, bytes: &[u8], chunks: &[Range<usize>]) -> f64 {
+        let valid = self.model().valid();
+        eval::bits_per_byte::<Inner>(&valid, bytes, chunks, 4, &self.device)
+    }
+
+    fn save(&mut self, run: &RunDir) -> Result<(), String> {
+        let tmp_model = run.0.join("model-tmp");
+        let tmp_optim = run.0.join("optim-tmp");
+        self.model()
+            .clone()
+            .save_file(&tmp_model, &recorder())
+            .map_err(|e| format!("cannot save model: {e}"))?;
+        recorder()
+            .record(self.optim.to_record(), tmp_optim.clone())
+            .map_err(|e| format!("cannot save optimizer: {e}"))?;
+        rename(
+            &tmp_model.with_extension("mpk"),
+            &run.model().with_extension("mpk"),
+        )?;
+        rename(
+            &tmp_optim.with_extension("mpk"),
+            &run.optim().with_extension("mpk"),
+        )?;
+        // A stale float checkpoint of the other engine must not win.
+        let _ = fs::remove_file(run.float_model());
+        Ok(())
+    }
+
+    fn float_model(&self) -> FloatModel {
+        export::to_float_model(self.model())
+    }
+}
+
+/// The fused CPU engine and its AdamW.
+pub struct FusedLearner {
+    engine: fused::Engine,
+    params: Vec<f32>,
+    grad: Vec<f32>,
+    optim: fused::AdamW,
+    tensors: Vec<Range<usize>>,
+}
+
+impl FusedLearner {
+    fn new(cfg: &TrainConfig, run: &RunDir, start: Option<FloatModel>) -> Result<Self, String> {
+        let config = cfg.model.to_config();
+        let threads = if cfg.threads > 0 {
+            cfg.threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
+        let engine = fused::Engine::new(&config, threads)?;
+        let layout = engine.layout().clone();
+        let mut optim = fused::AdamW::new(layout.len, cfg.beta2, cfg.weight_decay, cfg.grad_clip);
+        let params = match start {
+            Some(fm) => {
+                let adam = run.fused_optim();
+                if adam.exists() && run.float_model().exists() {
+                    let bytes = fs::read(&adam)
+                        .map_err(|e| format!("cannot read {}: {e}", adam.display()))?;
+                    optim.load_bytes(&bytes)?;
+                }
+                layout.flatten(&fm)?
+            }
+            None => layout.init(cfg.seed),
+        };
+        Ok(Self {
+            engine,
+            grad: vec![0.0; layout.len],
+            params,
+            optim,
+            tensors: layout.tensors(),
+        })
+    }
+}
+
+impl Learner for FusedLearner {
+    fn step(
+        &mut self,
+        inputs: Vec<i32>,
+        targets: Vec<i32>,
+        batch: usize,
+        len: usize,
+        lr: f64,
+    ) -> f32 {
+        let loss =
+            self.engine
+                .loss_and_grad(&self.params, &inputs, &targets, batch, len, &mut self.grad);
+        self.optim
+            .step(lr as f32, &mut self.params, &mut self.grad, &self.tensors);
+        loss
+    }
+
+    fn val_bpb(&mut self, bytes: &[u8], chunks: &[Range<usize>]) -> f64 {
+        fused::bits(&mut self.engine, &self.params, bytes, chunks, 4)
+            / chunks.iter().map(|r| r.len()).sum::<usize>() as f64
+    }
+
+    fn save(&mut self, run: &RunDir) -> Result<(), String> {
+        let fm = self.engine.layout().unflatten(&self.params);
+        let (tmp_float, tmp_adam) = (run.0.join("model-tmp.float"), run.0.join("adam-tmp.bin"));
+        let write = |p: &PathBuf, b: &[u8]| {
+            fs::write(p, b).map_err(|e| format!("cannot write {}: {e}", p.display()))
+        };
+        write(&tmp_float, &fm.to_bytes())?;
+        write(&tmp_adam, &self.optim.to_bytes())?;
+        rename(&tmp_adam, &run.fused_optim())?;
+        rename(&tmp_float, &run.float_model())
+    }
+
+    fn float_model(&self) -> FloatModel {
+        self.engine.layout().unflatten(&self.params)
+    }
+}
