@@ -52,6 +52,9 @@ struct BenchCli {
     /// Worker threads of the fused engine (0: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Also write the rows (and the machine) to this JSON file.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -340,29 +343,44 @@ fn run_eval(a: EvalCli) -> Result<(), String> {
 fn run_bench(a: BenchCli) -> Result<(), String> {
     let bytes = data::load_bytes(&a.data).map_err(|e| format!("cannot read data: {e}"))?;
     let bytes = &bytes[..bytes.len().min(3_600_000)];
+    let threads = threads_or_all(a.threads);
     println!(
-        "| size | params | context | batch | tokens/s (median of {}) |",
+        "| engine | size | params | context | window | batch | tokens/s (median of {}) |",
         a.steps
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
+    let mut rows = Vec::new();
     for size in &a.sizes {
         for &ctx in &a.contexts {
             let c = size_config(size, a.window.min(ctx as u32), 2048.max(ctx as u32))?;
             let batch = (a.tokens / ctx).max(1);
             let r = match a.engine.as_str() {
                 "burn" => trainer::bench::train_throughput(&c, bytes, ctx, batch, a.steps),
-                "fused" => trainer::bench::fused_throughput(
-                    &c,
-                    bytes,
-                    ctx,
-                    batch,
-                    a.steps,
-                    threads_or_all(a.threads),
-                )?,
+                "fused" => {
+                    trainer::bench::fused_throughput(&c, bytes, ctx, batch, a.steps, threads)?
+                }
                 e => return Err(format!("unknown engine {e:?} (fused, burn)")),
             };
-            println!("| {size} | {} | {ctx} | {batch} | {r:.0} |", c.parameters());
+            println!(
+                "| {} | {size} | {} | {ctx} | {} | {batch} | {r:.0} |",
+                a.engine,
+                c.parameters(),
+                c.window
+            );
+            rows.push(serde_json::json!({
+                "engine": a.engine, "size": size, "parameters": c.parameters(),
+                "context": ctx, "window": c.window, "batch": batch,
+                "tokens_per_s": r, "timed_steps": a.steps,
+            }));
         }
+    }
+    if let Some(path) = &a.json {
+        let doc = serde_json::json!({
+            "machine": ship::hardware(),
+            "threads": if a.engine == "fused" { threads } else { 0 },
+            "rows": rows,
+        });
+        train::write_json(path, &doc)?;
     }
     Ok(())
 }

@@ -157,3 +157,18 @@ fn layout_round_trips_float_models() {
     })
     .is_err());
 }
+
+#[test]
+fn gradients_are_bit_identical_run_to_run() {
+    let c = config(32, Activation::Gelu);
+    let layout = Layout::new(&c).unwrap();
+    let params = layout.init(9);
+    let (inp, tgt) = batch(3, 80);
+    let mut engine = Engine::new(&c, 2).unwrap();
+    let (mut g1, mut g2) = (vec![0f32; layout.len], vec![0f32; layout.len]);
+    let l1 = engine.loss_and_grad(&params, &inp, &tgt, 3, 80, &mut g1);
+    let l2 = engine.loss_and_grad(&params, &inp, &tgt, 3, 80, &mut g2);
+    assert_eq!(l1.to_bits(), l2.to_bits());
+    assert!(g1.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(g1.iter().any(|&g| g != 0.0));
+}

@@ -249,3 +249,44 @@ pub fn rope_row(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_is_accurate_over_the_range_softmax_uses() {
+        let mut worst = 0f32;
+        for i in -8700..=880 {
+            let x = i as f32 * 0.01;
+            let (a, b) = (exp(x), x.exp());
+            worst = worst.max((a - b).abs() / b.max(f32::MIN_POSITIVE));
+        }
+        assert!(worst < 1e-6, "relative error {worst}");
+        assert_eq!(exp(-1000.0), exp(-87.0));
+        assert!(exp(1000.0).is_finite());
+    }
+
+    #[test]
+    fn erf_is_accurate() {
+        let mut worst = 0f32;
+        for i in -600..=600 {
+            let x = i as f32 * 0.01;
+            worst = worst.max((erf(x) - libm::erff(x)).abs());
+        }
+        assert!(worst < 5e-7, "absolute error {worst}");
+    }
+
+    #[test]
+    fn rope_inverse_undoes_rope() {
+        let (cos, sin) = rope_tables(8, 4, 10_000.0);
+        let orig: Vec<f32> = (0..8).map(|i| i as f32 - 3.5).collect();
+        let mut row = orig.clone();
+        rope_row(&mut row, 0, 2, 4, &cos[10..12], &sin[10..12], false, 1.0);
+        assert_ne!(row, orig);
+        rope_row(&mut row, 0, 2, 4, &cos[10..12], &sin[10..12], true, 1.0);
+        for (a, b) in row.iter().zip(&orig) {
+            assert!((a - b).abs() < 1e-6);
+        }
+    }
+}
