@@ -6,11 +6,29 @@ use std::io;
 use std::ops::Range;
 use std::path::Path;
 
+use md5::{Digest, Md5};
 use rand::Rng;
 
+/// Known enwik files, checked by size then md5: (bytes, md5, name).
+pub const KNOWN_ENWIK: [(usize, &str, &str); 3] = [
+    (100_000_000, "a1fa5ffddb56f4953e226637dabbb36a", "enwik8"),
+    (1_000_000_000, "e206c3450ac99950df65bf70ef61a12d", "enwik9"),
+    (4_154_399, "f1e4e2c811309823bb4aff045d4883d4", "enwik8.head"),
+];
+
 /// Reads a file, or every regular file of a folder in name order,
-/// concatenated.
-pub fn load_bytes(path: &Path) -> io::Result<Vec<u8>> {
+/// concatenated. A file the size of enwik8, enwik9 or our enwik8 head
+/// must have its md5, so a damaged or different download is refused
+/// before hours of training go into it.
+pub fn load_bytes(path: &Path) -> Result<Vec<u8>, String> {
+    let bytes = read_all(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if path.is_file() {
+        check_known(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(bytes)
+}
+
+fn read_all(path: &Path) -> io::Result<Vec<u8>> {
     if path.is_dir() {
         let mut names: Vec<_> = fs::read_dir(path)?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -25,6 +43,24 @@ pub fn load_bytes(path: &Path) -> io::Result<Vec<u8>> {
     } else {
         fs::read(path)
     }
+}
+
+/// Checks `bytes` against [`KNOWN_ENWIK`] when its size is that of a
+/// known file; returns the name it matched.
+pub fn check_known(bytes: &[u8]) -> Result<Option<&'static str>, String> {
+    let Some(&(_, want, name)) = KNOWN_ENWIK.iter().find(|k| k.0 == bytes.len()) else {
+        return Ok(None);
+    };
+    let got: String = Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if got != want {
+        return Err(format!(
+            "has the size of {name} but md5 {got}, not {want}: damaged or not {name}"
+        ));
+    }
+    Ok(Some(name))
 }
 
 /// Parses `START..END` (END may be empty for "to the end of the data").
@@ -88,4 +124,25 @@ pub fn chunks(range: &Range<usize>, chunk: usize) -> Vec<Range<usize>> {
         .step_by(chunk)
         .map(|s| s..(s + chunk).min(range.end))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_of_a_known_size_must_have_its_md5() {
+        let fake = vec![b'x'; 4_154_399];
+        let err = check_known(&fake).unwrap_err();
+        assert!(err.contains("enwik8.head"), "{err}");
+        assert_eq!(check_known(b"any other bytes"), Ok(None));
+    }
+
+    #[test]
+    fn the_shared_enwik8_head_passes() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/enwik8/enwik8.head");
+        let bytes = fs::read(&path).expect("the shared data sets are beside the checkout");
+        assert_eq!(check_known(&bytes), Ok(Some("enwik8.head")));
+    }
 }

@@ -228,7 +228,7 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         })
         .map_err(|e| format!("cannot read {}: {e}", a.data.display()))?;
     let len = if bytes_len == usize::MAX {
-        data::load_bytes(&a.data).map_err(|e| e.to_string())?.len()
+        data::load_bytes(&a.data)?.len()
     } else {
         bytes_len
     };
@@ -316,7 +316,7 @@ fn run_eval(a: EvalCli) -> Result<(), String> {
         std::fs::read(&a.float).map_err(|e| format!("cannot read {}: {e}", a.float.display()))?;
     let fm = model_int8::FloatModel::from_bytes(&fm_bytes)
         .map_err(|e| format!("bad float model file {}: {e}", a.float.display()))?;
-    let bytes = data::load_bytes(&a.data).map_err(|e| format!("cannot read data: {e}"))?;
+    let bytes = data::load_bytes(&a.data)?;
     let range = data::resolve(data::parse_range(&a.range)?, bytes.len())?;
     let file = match &a.int8 {
         Some(p) => std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
@@ -341,7 +341,7 @@ fn run_eval(a: EvalCli) -> Result<(), String> {
 }
 
 fn run_bench(a: BenchCli) -> Result<(), String> {
-    let bytes = data::load_bytes(&a.data).map_err(|e| format!("cannot read data: {e}"))?;
+    let bytes = data::load_bytes(&a.data)?;
     let bytes = &bytes[..bytes.len().min(3_600_000)];
     let threads = threads_or_all(a.threads);
     println!(
@@ -403,8 +403,26 @@ fn size_config(size: &str, window: u32, max_context: u32) -> Result<Config, Stri
     })
 }
 
+/// The fused engine splits the batch across its own threads, so
+/// `matrixmultiply` (threaded for Burn's ndarray backend) must run each
+/// product on the calling thread: its helper threads would oversubscribe
+/// the cores and spin (measured 2026-12-02 on 2 cores, 3.2M model: 3.4K
+/// tokens/s with them, 5.5K without). Set before any thread exists;
+/// `MATMUL_NUM_THREADS` from the environment wins.
+fn single_threaded_gemm_for_fused(cmd: &Cmd) {
+    let burn = match cmd {
+        Cmd::Train(a) => a.engine == "burn",
+        Cmd::Bench(a) => a.engine == "burn",
+        Cmd::Export(_) | Cmd::Eval(_) => false,
+    };
+    if !burn && std::env::var_os("MATMUL_NUM_THREADS").is_none() {
+        std::env::set_var("MATMUL_NUM_THREADS", "1");
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    single_threaded_gemm_for_fused(&cli.cmd);
     let r = match cli.cmd {
         Cmd::Train(a) => run_train(a),
         Cmd::Export(a) => run_export(a),

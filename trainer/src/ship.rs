@@ -135,8 +135,7 @@ fn threads() -> usize {
 /// Exports the last checkpoint of a run.
 pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
     let (cfg, st, fm): (TrainConfig, _, _) = train::load_run(&a.run)?;
-    let bytes = data::load_bytes(&cfg.data)
-        .map_err(|e| format!("cannot read data {}: {e}", cfg.data.display()))?;
+    let bytes = data::load_bytes(&cfg.data)?;
     let write = |p: &Path, b: &[u8]| {
         if let Some(dir) = p.parent() {
             fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

@@ -266,8 +266,7 @@ pub fn train(
 ) -> Result<RunState, String> {
     let run = RunDir(dir.to_path_buf());
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let bytes = data::load_bytes(&cfg.data)
-        .map_err(|e| format!("cannot read data {}: {e}", cfg.data.display()))?;
+    let bytes = data::load_bytes(&cfg.data)?;
 
     let resuming = resume && run.state().exists();
     let mut st = if resuming {
