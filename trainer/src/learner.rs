@@ -29,7 +29,7 @@ use crate::{eval, export, fused};
 /// A model being trained.
 pub trait Learner {
     /// One optimizer step on `batch` sequences of `len` tokens; returns
-    /// the mean loss in nats.
+    /// the mean loss in nats. `seed` draws this step's dropout masks.
     fn step(
         &mut self,
         inputs: Vec<i32>,
@@ -37,6 +37,7 @@ pub trait Learner {
         batch: usize,
         len: usize,
         lr: f64,
+        seed: u64,
     ) -> f32;
     /// Bits per byte over `chunks` of `bytes`, each coded from BOS.
     fn val_bpb(&mut self, bytes: &[u8], chunks: &[Range<usize>]) -> f64;
@@ -105,6 +106,7 @@ pub struct BurnLearner {
     optim: BurnOptim,
     aux: Option<Aux<Train>>,
     device: backend::Device,
+    dropout: f64,
 }
 
 impl BurnLearner {
@@ -135,6 +137,7 @@ impl BurnLearner {
             optim,
             aux: None,
             device,
+            dropout: cfg.dropout as f64,
         })
     }
 
@@ -153,8 +156,12 @@ impl Learner for BurnLearner {
         batch: usize,
         len: usize,
         lr: f64,
+        seed: u64,
     ) -> f32 {
         let model = self.model.take().expect("model present");
+        if self.dropout > 0.0 {
+            <Train as burn::tensor::backend::Backend>::seed(&self.device, seed);
+        }
         if self.aux.as_ref().is_none_or(|a| a.len() != len) {
             self.aux = Some(Aux::new(&model.config(), len, &self.device));
         }
@@ -165,7 +172,7 @@ impl Learner for BurnLearner {
             TensorData::new(targets, [batch, len]),
             &self.device,
         );
-        let loss = model.loss(inp, tgt, aux);
+        let loss = model.loss_with_dropout(inp, tgt, aux, self.dropout);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let value: f32 = loss.into_scalar().elem();
         self.model = Some(self.optim.step(lr, model, grads));
@@ -212,6 +219,7 @@ pub struct FusedLearner {
     grad: Vec<f32>,
     optim: fused::AdamW,
     tensors: Vec<Range<usize>>,
+    dropout: f32,
 }
 
 impl FusedLearner {
@@ -243,6 +251,7 @@ impl FusedLearner {
             params,
             optim,
             tensors: layout.tensors(),
+            dropout: cfg.dropout,
         })
     }
 }
@@ -255,10 +264,21 @@ impl Learner for FusedLearner {
         batch: usize,
         len: usize,
         lr: f64,
+        seed: u64,
     ) -> f32 {
-        let loss =
-            self.engine
-                .loss_and_grad(&self.params, &inputs, &targets, batch, len, &mut self.grad);
+        let dropout = fused::Dropout {
+            p: self.dropout,
+            seed,
+        };
+        let loss = self.engine.loss_and_grad_dropout(
+            &self.params,
+            &inputs,
+            &targets,
+            batch,
+            len,
+            &mut self.grad,
+            dropout,
+        );
         self.optim
             .step(lr as f32, &mut self.params, &mut self.grad, &self.tensors);
         loss

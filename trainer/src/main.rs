@@ -183,6 +183,11 @@ struct TrainArgs {
     /// Worker threads of the fused engine (0: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Residual dropout on each block's attention and feed-forward
+    /// outputs (0: none); fights over-fitting when a large model sees the
+    /// same few MB many times.
+    #[arg(long, default_value_t = 0.0)]
+    dropout: f32,
 }
 
 /// The GPU build trains with Burn; the CPU build with the fused engine.
@@ -260,7 +265,11 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         seed: a.seed,
         engine: a.engine.clone(),
         threads: a.threads,
+        dropout: a.dropout,
     };
+    if !(0.0..1.0).contains(&a.dropout) {
+        return Err(format!("--dropout {} is not in [0, 1)", a.dropout));
+    }
     if !trainer::learner::ENGINES.contains(&a.engine.as_str()) {
         return Err(format!("unknown engine {:?} (fused, burn)", a.engine));
     }

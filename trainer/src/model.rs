@@ -209,6 +209,19 @@ impl<B: Backend> Lm<B> {
 
     /// Logits `[B, T, vocab]` for input tokens `[B, T]` (position 0 first).
     pub fn forward(&self, tokens: Tensor<B, 2, Int>, aux: &Aux<B>) -> Tensor<B, 3> {
+        self.forward_with_dropout(tokens, aux, 0.0)
+    }
+
+    /// [`Lm::forward`] with residual dropout of probability `p` on each
+    /// block's attention and feed-forward outputs (active only under
+    /// autodiff, like Burn's `Dropout`).
+    pub fn forward_with_dropout(
+        &self,
+        tokens: Tensor<B, 2, Int>,
+        aux: &Aux<B>,
+        p: f64,
+    ) -> Tensor<B, 3> {
+        let drop = burn::nn::Dropout { prob: p };
         let config = self.config();
         let [b, t] = tokens.dims();
         assert!(t <= aux.len, "sequence longer than the position tables");
@@ -236,14 +249,14 @@ impl<B: Backend> Lm<B> {
             let scores = scores.mask_fill(mask.clone().expand([b, h_count, t, t]), -1e9);
             let att = softmax(scores, 3).matmul(v);
             let att = att.swap_dims(1, 2).reshape([b, t, d]);
-            h = h + blk.wo.forward(att);
+            h = h + drop.forward(blk.wo.forward(att));
             let f = blk.ffn_norm.forward(h.clone());
             let f = blk.w1.forward(f);
             let f = match config.activation {
                 Activation::Gelu => gelu(f),
                 Activation::Relu => relu(f),
             };
-            h = h + blk.w2.forward(f);
+            h = h + drop.forward(blk.w2.forward(f));
         }
         self.head.forward(self.final_norm.forward(h))
     }
@@ -255,7 +268,18 @@ impl<B: Backend> Lm<B> {
         targets: Tensor<B, 2, Int>,
         aux: &Aux<B>,
     ) -> Tensor<B, 1> {
-        let logits = self.forward(inputs, aux);
+        self.loss_with_dropout(inputs, targets, aux, 0.0)
+    }
+
+    /// [`Lm::loss`] with residual dropout (see [`Lm::forward_with_dropout`]).
+    pub fn loss_with_dropout(
+        &self,
+        inputs: Tensor<B, 2, Int>,
+        targets: Tensor<B, 2, Int>,
+        aux: &Aux<B>,
+        p: f64,
+    ) -> Tensor<B, 1> {
+        let logits = self.forward_with_dropout(inputs, aux, p);
         let [b, t, v] = logits.dims();
         let logp = log_softmax(logits.reshape([b * t, v]), 1);
         let picked = logp.gather(1, targets.reshape([b * t, 1]));

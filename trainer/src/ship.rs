@@ -56,6 +56,7 @@ pub struct Recipe {
     pub weight_decay: f32,
     pub beta2: f32,
     pub grad_clip_per_tensor: f32,
+    pub dropout: f32,
     pub seed: u64,
 }
 
@@ -203,6 +204,7 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
             weight_decay: cfg.weight_decay,
             beta2: cfg.beta2,
             grad_clip_per_tensor: cfg.grad_clip,
+            dropout: cfg.dropout,
             seed: cfg.seed,
         },
         calibration: format!(

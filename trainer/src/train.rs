@@ -67,6 +67,9 @@ pub struct TrainConfig {
     /// Worker threads of the fused engine (0: all cores).
     #[serde(default)]
     pub threads: usize,
+    /// Residual dropout probability (0: none).
+    #[serde(default)]
+    pub dropout: f32,
 }
 
 /// Runs written before the fused engine existed were Burn runs.
@@ -351,7 +354,8 @@ pub fn train(
         };
         let (inp, tgt) = data::sample_batch(&bytes, &cfg.train_range, batch, len, bos, &mut rng);
         let lr = learning_rate(&cfg, st.step, p);
-        let loss_val = learner.step(inp, tgt, batch, len, lr);
+        let seed = cfg.seed ^ st.step.wrapping_mul(0xA076_1D64_78BD_642F);
+        let loss_val = learner.step(inp, tgt, batch, len, lr, seed);
         st.step += 1;
         st.tokens += (batch * len) as u64;
         st.elapsed_s = base_elapsed + session_start.elapsed().as_secs_f64();

@@ -9,7 +9,7 @@ use burn_autodiff::Autodiff;
 use burn_ndarray::NdArray;
 use model_int8::{Activation, Config, FloatLayer, FloatModel, Norm, NormParams};
 use trainer::export::from_float_model;
-use trainer::fused::{Engine, Layout};
+use trainer::fused::{Dropout, Engine, Layout};
 use trainer::model::{Aux, NormLayer};
 
 type B = Autodiff<NdArray<f32>>;
@@ -171,4 +171,78 @@ fn gradients_are_bit_identical_run_to_run() {
     assert_eq!(l1.to_bits(), l2.to_bits());
     assert!(g1.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()));
     assert!(g1.iter().any(|&g| g != 0.0));
+}
+
+fn dropout_grad(threads: usize, p: f32, seed: u64, params: &[f32]) -> (f32, Vec<f32>) {
+    let c = config(32, Activation::Gelu);
+    let (inp, tgt) = batch(3, 80);
+    let mut engine = Engine::new(&c, threads).unwrap();
+    let mut g = vec![0f32; params.len()];
+    let l = engine.loss_and_grad_dropout(&params, &inp, &tgt, 3, 80, &mut g, Dropout { p, seed });
+    (l, g)
+}
+
+#[test]
+fn dropout_zero_is_exactly_no_dropout() {
+    let c = config(32, Activation::Gelu);
+    let params = Layout::new(&c).unwrap().init(9);
+    let (inp, tgt) = batch(3, 80);
+    let mut engine = Engine::new(&c, 2).unwrap();
+    let mut g = vec![0f32; params.len()];
+    let l = engine.loss_and_grad(&params, &inp, &tgt, 3, 80, &mut g);
+    let (ld, gd) = dropout_grad(2, 0.0, 123, &params);
+    assert_eq!(l.to_bits(), ld.to_bits());
+    assert!(g.iter().zip(&gd).all(|(a, b)| a.to_bits() == b.to_bits()));
+}
+
+#[test]
+fn dropout_masks_follow_the_seed_not_the_threads() {
+    let params = Layout::new(&config(32, Activation::Gelu)).unwrap().init(9);
+    let (none, _) = dropout_grad(1, 0.0, 0, &params);
+    let (a, ga) = dropout_grad(1, 0.3, 77, &params);
+    let (b, gb) = dropout_grad(3, 0.3, 77, &params);
+    let (other, _) = dropout_grad(1, 0.3, 78, &params);
+    // Same masks on 1 and 3 threads: only the summation order differs.
+    assert!((a - b).abs() <= 1e-5 * a.abs(), "{a} vs {b}");
+    let (dn, gn) = ga.iter().zip(&gb).fold((0f64, 0f64), |(d, n), (x, y)| {
+        (d + ((x - y) as f64).powi(2), n + (*x as f64).powi(2))
+    });
+    assert!(
+        dn.sqrt() <= 1e-4 * gn.sqrt(),
+        "gradients differ: {dn} vs {gn}"
+    );
+    assert_ne!(a, none, "p = 0.3 must change the loss");
+    assert_ne!(a, other, "another seed must draw other masks");
+}
+
+/// The backward pass differentiates the same masked function the forward
+/// pass computes: the directional derivative along the gradient, by
+/// central differences with the masks held fixed, equals |grad|.
+#[test]
+fn dropout_gradient_matches_finite_differences() {
+    let params = Layout::new(&config(32, Activation::Gelu)).unwrap().init(9);
+    let (_, g) = dropout_grad(2, 0.25, 5, &params);
+    let (_, g0) = dropout_grad(2, 0.0, 5, &params);
+    let norm = g.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
+    let diff = g
+        .iter()
+        .zip(&g0)
+        .map(|(a, b)| ((a - b) as f64).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!(diff > 0.05 * norm, "masks barely change the gradient");
+    let eps = 1e-2;
+    let shifted = |sign: f64| -> f64 {
+        let p: Vec<f32> = params
+            .iter()
+            .zip(&g)
+            .map(|(&p, &d)| (p as f64 + sign * eps * d as f64 / norm) as f32)
+            .collect();
+        dropout_grad(2, 0.25, 5, &p).0 as f64
+    };
+    let fd = (shifted(1.0) - shifted(-1.0)) / (2.0 * eps);
+    assert!(
+        (fd - norm).abs() < 0.02 * norm,
+        "finite differences {fd} vs |grad| {norm}"
+    );
 }

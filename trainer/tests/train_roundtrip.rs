@@ -61,6 +61,8 @@ fn tiny_model_trains_exports_and_round_trips(engine: &str, resume_engine: &str) 
         seed: 5,
         engine: engine.into(),
         threads: 2,
+        // Exercises both engines' dropout; small enough not to slow the fall.
+        dropout: 0.05,
     };
     let run = dir.join("run");
     let st = train(

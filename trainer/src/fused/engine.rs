@@ -28,6 +28,10 @@ struct LayerActs {
     /// Feed-forward pre-activation and activation `[R][ff]`.
     u: Vec<f32>,
     act: Vec<f32>,
+    /// Dropout masks of the attention and feed-forward branches `[R][d]`
+    /// (0 or `1 / (1 - p)`); empty without dropout.
+    mask_att: Vec<f32>,
+    mask_ffn: Vec<f32>,
 }
 
 /// One worker's buffers (reused across calls).
@@ -95,13 +99,39 @@ impl Engine {
         len: usize,
         grad: &mut [f32],
     ) -> f32 {
-        let loss = self.run(params, inputs, targets, batch, len, true);
+        let loss = self.run(params, inputs, targets, batch, len, Some(Dropout::NONE));
+        self.sum_grads(batch, grad);
+        loss
+    }
+
+    fn sum_grads(&self, batch: usize, grad: &mut [f32]) {
         grad.fill(0.0);
         for w in &self.workers[..self.used(batch)] {
             for (g, x) in grad.iter_mut().zip(&w.grad) {
                 *g += x;
             }
         }
+    }
+
+    /// As [`Engine::loss_and_grad`], training with residual dropout: each
+    /// block's attention and feed-forward outputs are zeroed with
+    /// probability `dropout.p` (and the rest scaled by `1 / (1 - p)`)
+    /// before they join the residual stream. The masks depend only on
+    /// `dropout.seed` and each sequence's index in the batch, not on the
+    /// thread count.
+    #[allow(clippy::too_many_arguments)]
+    pub fn loss_and_grad_dropout(
+        &mut self,
+        params: &[f32],
+        inputs: &[i32],
+        targets: &[i32],
+        batch: usize,
+        len: usize,
+        grad: &mut [f32],
+        dropout: Dropout,
+    ) -> f32 {
+        let loss = self.run(params, inputs, targets, batch, len, Some(dropout));
+        self.sum_grads(batch, grad);
         loss
     }
 
@@ -114,7 +144,7 @@ impl Engine {
         batch: usize,
         len: usize,
     ) -> f32 {
-        self.run(params, inputs, targets, batch, len, false)
+        self.run(params, inputs, targets, batch, len, None)
     }
 
     fn used(&self, batch: usize) -> usize {
@@ -128,7 +158,7 @@ impl Engine {
         targets: &[i32],
         batch: usize,
         len: usize,
-        backward: bool,
+        backward: Option<Dropout>,
     ) -> f32 {
         let cfg = self.layout.config;
         assert_eq!(
@@ -182,10 +212,12 @@ impl Engine {
                     rope_cos,
                     rope_sin,
                     inv_n,
+                    first_seq: first - n,
+                    dropout: backward.filter(|d| d.p > 0.0),
                 };
                 let mut run = move || {
                     *loss = forward(&job, ws);
-                    if backward {
+                    if backward.is_some() {
                         backward_pass(&job, ws);
                     }
                 };
@@ -217,6 +249,68 @@ struct Job<'a> {
     rope_sin: &'a [f32],
     /// `1 / (all targets of the batch)`.
     inv_n: f32,
+    /// Index of the job's first sequence in the whole batch.
+    first_seq: usize,
+    /// Residual dropout (training only).
+    dropout: Option<Dropout>,
+}
+
+/// Residual dropout of one training step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dropout {
+    /// Probability of zeroing a branch output, in `[0, 1)`.
+    pub p: f32,
+    /// Seed of the masks; give each step its own.
+    pub seed: u64,
+}
+
+impl Dropout {
+    /// No dropout.
+    pub const NONE: Dropout = Dropout { p: 0.0, seed: 0 };
+}
+
+/// Which residual branch a mask belongs to.
+#[derive(Clone, Copy)]
+enum Branch {
+    Attention = 0,
+    FeedForward = 1,
+}
+
+/// Fills `mask` `[seqs * len][d]` with 0 (probability `p`) or
+/// `1 / (1 - p)`, each sequence from its own stream so the masks do not
+/// depend on how the batch is split across threads.
+fn dropout_mask(job: &Job, dr: Dropout, layer: usize, branch: Branch, mask: &mut [f32]) {
+    let d = job.layout.config.d_model as usize;
+    let keep = 1.0 / (1.0 - dr.p);
+    // Zero when the top 32 bits fall below p * 2^32.
+    let cut = (dr.p as f64 * 4_294_967_296.0) as u64;
+    for (s, seq) in mask.chunks_exact_mut(job.len * d).enumerate() {
+        let stream = ((job.first_seq + s) as u64) << 16 | (layer as u64) << 1 | branch as u64;
+        let mut rng =
+            kernels::SplitMix64::new(dr.seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        for pair in seq.chunks_mut(2) {
+            let r = rng.next_u64();
+            for (i, m) in pair.iter_mut().enumerate() {
+                let bits = (r >> (32 * i)) & 0xFFFF_FFFF;
+                *m = if bits < cut { 0.0 } else { keep };
+            }
+        }
+    }
+}
+
+/// `x += y * mask`, element-wise.
+fn add_masked(x: &mut [f32], y: &[f32], mask: &[f32]) {
+    for ((a, b), m) in x.iter_mut().zip(y).zip(mask) {
+        *a += b * m;
+    }
+}
+
+/// `out = dy * mask`, element-wise.
+fn mul_mask<'a>(out: &'a mut [f32], dy: &[f32], mask: &[f32]) -> &'a [f32] {
+    for ((o, g), m) in out.iter_mut().zip(dy).zip(mask) {
+        *o = g * m;
+    }
+    out
 }
 
 impl Job<'_> {
@@ -320,7 +414,7 @@ fn forward(job: &Job, ws: &mut Workspace) -> f64 {
     for (row, &t) in x.chunks_exact_mut(d).zip(job.inputs) {
         row.copy_from_slice(&emb[t as usize * d..(t as usize + 1) * d]);
     }
-    for (la, at) in ws.layers.iter_mut().zip(&job.layout.layers) {
+    for (l, (la, at)) in ws.layers.iter_mut().zip(&job.layout.layers).enumerate() {
         sized(&mut la.x, rows * d).copy_from_slice(&x);
         kernels::rms_forward(
             &x,
@@ -356,9 +450,18 @@ fn forward(job: &Job, ws: &mut Workspace) -> f64 {
                 pr,
             );
         }
-        // x2 = x + att wo^T
+        // x2 = x + drop(att wo^T)
         x.copy_from_slice(&la.x);
-        linear(rows, d, d, &la.att, &p[at.wo.clone()], 1.0, &mut x);
+        match job.dropout {
+            None => linear(rows, d, d, &la.att, &p[at.wo.clone()], 1.0, &mut x),
+            Some(dr) => {
+                let y = &mut tmp[..rows * d];
+                linear(rows, d, d, &la.att, &p[at.wo.clone()], 0.0, y);
+                let mask = sized(&mut la.mask_att, rows * d);
+                dropout_mask(job, dr, l, Branch::Attention, mask);
+                add_masked(&mut x, y, mask);
+            }
+        }
         sized(&mut la.x2, rows * d).copy_from_slice(&x);
         kernels::rms_forward(
             &x,
@@ -382,7 +485,16 @@ fn forward(job: &Job, ws: &mut Workspace) -> f64 {
             Activation::Gelu => kernels::gelu(&la.u, act),
             Activation::Relu => kernels::relu(&la.u, act),
         }
-        linear(rows, f, d, &la.act, &p[at.w2.clone()], 1.0, &mut x);
+        match job.dropout {
+            None => linear(rows, f, d, &la.act, &p[at.w2.clone()], 1.0, &mut x),
+            Some(dr) => {
+                let y = &mut tmp[..rows * d];
+                linear(rows, f, d, &la.act, &p[at.w2.clone()], 0.0, y);
+                let mask = sized(&mut la.mask_ffn, rows * d);
+                dropout_mask(job, dr, l, Branch::FeedForward, mask);
+                add_masked(&mut x, y, mask);
+            }
+        }
     }
     kernels::rms_forward(
         &x,
@@ -473,14 +585,18 @@ fn backward_pass(job: &Job, ws: &mut Workspace) {
     );
 
     for (la, at) in ws.layers.iter().zip(&lay.layers).rev() {
-        // Feed-forward: x' = x2 + act(u) w2^T.
+        // Feed-forward: x' = x2 + drop(act(u) w2^T).
+        let dy = match job.dropout {
+            None => &dx[..],
+            Some(_) => mul_mask(&mut tmp[..rows * d], dx, &la.mask_ffn),
+        };
         linear_backward(
             rows,
             f,
             d,
             &la.act,
             &p[at.w2.clone()],
-            dx,
+            dy,
             &mut g[at.w2.clone()],
             dff,
             0.0,
@@ -509,14 +625,18 @@ fn backward_pass(job: &Job, ws: &mut Workspace) {
             &mut g[at.ffn_norm.clone()],
             dx,
         );
-        // Attention: x2 = x + att wo^T.
+        // Attention: x2 = x + drop(att wo^T).
+        let dy = match job.dropout {
+            None => &dx[..],
+            Some(_) => mul_mask(&mut tmp[..rows * d], dx, &la.mask_att),
+        };
         linear_backward(
             rows,
             d,
             d,
             &la.att,
             &p[at.wo.clone()],
-            dx,
+            dy,
             &mut g[at.wo.clone()],
             datt,
             0.0,

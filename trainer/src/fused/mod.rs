@@ -15,7 +15,7 @@ mod kernels;
 pub mod layout;
 pub mod optim;
 
-pub use engine::Engine;
+pub use engine::{Dropout, Engine};
 pub use layout::Layout;
 pub use optim::AdamW;
 
