@@ -12,11 +12,6 @@ use host_bench::{table1, Error};
 
 /// Where the repo's shipped sample lives (for `--quick`).
 const SAMPLE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data");
-/// The shipped default model.
-const DEFAULT_MODEL: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../model-int8/models/lm-200k.lmm"
-);
 
 #[derive(Parser)]
 #[command(
@@ -124,8 +119,9 @@ enum SampleMode {
 #[derive(clap::Args)]
 struct Table1Args {
     /// Small run on the real sample shipped in host-bench/data (held-out
-    /// enwik8 text, two LibriSpeech utterances, random bytes) and the
-    /// shipped default model; under a minute.
+    /// enwik8 text, two LibriSpeech utterances, random bytes) and every
+    /// shipped model (200K, 800K, 3.2M) unless --model is given; about a
+    /// minute.
     #[arg(long)]
     quick: bool,
     /// Output folder for table1.{md,json,csv}.
@@ -311,12 +307,12 @@ fn run_table1(mut a: Table1Args) -> Result<(), Error> {
             a.zstd_dict = Some(Path::new(SAMPLE_DIR).join("zstd-enwik8-train.dict"));
         }
         if a.models.is_empty() {
-            if Path::new(DEFAULT_MODEL).exists() {
-                a.models.push(DEFAULT_MODEL.into());
-            } else {
-                meta.notes.push(format!(
-                    "no LM rows: the shipped default model {DEFAULT_MODEL} does not exist yet"
-                ));
+            // Every shipped size, so the quick table shows how rate scales.
+            for s in &host_bench::codec::models::SHIPPED {
+                match host_bench::codec::models::shipped_path(s.level) {
+                    Ok(p) => a.models.push(p),
+                    Err(e) => meta.notes.push(format!("no {} LM row: {e}", s.name)),
+                }
             }
         }
         meta.notes.push(
