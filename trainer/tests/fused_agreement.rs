@@ -178,7 +178,7 @@ fn dropout_grad(threads: usize, p: f32, seed: u64, params: &[f32]) -> (f32, Vec<
     let (inp, tgt) = batch(3, 80);
     let mut engine = Engine::new(&c, threads).unwrap();
     let mut g = vec![0f32; params.len()];
-    let l = engine.loss_and_grad_dropout(&params, &inp, &tgt, 3, 80, &mut g, Dropout { p, seed });
+    let l = engine.loss_and_grad_dropout(params, &inp, &tgt, 3, 80, &mut g, Dropout { p, seed });
     (l, g)
 }
 
