@@ -157,7 +157,8 @@ struct TrainArgs {
     min_lr: f64,
     #[arg(long, default_value_t = 200)]
     warmup: u64,
-    #[arg(long, default_value_t = 0.01)]
+    /// AdamW weight decay (decoupled, scaled by the learning rate).
+    #[arg(long, default_value_t = 0.1)]
     weight_decay: f32,
     #[arg(long, default_value_t = 0.99)]
     beta2: f32,
