@@ -99,18 +99,7 @@ impl Engine {
         len: usize,
         grad: &mut [f32],
     ) -> f32 {
-        let loss = self.run(params, inputs, targets, batch, len, Some(Dropout::NONE));
-        self.sum_grads(batch, grad);
-        loss
-    }
-
-    fn sum_grads(&self, batch: usize, grad: &mut [f32]) {
-        grad.fill(0.0);
-        for w in &self.workers[..self.used(batch)] {
-            for (g, x) in grad.iter_mut().zip(&w.grad) {
-                *g += x;
-            }
-        }
+        self.loss_and_grad_dropout(params, inputs, targets, batch, len, grad, Dropout::NONE)
     }
 
     /// As [`Engine::loss_and_grad`], training with residual dropout: each
@@ -131,7 +120,12 @@ impl Engine {
         dropout: Dropout,
     ) -> f32 {
         let loss = self.run(params, inputs, targets, batch, len, Some(dropout));
-        self.sum_grads(batch, grad);
+        grad.fill(0.0);
+        for w in &self.workers[..self.used(batch)] {
+            for (g, x) in grad.iter_mut().zip(&w.grad) {
+                *g += x;
+            }
+        }
         loss
     }
 
