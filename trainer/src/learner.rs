@@ -51,13 +51,14 @@ pub trait Learner {
 /// Engine names accepted by `--engine`.
 pub const ENGINES: [&str; 2] = ["fused", "burn"];
 
-/// Builds the learner for `cfg.engine`, resuming from `run` when asked.
-pub fn open(cfg: &TrainConfig, run: &RunDir, resume: bool) -> Result<Box<dyn Learner>, String> {
-    let start = if resume {
-        load_float_model(run, cfg)?
-    } else {
-        None
-    };
+/// Builds the learner for `cfg.engine`, starting from `start` (else a
+/// random initialisation). The optimizer state in `run` is picked up only
+/// when `start` is that run's own checkpoint.
+pub fn open(
+    cfg: &TrainConfig,
+    run: &RunDir,
+    start: Option<FloatModel>,
+) -> Result<Box<dyn Learner>, String> {
     match cfg.engine.as_str() {
         "burn" => Ok(Box::new(BurnLearner::new(cfg, run, start)?)),
         "fused" => Ok(Box::new(FusedLearner::new(cfg, run, start)?)),

@@ -33,6 +33,7 @@ pub mod export;
 pub mod fused;
 pub mod int8eval;
 pub mod learner;
+pub mod mixture;
 pub mod model;
 pub mod plot;
 pub mod ship;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use model_int8::Config;
+use trainer::mixture::Source;
 use trainer::train::{self, Driver, ModelDims, TrainConfig};
 use trainer::{data, ship};
 
@@ -126,15 +127,30 @@ struct TrainArgs {
     /// Longest chunk the model codes.
     #[arg(long, default_value_t = 2048)]
     max_context: u32,
-    /// Data file or folder.
+    /// Data file or folder (the single source when no --source is given).
     #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
     data: PathBuf,
-    /// Training byte range START..END.
+    /// Training byte range of --data, START..END.
     #[arg(long, default_value = "0..3600000")]
     train_range: String,
-    /// Validation byte range START..END (END empty: to the end).
+    /// Validation byte range of --data, START..END (END empty: to the end).
     #[arg(long, default_value = "3600000..")]
     val_range: String,
+    /// Training source of a mixture, NAME=PATH[+PATH...][@START..END][*WEIGHT]
+    /// (repeat; replaces --data/--train-range). Sequences are drawn from
+    /// the sources in proportion to their weights.
+    #[arg(long = "source")]
+    sources: Vec<String>,
+    /// Validation source, NAME=PATH[+PATH...][@START..END] (repeat;
+    /// replaces --val-range). The first is the headline curve and what
+    /// `export` measures.
+    #[arg(long = "val-source")]
+    val_sources: Vec<String>,
+    /// Warm restart: start from this float model file (e.g. a shipped
+    /// `model-int8/models/*.float`) with a fresh optimizer; its
+    /// architecture is used (--window and --max-context may change it).
+    #[arg(long)]
+    init_from: Option<PathBuf>,
     #[arg(long, default_value_t = 256)]
     seq_len: usize,
     #[arg(long, default_value_t = 16)]
@@ -223,31 +239,21 @@ fn model_config(a: &TrainArgs) -> Result<Config, String> {
 }
 
 fn run_train(a: TrainArgs) -> Result<(), String> {
-    let config = model_config(&a)?;
-    let bytes_len = std::fs::metadata(&a.data)
-        .map(|m| {
-            if m.is_dir() {
-                usize::MAX
-            } else {
-                m.len() as usize
-            }
-        })
-        .map_err(|e| format!("cannot read {}: {e}", a.data.display()))?;
-    let len = if bytes_len == usize::MAX {
-        data::load_bytes(&a.data)?.len()
-    } else {
-        bytes_len
-    };
-    let train_range = data::resolve(data::parse_range(&a.train_range)?, len)?;
-    let val_range = data::resolve(data::parse_range(&a.val_range)?, len)?;
+    let mut config = model_config(&a)?;
+    if let Some(path) = &a.init_from {
+        config = train::read_float_model(path)?.config;
+        config.window = a.window;
+        config.max_context = a.max_context.max(a.window);
+    }
+    let (train_sources, val_sources) = sources(&a)?;
     if a.seq_len > config.max_context as usize || a.final_seq_len > config.max_context as usize {
         return Err("sequence length exceeds max_context".into());
     }
     let cfg = TrainConfig {
         model: ModelDims::from(config),
-        data: a.data.clone(),
-        train_range,
-        val_range,
+        train: train_sources,
+        val: val_sources,
+        init_from: a.init_from.clone(),
         seq_len: a.seq_len,
         batch: a.batch,
         final_seq_len: a.final_seq_len,
@@ -277,13 +283,26 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
     if a.resume && a.run.join("state.json").exists() {
         eprintln!("resuming {} ({} engine)", a.run.display(), a.engine);
     } else {
+        let names = |v: &[Source]| {
+            v.iter()
+                .map(|s| format!("{} (weight {})", s.name, s.weight))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         eprintln!(
-            "training {} parameters on {} ({} engine), train {:?}, validation {:?}",
+            "training {} parameters ({} engine{}), sources: {}; validation: {}",
             config.parameters(),
-            cfg.data.display(),
             a.engine,
-            cfg.train_range,
-            cfg.val_range
+            a.init_from
+                .as_ref()
+                .map(|p| format!(", warm restart from {}", p.display()))
+                .unwrap_or_default(),
+            names(&cfg.train),
+            cfg.val
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let st = train::train(
@@ -300,6 +319,29 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         st.step, st.tokens, st.elapsed_s, st.last_val_bpb
     );
     Ok(())
+}
+
+/// The training and validation sources: `--source`/`--val-source`, or
+/// `--data` with its two ranges.
+fn sources(a: &TrainArgs) -> Result<(Vec<Source>, Vec<Source>), String> {
+    let parse = |v: &[String]| {
+        v.iter()
+            .map(|s| Source::parse(s))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let range =
+        |s: &str| data::parse_range(s).map(|(start, end)| Some(start..end.unwrap_or(usize::MAX)));
+    let train = if a.sources.is_empty() {
+        vec![Source::new("enwik8", &a.data, range(&a.train_range)?, 1.0)]
+    } else {
+        parse(&a.sources)?
+    };
+    let val = if a.val_sources.is_empty() {
+        vec![Source::new("enwik8", &a.data, range(&a.val_range)?, 1.0)]
+    } else {
+        parse(&a.val_sources)?
+    };
+    Ok((train, val))
 }
 
 fn run_export(a: ExportCli) -> Result<(), String> {

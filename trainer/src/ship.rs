@@ -23,8 +23,12 @@ pub struct Manifest {
     pub int8_file: String,
     pub int8_file_bytes: usize,
     pub float_file: String,
-    pub data: String,
-    pub train_range: Range<usize>,
+    /// Every training source, its weight and the tokens drawn from it.
+    pub sources: Vec<SourceReport>,
+    /// Float model the run warm-restarted from, if any.
+    pub init_from: Option<String>,
+    /// The validation source of the headline figures, and its range.
+    pub validation: String,
     pub validation_range: Range<usize>,
     pub steps: u64,
     pub tokens_seen: u64,
@@ -34,11 +38,35 @@ pub struct Manifest {
     pub recipe: Recipe,
     pub calibration: String,
     pub float_val_bpb: f64,
+    /// Float bits per byte on the run's further validation sources (on
+    /// the evenly spread chunks of its curve).
+    pub other_validation: Vec<OtherValidation>,
     pub int8_val: Int8Eval,
     pub int8_vs_float_loss_pct: f64,
     pub evaluation: String,
     pub limitations: String,
     pub exported_at_unix: u64,
+}
+
+/// One training source in a manifest.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceReport {
+    pub name: String,
+    pub paths: Vec<String>,
+    pub range: Option<Range<usize>>,
+    pub weight: f64,
+    /// Training tokens drawn from it (as counted since mixtures exist).
+    pub tokens: u64,
+    /// Its share of those tokens.
+    pub token_share: f64,
+}
+
+/// Float bits per byte on a further validation source.
+#[derive(Clone, Debug, Serialize)]
+pub struct OtherValidation {
+    pub name: String,
+    pub bytes: usize,
+    pub float_bpb: f64,
 }
 
 /// The training recipe, copied from the run's config.
@@ -135,8 +163,9 @@ fn threads() -> usize {
 
 /// Exports the last checkpoint of a run.
 pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
-    let (cfg, st, fm): (TrainConfig, _, _) = train::load_run(&a.run)?;
-    let bytes = data::load_bytes(&cfg.data)?;
+    let (mut cfg, st, fm): (TrainConfig, _, _) = train::load_run(&a.run)?;
+    let train_bytes = cfg.train[0].load()?;
+    let bytes = cfg.val[0].load()?;
     let write = |p: &Path, b: &[u8]| {
         if let Some(dir) = p.parent() {
             fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -145,7 +174,14 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
     };
     write(&a.out_float, &fm.to_bytes())?;
     let chunk = 2048.min(fm.config.max_context as usize);
-    let calib = calibration_text(&bytes, &cfg.train_range, a.calibration_bytes, chunk);
+    // Calibrated on the first training source: the text the headline
+    // validation source resembles.
+    let calib = calibration_text(
+        &train_bytes,
+        &(0..train_bytes.len()),
+        a.calibration_bytes,
+        chunk,
+    );
     let opts = QuantOptions {
         max_calibration_bytes: calib.len(),
         ..QuantOptions::default()
@@ -154,12 +190,14 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
     let file = quantize(&fm, &calib, &opts).map_err(|e| format!("quantization failed: {e}"))?;
     eprintln!("quantized in {:.1} s", t.elapsed().as_secs_f64());
     write(&a.out_int8, &file)?;
-    let mut val = cfg.val_range.clone();
+    let mut val = 0..bytes.len();
     if a.eval_bytes > 0 && val.len() > a.eval_bytes {
         val.end = val.start + a.eval_bytes;
     }
     let t = Instant::now();
     let (float_bpb, int8) = measure(&fm, &file, &bytes[val.clone()], chunk)?;
+    let offset = cfg.val[0].range.as_ref().map_or(0, |r| r.start);
+    let val = val.start + offset..val.end + offset;
     eprintln!(
         "held-out {:?}: float {:.4} bits/byte, int8 {:.4} (log-loss) / {:.4} (coded, round trip {}) in {:.0} s",
         val,
@@ -179,8 +217,14 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
         int8_file: file_name(&a.out_int8),
         int8_file_bytes: file.len(),
         float_file: file_name(&a.out_float),
-        data: cfg.data.display().to_string(),
-        train_range: cfg.train_range.clone(),
+        sources: source_reports(&cfg, &st),
+        init_from: cfg.init_from.as_ref().map(|p| p.display().to_string()),
+        validation: cfg.val[0]
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join("+"),
         validation_range: val,
         steps: st.step,
         tokens_seen: st.tokens,
@@ -213,6 +257,7 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
             chunk
         ),
         float_val_bpb: float_bpb,
+        other_validation: other_validation(&mut cfg, &fm, chunk)?,
         int8_vs_float_loss_pct: 100.0 * (int8.log_loss_bpb / float_bpb - 1.0),
         int8_val: int8,
         evaluation: format!(
@@ -226,6 +271,53 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
     };
     train::write_json(&a.manifest, &m)?;
     Ok(m)
+}
+
+fn source_reports(cfg: &TrainConfig, st: &train::RunState) -> Vec<SourceReport> {
+    let total: u64 = st.tokens_by_source.values().sum();
+    cfg.train
+        .iter()
+        .map(|s| {
+            let tokens = st.tokens_by_source.get(&s.name).copied().unwrap_or(0);
+            SourceReport {
+                name: s.name.clone(),
+                paths: s.paths.iter().map(|p| p.display().to_string()).collect(),
+                range: s.range.clone(),
+                weight: s.weight,
+                tokens,
+                token_share: if total > 0 {
+                    tokens as f64 / total as f64
+                } else {
+                    0.0
+                },
+            }
+        })
+        .collect()
+}
+
+fn other_validation(
+    cfg: &mut TrainConfig,
+    fm: &FloatModel,
+    chunk: usize,
+) -> Result<Vec<OtherValidation>, String> {
+    let n = cfg.val_chunks;
+    cfg.val
+        .iter_mut()
+        .skip(1)
+        .map(|s| {
+            let bytes = s.load()?;
+            let chunks = train::val_chunks(&(0..bytes.len()), chunk, n);
+            let total: usize = chunks.iter().map(|r| r.len()).sum();
+            let mut engine = crate::fused::Engine::new(&fm.config, threads())?;
+            let params = engine.layout().flatten(fm)?;
+            Ok(OtherValidation {
+                name: s.name.clone(),
+                bytes: total,
+                float_bpb: crate::fused::bits(&mut engine, &params, &bytes, &chunks, 4)
+                    / total as f64,
+            })
+        })
+        .collect()
 }
 
 fn file_name(p: &Path) -> String {

@@ -1,6 +1,7 @@
 //! The training loop: AdamW, warm-up + cosine, gradient clipping, optional
 //! longer sequences at the end, checkpoints with resume, a validation curve.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::ops::Range;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data;
 use crate::learner::{self, Learner};
+use crate::mixture::{self, Mixture, Source};
 use crate::plot;
 
 /// Everything that defines a training run; saved as `config.json`.
@@ -22,12 +24,15 @@ use crate::plot;
 pub struct TrainConfig {
     /// Model hyper-parameters.
     pub model: ModelDims,
-    /// Data file or folder.
-    pub data: PathBuf,
-    /// Training byte range.
-    pub train_range: Range<usize>,
-    /// Validation byte range.
-    pub val_range: Range<usize>,
+    /// Training sources, sampled by weight ([`Mixture`]).
+    pub train: Vec<Source>,
+    /// Validation sources, each with its own curve; the first is the
+    /// run's headline figure and what `export` measures.
+    pub val: Vec<Source>,
+    /// Float model the run started from with a fresh optimizer (a warm
+    /// restart), if any.
+    #[serde(default)]
+    pub init_from: Option<PathBuf>,
     /// Sequence length (positions, BOS included).
     pub seq_len: usize,
     /// Sequences per step.
@@ -143,6 +148,32 @@ impl ModelDims {
     }
 }
 
+impl TrainConfig {
+    /// Reads a run's `config.json`, also in the single-source form of runs
+    /// written before mixtures (`data`, `train_range`, `val_range`).
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let mut v: serde_json::Value = read_json(path)?;
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(data) = obj.remove("data") {
+                let data: PathBuf = serde_json::from_value(data)
+                    .map_err(|e| format!("bad data path in {}: {e}", path.display()))?;
+                let range = |obj: &mut serde_json::Map<_, _>, key: &str| {
+                    obj.remove(key)
+                        .map(serde_json::from_value::<Range<usize>>)
+                        .transpose()
+                        .map_err(|e| format!("bad {key} in {}: {e}", path.display()))
+                };
+                let train = range(obj, "train_range")?;
+                let val = range(obj, "val_range")?;
+                let to = |r, w| serde_json::to_value(vec![Source::new("enwik8", &data, r, w)]);
+                obj.insert("train".into(), to(train, 1.0).expect("serializable"));
+                obj.insert("val".into(), to(val, 0.0).expect("serializable"));
+            }
+        }
+        serde_json::from_value(v).map_err(|e| format!("bad run config {}: {e}", path.display()))
+    }
+}
+
 /// Progress of a run; saved as `state.json` with every checkpoint.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RunState {
@@ -154,8 +185,12 @@ pub struct RunState {
     pub elapsed_s: f64,
     /// Whether the run reached its step or time limit.
     pub finished: bool,
-    /// Last validation bits per byte.
+    /// Last validation bits per byte (first validation source).
     pub last_val_bpb: Option<f64>,
+    /// Training tokens drawn from each source (runs from before mixtures
+    /// count only from their first resume on).
+    #[serde(default)]
+    pub tokens_by_source: BTreeMap<String, u64>,
 }
 
 /// Learning rate at `step` with overall progress `p` in [0, 1].
@@ -217,7 +252,7 @@ impl RunDir {
 /// Loads the config, progress and model of a run directory.
 pub fn load_run(dir: &Path) -> Result<(TrainConfig, RunState, FloatModel), String> {
     let run = RunDir(dir.to_path_buf());
-    let cfg: TrainConfig = read_json(&run.config())?;
+    let cfg = TrainConfig::read(&run.config())?;
     let st: RunState = read_json(&run.state())?;
     let fm = learner::load_float_model(&run, &cfg)?
         .ok_or_else(|| format!("{} has no checkpoint", dir.display()))?;
@@ -259,6 +294,60 @@ pub struct Driver {
     pub verbose: bool,
 }
 
+/// Validation data of a run: each source's bytes and evenly spread chunks.
+pub struct ValSet {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub chunks: Vec<Range<usize>>,
+}
+
+/// The learner a run starts or continues with: its last checkpoint when
+/// resuming, else `cfg.init_from` (a warm restart: the float model's
+/// weights, a fresh optimizer), else a random initialisation.
+pub fn open_learner(
+    cfg: &TrainConfig,
+    run: &RunDir,
+    resuming: bool,
+) -> Result<Box<dyn Learner>, String> {
+    let has_checkpoint = [run.float_model(), run.model().with_extension("mpk")]
+        .iter()
+        .any(|p| p.exists());
+    if !resuming && has_checkpoint {
+        return Err(format!(
+            "{} already holds a run's checkpoint: pass --resume to continue it, or give a new --run",
+            run.0.display()
+        ));
+    }
+    let start = if resuming {
+        learner::load_float_model(run, cfg)?
+    } else if let Some(path) = &cfg.init_from {
+        let mut fm = read_float_model(path)?;
+        // The attention window and the longest chunk hold no weights, so
+        // a warm restart may change them.
+        fm.config.window = cfg.model.window;
+        fm.config.max_context = cfg.model.max_context;
+        if ModelDims::from(fm.config) != cfg.model {
+            return Err(format!(
+                "{} is a {:?} model, not the run's {:?}",
+                path.display(),
+                ModelDims::from(fm.config),
+                cfg.model
+            ));
+        }
+        Some(fm)
+    } else {
+        None
+    };
+    learner::open(cfg, run, start)
+}
+
+/// Reads a float model file (`export` writes them beside the int8 file).
+pub fn read_float_model(path: &Path) -> Result<FloatModel, String> {
+    let bytes = fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    FloatModel::from_bytes(&bytes)
+        .map_err(|e| format!("{} is not a float model file: {e}", path.display()))
+}
+
 /// Trains (or resumes) the run in `dir`. With `resume`, the config in the
 /// directory is used, except for the limits given in `cfg`.
 pub fn train(
@@ -269,11 +358,10 @@ pub fn train(
 ) -> Result<RunState, String> {
     let run = RunDir(dir.to_path_buf());
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let bytes = data::load_bytes(&cfg.data)?;
 
     let resuming = resume && run.state().exists();
     let mut st = if resuming {
-        let saved: TrainConfig = read_json(&run.config())?;
+        let saved = TrainConfig::read(&run.config())?;
         // Limits, engine and threads may change on resume; the rest is
         // the saved run.
         let mut next = saved;
@@ -287,27 +375,35 @@ pub fn train(
         RunState::default()
     };
     st.finished = false;
-    if cfg.train_range.end > bytes.len() || cfg.val_range.end > bytes.len() {
-        return Err("data ranges exceed the data".into());
-    }
-    let mut learner = learner::open(&cfg, &run, resuming)?;
+    mixture::check_disjoint(&cfg.train, &cfg.val)?;
+    let mix = Mixture::load(&mut cfg.train)?;
+    let config = cfg.model.to_config();
+    let vals = cfg
+        .val
+        .iter_mut()
+        .map(|s| {
+            let bytes = s.load()?;
+            let chunks = val_chunks(
+                &(0..bytes.len()),
+                2048.min(config.max_context as usize),
+                cfg.val_chunks,
+            );
+            Ok(ValSet {
+                name: s.name.clone(),
+                bytes,
+                chunks,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut learner = open_learner(&cfg, &run, resuming)?;
     write_json(&run.config(), &cfg)?;
 
-    let config = cfg.model.to_config();
     let bos = config.vocab as i32;
-    let vchunks = val_chunks(
-        &cfg.val_range,
-        2048.min(config.max_context as usize),
-        cfg.val_chunks,
-    );
     let mut rng = StdRng::seed_from_u64(cfg.seed ^ st.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
 
     if !run.metrics().exists() {
-        fs::write(
-            run.metrics(),
-            "step,tokens,elapsed_s,lr,train_bpb,val_bpb,tokens_per_s\n",
-        )
-        .map_err(|e| format!("cannot write metrics: {e}"))?;
+        fs::write(run.metrics(), format!("{}\n", metrics_header(&vals)))
+            .map_err(|e| format!("cannot write metrics: {e}"))?;
     }
     let bar = if driver.progress {
         let (len, unit) = if cfg.time_budget_s > 0.0 {
@@ -352,7 +448,7 @@ pub fn train(
         } else {
             (cfg.seq_len, cfg.batch)
         };
-        let (inp, tgt) = data::sample_batch(&bytes, &cfg.train_range, batch, len, bos, &mut rng);
+        let (inp, tgt) = mix.sample_batch(batch, len, bos, &mut rng, &mut st.tokens_by_source)?;
         let lr = learning_rate(&cfg, st.step, p);
         let seed = cfg.seed ^ st.step.wrapping_mul(0xA076_1D64_78BD_642F);
         let loss_val = learner.step(inp, tgt, batch, len, lr, seed);
@@ -390,22 +486,28 @@ pub fn train(
             || (cfg.time_budget_s > 0.0 && progress(&cfg, &st) >= 1.0);
         let do_eval = done_next || last_eval.elapsed().as_secs_f64() >= cfg.eval_every_s;
         if do_eval {
-            let val = if vchunks.is_empty() {
-                None
-            } else {
-                Some(learner.val_bpb(&bytes, &vchunks))
-            };
+            let vbpb: Vec<Option<f64>> = vals
+                .iter()
+                .map(|v| (!v.chunks.is_empty()).then(|| learner.val_bpb(&v.bytes, &v.chunks)))
+                .collect();
+            let val = vbpb.first().copied().flatten();
             st.last_val_bpb = val;
-            let line = format!(
-                "{},{},{:.1},{:.3e},{:.4},{},{:.0}\n",
+            let fmt = |v: &Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+            let mut line = format!(
+                "{},{},{:.1},{:.3e},{:.4},{},{:.0}",
                 st.step,
                 st.tokens,
                 st.elapsed_s,
                 lr,
                 train_bpb,
-                val.map(|v| format!("{v:.4}")).unwrap_or_default(),
+                fmt(&val),
                 rate
             );
+            for v in vbpb.iter().skip(1) {
+                line.push(',');
+                line.push_str(&fmt(v));
+            }
+            line.push('\n');
             fs::OpenOptions::new()
                 .append(true)
                 .open(run.metrics())
@@ -421,7 +523,11 @@ pub fn train(
                     st.elapsed_s,
                     lr,
                     train_bpb,
-                    val.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into()),
+                    vals.iter()
+                        .zip(&vbpb)
+                        .map(|(s, v)| format!("{} {}", s.name, fmt(v)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     rate
                 ),
                 );
@@ -444,6 +550,17 @@ pub fn train(
     bar.finish();
     save_checkpoint(&run, learner.as_mut(), &st)?;
     Ok(st)
+}
+
+/// The CSV header: `val_bpb` is the first validation source, then a
+/// `val_NAME` column for each further one.
+fn metrics_header(vals: &[ValSet]) -> String {
+    let mut h = String::from("step,tokens,elapsed_s,lr,train_bpb,val_bpb,tokens_per_s");
+    for v in vals.iter().skip(1) {
+        h.push_str(",val_");
+        h.push_str(&v.name);
+    }
+    h
 }
 
 /// Prints above the bar, or to stderr when there is no bar.

@@ -6,6 +6,7 @@ use std::fs;
 
 use coder_core::{decode_to_vec, encode_to_vec};
 use model_int8::{working_memory_size, Config, Int8Model, ModelFile};
+use trainer::mixture::Source;
 use trainer::ship::{export_run, ExportArgs};
 use trainer::train::{train, Driver, ModelDims, TrainConfig};
 
@@ -40,9 +41,14 @@ fn tiny_model_trains_exports_and_round_trips(engine: &str, resume_engine: &str) 
     let config = Config::sized(32, 2, 2, 32, 128);
     let cfg = TrainConfig {
         model: ModelDims::from(config),
-        data: data_path,
-        train_range: 0..split,
-        val_range: split..data.len(),
+        train: vec![Source::new("text", &data_path, Some(0..split), 1.0)],
+        val: vec![Source::new(
+            "text",
+            &data_path,
+            Some(split..data.len()),
+            1.0,
+        )],
+        init_from: None,
         seq_len: 64,
         batch: 8,
         final_seq_len: 96,
