@@ -201,19 +201,10 @@ fn random_model(config: Config) -> Vec<u8> {
     quantize(&m, golden_common::TEXT, &opts).unwrap()
 }
 
+/// A `const` expression for `c`, through its one encoding.
 fn config_literal(c: &Config) -> String {
     format!(
-        "Config {{ vocab: {}, d_model: {}, n_layers: {}, n_heads: {}, d_ff: {}, window: {}, \
-         max_context: {}, rope_base: {}, norm: Norm::{:?}, activation: Activation::{:?} }}",
-        c.vocab,
-        c.d_model,
-        c.n_layers,
-        c.n_heads,
-        c.d_ff,
-        c.window,
-        c.max_context,
-        c.rope_base,
-        c.norm,
-        c.activation
+        "match Config::from_words({:?}) {{ Ok(c) => c, Err(_) => panic!(\"bad config\") }}",
+        c.to_words()
     )
 }

@@ -46,7 +46,7 @@ pub use coder::{decode_into, encode_into, max_encoded_len, Decoder, Encoder, Sym
 pub use coder::{decode_to_vec, encode_to_vec};
 pub use crc32::{crc32, Crc32};
 pub use error::Error;
-pub use fingerprint::Fingerprinter;
+pub use fingerprint::{fnv1a64, fnv1a64_update, Fingerprinter, FNV_OFFSET};
 pub use freq::{FreqTable, MAX_PRECISION, MAX_SYMBOLS};
 pub use model::Model;
 

@@ -22,8 +22,8 @@ use coder_core::Model;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 #[cfg(not(feature = "rtt"))]
 use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
-use model_int8::format::fnv1a64;
-use model_int8::{working_memory_size, Activation, Config, Int8Model, ModelFile, Norm};
+use model_int8::format::{fnv1a64, table_hash};
+use model_int8::{working_memory_size, Config, Int8Model, ModelFile};
 
 /// Bytes aligned for zero-copy use.
 #[repr(C, align(32))]
@@ -96,18 +96,11 @@ fn golden(work: &mut [u8]) -> bool {
             return false;
         }
     };
-    let mut h = Fnv::new();
-    m.reset();
-    for &b in GOLDEN_INPUT.0.iter() {
-        for c in m.frequencies().cumulative() {
-            h.write(&c.to_le_bytes());
-        }
-        m.observe(usize::from(b));
-    }
+    let tables = table_hash(&mut m, &GOLDEN_INPUT.0);
     defmt::info!(
         "golden: file {=u64:#018x} tables {=u64:#018x} steps {=usize}",
         fnv1a64(&GOLDEN_MODEL.0),
-        h.finish(),
+        tables,
         GOLDEN_INPUT.0.len()
     );
     true
@@ -290,23 +283,6 @@ fn round_trip<M: Model>(
 /// SysTick reading `t`.
 fn cost_since(t: u64) -> u64 {
     (clock::ticks() - t) * clock::PER_TICK
-}
-
-/// Incremental FNV-1a 64 (the same as `model_int8::format::fnv1a64`).
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// Logs the verdict and ends the run: a semihosting exit with its status

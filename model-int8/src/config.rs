@@ -1,9 +1,13 @@
 //! The architecture hyper-parameters shared by the trainer, the float
 //! reference and the int8 inference (see `docs/ARCHITECTURE.md`).
 
+use crate::Error;
+
 /// Normalization layer type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Norm {
     /// `x / rms(x) * gain`.
     Rms,
@@ -14,6 +18,8 @@ pub enum Norm {
 /// Feed-forward non-linearity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Activation {
     /// Exact (erf) GELU.
     Gelu,
@@ -21,9 +27,89 @@ pub enum Activation {
     Relu,
 }
 
+/// The code of each variant in every file format (`0` RMS, `1` Layer).
+impl Norm {
+    /// The variant's code.
+    pub const fn code(self) -> u32 {
+        match self {
+            Norm::Rms => 0,
+            Norm::Layer => 1,
+        }
+    }
+
+    /// The variant of a code ([`Error::BadConfig`] for an unknown one).
+    pub const fn from_code(code: u32) -> Result<Self, Error> {
+        match code {
+            0 => Ok(Norm::Rms),
+            1 => Ok(Norm::Layer),
+            _ => Err(Error::BadConfig),
+        }
+    }
+}
+
+impl From<Norm> for u32 {
+    fn from(n: Norm) -> u32 {
+        n.code()
+    }
+}
+
+impl TryFrom<u32> for Norm {
+    type Error = Error;
+    fn try_from(code: u32) -> Result<Self, Error> {
+        Self::from_code(code)
+    }
+}
+
+/// The code of each variant in every file format (`0` GELU, `1` ReLU).
+impl Activation {
+    /// The variant's code.
+    pub const fn code(self) -> u32 {
+        match self {
+            Activation::Gelu => 0,
+            Activation::Relu => 1,
+        }
+    }
+
+    /// The variant of a code ([`Error::BadConfig`] for an unknown one).
+    pub const fn from_code(code: u32) -> Result<Self, Error> {
+        match code {
+            0 => Ok(Activation::Gelu),
+            1 => Ok(Activation::Relu),
+            _ => Err(Error::BadConfig),
+        }
+    }
+}
+
+impl From<Activation> for u32 {
+    fn from(a: Activation) -> u32 {
+        a.code()
+    }
+}
+
+impl TryFrom<u32> for Activation {
+    type Error = Error;
+    fn try_from(code: u32) -> Result<Self, Error> {
+        Self::from_code(code)
+    }
+}
+
 /// Hyper-parameters of a decoder-only byte-level Transformer.
+///
+/// Its one encoding is [`Config::to_words`] / [`Config::from_words`]: the
+/// int8 file, the float checkpoint, the trainer's Burn record and the
+/// firmware's build script all store these ten words (with the `serde`
+/// feature, JSON uses the field names and lower-case variant names).
+///
+/// ```
+/// use model_int8::Config;
+/// let c = Config::paper_200k(256, 2048);
+/// let w = c.to_words();
+/// assert_eq!(w, [256, 64, 4, 4, 256, 256, 2048, 10_000, 0, 0]);
+/// assert_eq!(Config::from_words(w), Ok(c));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Config {
     /// Output alphabet (256 for bytes); the embedding has `vocab + 1` rows,
     /// the last one being BOS.
@@ -85,6 +171,52 @@ impl Config {
         }
     }
 
+    /// Number of words of [`Config::to_words`].
+    pub const WORDS: usize = 10;
+
+    /// The configuration as ten words: vocab, d_model, n_layers, n_heads,
+    /// d_ff, window, max_context, rope_base, norm code, activation code.
+    pub const fn to_words(&self) -> [u32; Self::WORDS] {
+        [
+            self.vocab,
+            self.d_model,
+            self.n_layers,
+            self.n_heads,
+            self.d_ff,
+            self.window,
+            self.max_context,
+            self.rope_base,
+            self.norm.code(),
+            self.activation.code(),
+        ]
+    }
+
+    /// Decodes [`Config::to_words`]; unknown norm or activation codes are
+    /// [`Error::BadConfig`]. Sizes are not checked here: see
+    /// [`Config::validate`].
+    pub const fn from_words(w: [u32; Self::WORDS]) -> Result<Self, Error> {
+        let norm = match Norm::from_code(w[8]) {
+            Ok(n) => n,
+            Err(e) => return Err(e),
+        };
+        let activation = match Activation::from_code(w[9]) {
+            Ok(a) => a,
+            Err(e) => return Err(e),
+        };
+        Ok(Self {
+            vocab: w[0],
+            d_model: w[1],
+            n_layers: w[2],
+            n_heads: w[3],
+            d_ff: w[4],
+            window: w[5],
+            max_context: w[6],
+            rope_base: w[7],
+            norm,
+            activation,
+        })
+    }
+
     /// Per-head width.
     pub const fn head_dim(&self) -> u32 {
         self.d_model / self.n_heads
@@ -95,7 +227,7 @@ impl Config {
     /// window <= max_context`, and the size limits of the int8 format
     /// (`vocab <= 32768`, `d_model <= 4096`, `d_ff <= 16384`, `max_context
     /// <= 65536`, `n_layers <= 64`).
-    pub const fn validate(&self) -> Result<(), crate::Error> {
+    pub const fn validate(&self) -> Result<(), Error> {
         let ok = self.vocab >= 1
             && self.vocab <= 32_768
             && self.d_model >= 2
@@ -114,7 +246,7 @@ impl Config {
         if ok {
             Ok(())
         } else {
-            Err(crate::Error::BadConfig)
+            Err(Error::BadConfig)
         }
     }
 

@@ -4,6 +4,7 @@
 use std::vec;
 use std::vec::Vec;
 
+use crate::numerics::SplitMix64;
 use crate::Config;
 
 /// Parameters of a normalization layer.
@@ -64,7 +65,7 @@ impl NormParams {
         }
     }
 
-    fn random(config: &Config, rng: &mut SplitMix) -> Self {
+    fn random(config: &Config, rng: &mut SplitMix64) -> Self {
         let d = config.d_model as usize;
         let gain = (0..d).map(|_| 1.0 + 0.2 * rng.symmetric()).collect();
         let bias = (0..Self::expected_bias(config))
@@ -78,27 +79,7 @@ impl NormParams {
     }
 }
 
-/// A small deterministic generator (SplitMix64) for random test models.
-pub(crate) struct SplitMix(u64);
-
-impl SplitMix {
-    pub(crate) fn new(seed: u64) -> Self {
-        SplitMix(seed)
-    }
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `[-1, 1)`.
-    pub(crate) fn symmetric(&mut self) -> f32 {
-        ((self.next_u64() >> 40) as f32 / (1u64 << 23) as f32) - 1.0
-    }
-}
-
-fn random_matrix(rng: &mut SplitMix, rows: usize, cols: usize, amp: f32) -> Vec<f32> {
+fn random_matrix(rng: &mut SplitMix64, rows: usize, cols: usize, amp: f32) -> Vec<f32> {
     (0..rows * cols).map(|_| amp * rng.symmetric()).collect()
 }
 
@@ -107,7 +88,7 @@ impl FloatModel {
     /// measurements), scaled so activations stay in a realistic range and
     /// the output distribution is far from uniform.
     pub fn random(config: Config, seed: u64) -> Self {
-        let mut rng = SplitMix::new(seed);
+        let mut rng = SplitMix64::new(seed);
         let d = config.d_model as usize;
         let f = config.d_ff as usize;
         let v = config.vocab as usize;
@@ -200,25 +181,7 @@ impl FloatModel {
         let c = &self.config;
         let mut buf = Vec::with_capacity(self.config.parameters() as usize * 4 + 1024);
         buf.extend_from_slice(&FLOAT_MAGIC);
-        for x in [
-            FLOAT_VERSION,
-            c.vocab,
-            c.d_model,
-            c.n_layers,
-            c.n_heads,
-            c.d_ff,
-            c.window,
-            c.max_context,
-            c.rope_base,
-            match c.norm {
-                crate::Norm::Rms => 0,
-                crate::Norm::Layer => 1,
-            },
-            match c.activation {
-                crate::Activation::Gelu => 0,
-                crate::Activation::Relu => 1,
-            },
-        ] {
+        for x in core::iter::once(FLOAT_VERSION).chain(c.to_words()) {
             buf.extend_from_slice(&x.to_le_bytes());
         }
         for t in self.tensors() {
@@ -256,30 +219,11 @@ impl FloatModel {
         if version != FLOAT_VERSION {
             return Err(invalid("unsupported float checkpoint version"));
         }
-        let mut f = [0u32; 10];
+        let mut f = [0u32; Config::WORDS];
         for x in f.iter_mut() {
             *x = u()?;
         }
-        let config = Config {
-            vocab: f[0],
-            d_model: f[1],
-            n_layers: f[2],
-            n_heads: f[3],
-            d_ff: f[4],
-            window: f[5],
-            max_context: f[6],
-            rope_base: f[7],
-            norm: match f[8] {
-                0 => crate::Norm::Rms,
-                1 => crate::Norm::Layer,
-                _ => return Err(invalid("bad norm type")),
-            },
-            activation: match f[9] {
-                0 => crate::Activation::Gelu,
-                1 => crate::Activation::Relu,
-                _ => return Err(invalid("bad activation type")),
-            },
-        };
+        let config = Config::from_words(f).map_err(|_| invalid("bad norm or activation type"))?;
         config.validate().map_err(invalid)?;
         // Shapes come from the config; read into a zero model of that shape.
         let mut m = FloatModel::zeros(config);

@@ -2,7 +2,7 @@
 //! the integer constants of the quantized model (layout in the crate docs).
 //! The reader is `no_std` and zero-copy; it validates the whole file.
 
-use crate::{Activation, Config, Error, Norm};
+use crate::{Config, Error};
 
 /// Magic bytes at the start of every model file.
 pub const MAGIC: [u8; 4] = *b"LMI8";
@@ -133,24 +133,8 @@ pub const fn tensor_spec(c: &Config, index: usize) -> (DType, usize, usize) {
     }
 }
 
-/// FNV-1a 64 offset basis.
-pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// Continues a 64-bit FNV-1a hash `h` over `bytes`.
-pub const fn fnv1a64_update(mut h: u64, bytes: &[u8]) -> u64 {
-    let mut i = 0;
-    while i < bytes.len() {
-        h ^= bytes[i] as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        i += 1;
-    }
-    h
-}
-
-/// 64-bit FNV-1a hash (the file checksum and fingerprint).
-pub const fn fnv1a64(bytes: &[u8]) -> u64 {
-    fnv1a64_update(FNV_OFFSET, bytes)
-}
+/// The file checksum and fingerprint: coder-core's FNV-1a 64.
+pub use coder_core::{fnv1a64, fnv1a64_update, FNV_OFFSET};
 
 /// The golden-test hash: resets `model`, then for each symbol of `input`
 /// hashes (FNV-1a 64) the little-endian `u32` cumulative counts of the
@@ -241,27 +225,14 @@ impl<'a> ModelFile<'a> {
         if fnv1a64(&bytes[..body]) != sum {
             return Err(Error::ChecksumMismatch);
         }
-        let u = |i: usize| rd_u32(bytes, 16 + 4 * i);
-        let config = Config {
-            vocab: u(0),
-            d_model: u(1),
-            n_layers: u(2),
-            n_heads: u(3),
-            d_ff: u(4),
-            window: u(5),
-            max_context: u(6),
-            rope_base: u(7),
-            norm: match bytes[48] {
-                0 => Norm::Rms,
-                1 => Norm::Layer,
-                _ => return Err(Error::BadConfig),
-            },
-            activation: match bytes[49] {
-                0 => Activation::Gelu,
-                1 => Activation::Relu,
-                _ => return Err(Error::BadConfig),
-            },
-        };
+        let mut words = [0u32; Config::WORDS];
+        for (i, w) in words.iter_mut().take(8).enumerate() {
+            *w = rd_u32(bytes, 16 + 4 * i);
+        }
+        // The two enum codes are single bytes in this header.
+        words[8] = u32::from(bytes[48]);
+        words[9] = u32::from(bytes[49]);
+        let config = Config::from_words(words)?;
         config.validate()?;
         let precision = u32::from(bytes[50]);
         if precision == 0
@@ -462,26 +433,13 @@ pub fn write_file(
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&0u64.to_le_bytes()); // length, patched below
-    for x in [
-        config.vocab,
-        config.d_model,
-        config.n_layers,
-        config.n_heads,
-        config.d_ff,
-        config.window,
-        config.max_context,
-        config.rope_base,
-    ] {
+    let words = config.to_words();
+    for x in &words[..8] {
         out.extend_from_slice(&x.to_le_bytes());
     }
-    out.push(match config.norm {
-        Norm::Rms => 0,
-        Norm::Layer => 1,
-    });
-    out.push(match config.activation {
-        Activation::Gelu => 0,
-        Activation::Relu => 1,
-    });
+    // The two enum codes are single bytes in this header.
+    out.push(words[8] as u8);
+    out.push(words[9] as u8);
     out.push(precision as u8);
     out.push(0);
     let n = tensors.len();

@@ -19,6 +19,8 @@ pub mod float;
 pub mod format;
 mod int8;
 pub mod kernels;
+pub mod numerics;
+mod portable;
 #[cfg(feature = "std")]
 mod quantize;
 #[cfg(feature = "std")]
@@ -33,6 +35,8 @@ pub use float::{FloatLayer, FloatModel, NormParams};
 pub use format::ModelFile;
 pub use int8::{working_memory_size, Int8Model, RESIDUAL_LIMIT};
 #[cfg(feature = "std")]
+pub use numerics::NORM_EPS;
+#[cfg(feature = "std")]
 pub use quantize::{quantize, QuantOptions};
 #[cfg(feature = "std")]
-pub use reference::{bits_per_byte, FloatRef, FloatState, NORM_EPS};
+pub use reference::{bits_per_byte, FloatRef, FloatState};

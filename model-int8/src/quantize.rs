@@ -7,7 +7,8 @@ use std::vec::Vec;
 
 use crate::fixed::{quantize_multiplier, sat_i8};
 use crate::format::{self, write_file, DType, EXP_BITS, ROPE_BITS};
-use crate::reference::{gelu, rope_angle, FloatState, Observer, Site, NORM_EPS};
+use crate::numerics::{rope_angle, NORM_EPS};
+use crate::reference::{gelu, FloatState, Observer, Site};
 use crate::{Activation, Error, FloatModel, NormParams};
 
 /// Options of [`quantize`].

@@ -7,10 +7,8 @@ use std::vec::Vec;
 
 use coder_core::{FreqTable, Model};
 
+use crate::numerics::{rope_angle, NORM_EPS};
 use crate::{Activation, Config, FloatModel, Norm, NormParams};
-
-/// Normalization epsilon of both norm types.
-pub const NORM_EPS: f32 = 1e-5;
 
 /// Where in the forward pass an activation vector was seen (calibration).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,11 +89,6 @@ impl FloatState {
     pub fn position(&self) -> usize {
         self.pos
     }
-}
-
-/// `RoPE` angle `pos * base^(-2i/hd)`, computed in `f64`.
-pub(crate) fn rope_angle(pos: usize, i: usize, hd: usize, base: u32) -> f64 {
-    pos as f64 * (base as f64).powf(-2.0 * i as f64 / hd as f64)
 }
 
 /// Exact (erf) GELU.

@@ -1,7 +1,7 @@
 //! AVX2 and AVX-512 VNNI kernels for x86-64 hosts (`simd` + `std`
 //! features), picked at run time from what the CPU has (AVX-512 F, BW, VL
 //! and VNNI, else AVX2, else the portable kernels). They compute exactly
-//! what the portable kernels in [`crate::kernels`] compute: integer sums are
+//! what the portable kernels in [`crate::portable`] compute: integer sums are
 //! exact, and the one saturating instruction (`maddubs`) cannot saturate
 //! because one operand never holds `-128` (so each product pair is below
 //! `2^15`). The VNNI matrix-vector kernel (`vpdpbusd`, no saturation)
@@ -183,7 +183,7 @@ unsafe fn softmax_weights_avx2(
         unsafe { _mm256_storeu_si256(p.add(i) as *mut __m256i, w) };
         i += 8;
     }
-    crate::kernels::softmax_weights_portable(&mut scores[i..], max, mult, shift, exp);
+    crate::portable::softmax_weights_portable(&mut scores[i..], max, mult, shift, exp);
 }
 
 /// [`crate::kernels::requantize_rows`]; `false` when not handled here.
@@ -326,7 +326,7 @@ unsafe fn matvec_avx2(w: &[i8], x: &[i8], out: &mut [i32]) {
     let wp = w.as_ptr();
     let tail = |r: usize| -> i32 {
         let row = &w[r * cols + c32..(r + 1) * cols];
-        crate::kernels::dot_portable(row, &x[c32..])
+        crate::portable::dot_portable(row, &x[c32..])
     };
     let mut r = 0;
     // Eight rows at a time share each load of `x`.
@@ -402,7 +402,7 @@ unsafe fn matvec16_avx2(w: &[i8], x: &[i8], out: &mut [i32]) {
         r += 8;
     }
     for rr in r..rows {
-        out[rr] = crate::kernels::dot_portable(&w[rr * 16..rr * 16 + 16], x);
+        out[rr] = crate::portable::dot_portable(&w[rr * 16..rr * 16 + 16], x);
     }
 }
 
@@ -524,7 +524,7 @@ unsafe fn matvec16_vnni(w: &[i8], x: &[i8], out: &mut [i32]) {
         r += 8;
     }
     for rr in r..rows {
-        out[rr] = crate::kernels::dot_portable(&w[rr * 16..rr * 16 + 16], x);
+        out[rr] = crate::portable::dot_portable(&w[rr * 16..rr * 16 + 16], x);
     }
 }
 
@@ -721,7 +721,7 @@ mod tests {
                     _ => (vec![127; rows * cols], vec![127; cols]),
                 };
                 let mut want = vec![0; rows];
-                crate::kernels::matvec_portable(&w, &x, &mut want);
+                crate::portable::matvec_portable(&w, &x, &mut want);
                 let mut got = vec![0; rows];
                 if l >= AVX2 {
                     // SAFETY: AVX2 is present; w holds rows * cols bytes.
@@ -784,7 +784,7 @@ mod tests {
                     .map(|_| if extreme { -128 } else { rnd() as i8 })
                     .collect();
                 let mut want = vec![3i64; hd];
-                let dw = crate::kernels::weighted_sum_portable(&wts, &v, stride, &mut want);
+                let dw = crate::portable::weighted_sum_portable(&wts, &v, stride, &mut want);
                 if l >= AVX2 {
                     let mut got = vec![3i64; hd];
                     // SAFETY: AVX2 is present; v holds hd * stride values.

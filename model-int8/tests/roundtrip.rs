@@ -93,14 +93,13 @@ fn degenerate_models_quantize_and_run() {
     );
 }
 
-/// Real data: held-out enwik8 (skipped with a message when the shared data
-/// is absent), with a random model and with every shipped model in
-/// `models/*.lmm`.
+/// Real data: held-out enwik8 (fails when the shared data is absent,
+/// unless `LMC_SKIP_MISSING_DATA=1`), with a random model and with every
+/// shipped model in `models/*.lmm`.
 #[test]
 fn round_trips_enwik8() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Ok(all) = std::fs::read(root.join("../../shared/data/enwik8/enwik8.head")) else {
-        println!("skipped: ../shared/data/enwik8/enwik8.head not found");
+    let Some(all) = common::shared_enwik8() else {
         return;
     };
     let data = &all[3_600_000..3_600_000 + 3000];

@@ -91,7 +91,7 @@ pub fn load_float_model(run: &RunDir, cfg: &TrainConfig) -> Result<Option<FloatM
     }
     if mpk.exists() {
         let device = backend::device();
-        let lm = Lm::<Inner>::new(&cfg.model.to_config(), &device)
+        let lm = Lm::<Inner>::new(&cfg.model, &device)
             .load_file(run.model(), &recorder(), &device)
             .map_err(|e| format!("cannot load {}: {e}", run.model().display()))?;
         return Ok(Some(export::to_float_model(&lm)));
@@ -131,7 +131,7 @@ impl BurnLearner {
                 }
                 export::from_float_model::<Train>(&fm, &device)?
             }
-            None => Lm::<Train>::new(&cfg.model.to_config(), &device),
+            None => Lm::<Train>::new(&cfg.model, &device),
         };
         Ok(Self {
             model: Some(model),
@@ -225,7 +225,7 @@ pub struct FusedLearner {
 
 impl FusedLearner {
     fn new(cfg: &TrainConfig, run: &RunDir, start: Option<FloatModel>) -> Result<Self, String> {
-        let config = cfg.model.to_config();
+        let config = cfg.model;
         let threads = if cfg.threads > 0 {
             cfg.threads
         } else {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use model_int8::Config;
 use trainer::mixture::Source;
-use trainer::train::{self, Driver, ModelDims, TrainConfig};
+use trainer::train::{self, Driver, TrainConfig};
 use trainer::{data, ship};
 
 #[derive(Parser)]
@@ -250,7 +250,7 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         return Err("sequence length exceeds max_context".into());
     }
     let cfg = TrainConfig {
-        model: ModelDims::from(config),
+        model: config,
         train: train_sources,
         val: val_sources,
         init_from: a.init_from.clone(),

@@ -9,10 +9,11 @@ use burn::nn::{
 use burn::tensor::activation::{gelu, log_softmax, relu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
+use model_int8::numerics::rope_angle;
 use model_int8::{Activation, Config, Norm};
 
-/// Normalization epsilon shared with the float reference.
-pub const NORM_EPS: f64 = 1e-5;
+/// The one normalization epsilon (`model_int8::NORM_EPS`), as Burn takes it.
+const NORM_EPS: f64 = model_int8::NORM_EPS as f64;
 
 /// RMSNorm or LayerNorm, as `Config::norm` says.
 #[derive(Module, Debug)]
@@ -59,8 +60,7 @@ pub struct Lm<B: Backend> {
     pub blocks: Vec<Block<B>>,
     pub final_norm: NormLayer<B>,
     pub head: Linear<B>,
-    /// Hyper-parameters, `[vocab, d, layers, heads, ff, window, max_ctx,
-    /// rope_base, norm, act]` as plain integers so they live in the record.
+    /// Hyper-parameters as [`Config::to_words`], so they live in the record.
     pub dims: Vec<usize>,
 }
 
@@ -87,9 +87,7 @@ impl<B: Backend> Aux<B> {
         let mut sin = vec![0f32; len * hd];
         for pos in 0..len {
             for i in 0..half {
-                let theta = (config.rope_base as f64).powf(-2.0 * i as f64 / hd as f64);
-                let angle = pos as f64 * theta;
-                let (s, c) = angle.sin_cos();
+                let (s, c) = rope_angle(pos, i, hd, config.rope_base).sin_cos();
                 cos[pos * hd + i] = c as f32;
                 cos[pos * hd + i + half] = c as f32;
                 sin[pos * hd + i] = -s as f32;
@@ -129,20 +127,6 @@ fn linear<B: Backend>(i: usize, o: usize, std: f64, device: &B::Device) -> Linea
         .init(device)
 }
 
-fn norm_code(n: Norm) -> usize {
-    match n {
-        Norm::Rms => 0,
-        Norm::Layer => 1,
-    }
-}
-
-fn act_code(a: Activation) -> usize {
-    match a {
-        Activation::Gelu => 0,
-        Activation::Relu => 1,
-    }
-}
-
 impl<B: Backend> Lm<B> {
     /// A freshly initialised model (GPT-2 style: N(0, 0.02), residual
     /// projections scaled by `1/sqrt(2 layers)`).
@@ -171,40 +155,17 @@ impl<B: Backend> Lm<B> {
             blocks,
             final_norm: NormLayer::new(config.norm, d, device),
             head: linear(d, v, std, device),
-            dims: vec![
-                v,
-                d,
-                config.n_layers as usize,
-                config.n_heads as usize,
-                f,
-                config.window as usize,
-                config.max_context as usize,
-                config.rope_base as usize,
-                norm_code(config.norm),
-                act_code(config.activation),
-            ],
+            dims: config.to_words().iter().map(|&w| w as usize).collect(),
         }
     }
 
     /// The hyper-parameters this model was built with.
     pub fn config(&self) -> Config {
-        let d = &self.dims;
-        Config {
-            vocab: d[0] as u32,
-            d_model: d[1] as u32,
-            n_layers: d[2] as u32,
-            n_heads: d[3] as u32,
-            d_ff: d[4] as u32,
-            window: d[5] as u32,
-            max_context: d[6] as u32,
-            rope_base: d[7] as u32,
-            norm: if d[8] == 0 { Norm::Rms } else { Norm::Layer },
-            activation: if d[9] == 0 {
-                Activation::Gelu
-            } else {
-                Activation::Relu
-            },
+        let mut w = [0u32; Config::WORDS];
+        for (w, &d) in w.iter_mut().zip(&self.dims) {
+            *w = d as u32;
         }
+        Config::from_words(w).expect("the record holds the words of a valid config")
     }
 
     /// Logits `[B, T, vocab]` for input tokens `[B, T]` (position 0 first).

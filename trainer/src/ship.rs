@@ -11,14 +11,14 @@ use serde::Serialize;
 
 use crate::backend::{self, Inner};
 use crate::int8eval::{self, Int8Eval};
-use crate::train::{self, ModelDims, TrainConfig};
+use crate::train::{self, TrainConfig};
 use crate::{data, eval, export};
 
 /// What `export` writes beside the model files.
 #[derive(Clone, Debug, Serialize)]
 pub struct Manifest {
     pub name: String,
-    pub model: ModelDims,
+    pub model: model_int8::Config,
     pub parameters: u64,
     pub int8_file: String,
     pub int8_file_bytes: usize,

@@ -23,7 +23,7 @@ use crate::plot;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Model hyper-parameters.
-    pub model: ModelDims,
+    pub model: Config,
     /// Training sources, sampled by weight ([`Mixture`]).
     pub train: Vec<Source>,
     /// Validation sources, each with its own curve; the first is the
@@ -80,72 +80,6 @@ pub struct TrainConfig {
 /// Runs written before the fused engine existed were Burn runs.
 fn burn_engine() -> String {
     "burn".into()
-}
-
-/// Serializable mirror of [`model_int8::Config`].
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ModelDims {
-    pub vocab: u32,
-    pub d_model: u32,
-    pub n_layers: u32,
-    pub n_heads: u32,
-    pub d_ff: u32,
-    pub window: u32,
-    pub max_context: u32,
-    pub rope_base: u32,
-    /// "rms" or "layer".
-    pub norm: String,
-    /// "gelu" or "relu".
-    pub activation: String,
-}
-
-impl From<Config> for ModelDims {
-    fn from(c: Config) -> Self {
-        Self {
-            vocab: c.vocab,
-            d_model: c.d_model,
-            n_layers: c.n_layers,
-            n_heads: c.n_heads,
-            d_ff: c.d_ff,
-            window: c.window,
-            max_context: c.max_context,
-            rope_base: c.rope_base,
-            norm: match c.norm {
-                model_int8::Norm::Rms => "rms".into(),
-                model_int8::Norm::Layer => "layer".into(),
-            },
-            activation: match c.activation {
-                model_int8::Activation::Gelu => "gelu".into(),
-                model_int8::Activation::Relu => "relu".into(),
-            },
-        }
-    }
-}
-
-impl ModelDims {
-    /// Back to the `model-int8` type.
-    pub fn to_config(&self) -> Config {
-        Config {
-            vocab: self.vocab,
-            d_model: self.d_model,
-            n_layers: self.n_layers,
-            n_heads: self.n_heads,
-            d_ff: self.d_ff,
-            window: self.window,
-            max_context: self.max_context,
-            rope_base: self.rope_base,
-            norm: if self.norm == "layer" {
-                model_int8::Norm::Layer
-            } else {
-                model_int8::Norm::Rms
-            },
-            activation: if self.activation == "relu" {
-                model_int8::Activation::Relu
-            } else {
-                model_int8::Activation::Gelu
-            },
-        }
-    }
 }
 
 impl TrainConfig {
@@ -326,11 +260,11 @@ pub fn open_learner(
         // a warm restart may change them.
         fm.config.window = cfg.model.window;
         fm.config.max_context = cfg.model.max_context;
-        if ModelDims::from(fm.config) != cfg.model {
+        if fm.config != cfg.model {
             return Err(format!(
                 "{} is a {:?} model, not the run's {:?}",
                 path.display(),
-                ModelDims::from(fm.config),
+                fm.config,
                 cfg.model
             ));
         }
@@ -377,7 +311,7 @@ pub fn train(
     st.finished = false;
     mixture::check_disjoint(&cfg.train, &cfg.val)?;
     let mix = Mixture::load(&mut cfg.train)?;
-    let config = cfg.model.to_config();
+    let config = cfg.model;
     let vals = cfg
         .val
         .iter_mut()

@@ -8,7 +8,7 @@ use coder_core::{decode_to_vec, encode_to_vec};
 use model_int8::{working_memory_size, Config, Int8Model, ModelFile};
 use trainer::mixture::Source;
 use trainer::ship::{export_run, ExportArgs};
-use trainer::train::{train, Driver, ModelDims, TrainConfig};
+use trainer::train::{train, Driver, TrainConfig};
 
 /// Real English text shipped in the repository.
 fn text() -> Vec<u8> {
@@ -40,7 +40,7 @@ fn tiny_model_trains_exports_and_round_trips(engine: &str, resume_engine: &str) 
 
     let config = Config::sized(32, 2, 2, 32, 128);
     let cfg = TrainConfig {
-        model: ModelDims::from(config),
+        model: config,
         train: vec![Source::new("text", &data_path, Some(0..split), 1.0)],
         val: vec![Source::new(
             "text",

@@ -42,7 +42,7 @@ fn warm_restart_starts_at_the_shipped_models_loss() {
         .unwrap();
 
     let cfg: TrainConfig = serde_json::from_value(serde_json::json!({
-        "model": trainer::train::ModelDims::from(fm.config),
+        "model": fm.config,
         "train": [src.clone()], "val": [src],
         "init_from": float_path,
         "seq_len": len, "batch": batch, "final_seq_len": 0, "final_frac": 0.0,

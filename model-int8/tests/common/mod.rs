@@ -12,6 +12,28 @@ and punctuation; it is repeated with small changes so that attention has \
 something to find. The quick brown fox jumps over the lazy cat. In the end \
 was the byte, and the byte was decoded.";
 
+/// Set to `1` to let tests whose shared data is missing pass (skipped).
+pub const SKIP_DATA_ENV: &str = "LMC_SKIP_MISSING_DATA";
+
+/// The shared enwik8 head beside the checkout. Missing data fails the test
+/// unless [`SKIP_DATA_ENV`] is `1`, when it returns `None` (skip).
+pub fn shared_enwik8() -> Option<Vec<u8>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/enwik8/enwik8.head");
+    match std::fs::read(&path) {
+        Ok(b) => Some(b),
+        Err(e) if std::env::var(SKIP_DATA_ENV).is_ok_and(|v| v == "1") => {
+            println!("skipped ({SKIP_DATA_ENV}=1): {}: {e}", path.display());
+            None
+        }
+        Err(e) => panic!(
+            "{}: {e}; put the shared data sets beside the checkout (see DEVELOPERS.md), \
+             or set {SKIP_DATA_ENV}=1 to skip this test",
+            path.display()
+        ),
+    }
+}
+
 /// A small test configuration.
 pub fn small_config() -> Config {
     Config::sized(32, 2, 2, 64, 128)

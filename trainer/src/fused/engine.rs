@@ -7,7 +7,7 @@ use super::kernels::{self, exp, gemm, Mat};
 use super::layout::Layout;
 
 /// RMSNorm epsilon (the Burn model's and the float reference's).
-const EPS: f32 = crate::model::NORM_EPS as f32;
+const EPS: f32 = model_int8::NORM_EPS;
 
 /// Activations of one block, kept for the backward pass.
 #[derive(Default)]
@@ -169,7 +169,7 @@ impl Engine {
         );
         let hd = cfg.head_dim() as usize;
         if self.rope.as_ref().is_none_or(|r| r.0 < len) {
-            let (c, s) = kernels::rope_tables(len, hd, cfg.rope_base as f64);
+            let (c, s) = kernels::rope_tables(len, hd, cfg.rope_base);
             self.rope = Some((len, c, s));
         }
         let rope = self.rope.as_ref().expect("built above");
@@ -280,8 +280,9 @@ fn dropout_mask(job: &Job, dr: Dropout, layer: usize, branch: Branch, mask: &mut
     let cut = (dr.p as f64 * 4_294_967_296.0) as u64;
     for (s, seq) in mask.chunks_exact_mut(job.len * d).enumerate() {
         let stream = ((job.first_seq + s) as u64) << 16 | (layer as u64) << 1 | branch as u64;
-        let mut rng =
-            kernels::SplitMix64::new(dr.seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let mut rng = model_int8::numerics::SplitMix64::new(
+            dr.seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03),
+        );
         for pair in seq.chunks_mut(2) {
             let r = rng.next_u64();
             for (i, m) in pair.iter_mut().enumerate() {

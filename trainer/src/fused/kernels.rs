@@ -2,6 +2,8 @@
 //! `matrixmultiply::sgemm`, RMSNorm, RoPE, GELU and a branch-free `exp`
 //! that the compiler vectorizes.
 
+use model_int8::numerics::rope_angle;
+
 /// A strided matrix view: `base` is the first element, `rs`/`cs` the row
 /// and column strides in elements.
 #[derive(Clone, Copy, Debug)]
@@ -208,14 +210,13 @@ pub fn rms_backward(
 }
 
 /// RoPE tables for positions `0..len`: `[len][half]` cos and sin.
-pub fn rope_tables(len: usize, head_dim: usize, base: f64) -> (Vec<f32>, Vec<f32>) {
+pub fn rope_tables(len: usize, head_dim: usize, base: u32) -> (Vec<f32>, Vec<f32>) {
     let half = head_dim / 2;
     let mut cos = vec![0f32; len * half];
     let mut sin = vec![0f32; len * half];
     for pos in 0..len {
         for i in 0..half {
-            let theta = base.powf(-2.0 * i as f64 / head_dim as f64);
-            let (s, c) = (pos as f64 * theta).sin_cos();
+            let (s, c) = rope_angle(pos, i, head_dim, base).sin_cos();
             cos[pos * half + i] = c as f32;
             sin[pos * half + i] = s as f32;
         }
@@ -250,24 +251,6 @@ pub fn rope_row(
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast generator for
-/// dropout masks, where statistical quality beyond that does not matter.
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,7 +280,7 @@ mod tests {
 
     #[test]
     fn rope_inverse_undoes_rope() {
-        let (cos, sin) = rope_tables(8, 4, 10_000.0);
+        let (cos, sin) = rope_tables(8, 4, 10_000);
         let orig: Vec<f32> = (0..8).map(|i| i as f32 - 3.5).collect();
         let mut row = orig.clone();
         rope_row(&mut row, 0, 2, 4, &cos[10..12], &sin[10..12], false, 1.0);
