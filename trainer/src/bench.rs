@@ -11,6 +11,7 @@ use rand::SeedableRng;
 
 use crate::backend::{self, Train};
 use crate::data;
+use crate::error::Result;
 use crate::model::{Aux, Lm};
 
 /// Median tokens/s over `steps` timed steps (after one warm-up step) of
@@ -55,7 +56,7 @@ pub fn fused_throughput(
     batch: usize,
     steps: usize,
     threads: usize,
-) -> Result<f64, String> {
+) -> Result<f64> {
     let mut engine = crate::fused::Engine::new(config, threads)?;
     let layout = engine.layout().clone();
     let tensors = layout.tensors();

@@ -9,6 +9,8 @@ use std::path::Path;
 use md5::{Digest, Md5};
 use rand::Rng;
 
+use crate::error::{Error, Result};
+
 /// Known enwik files, checked by size then md5: (bytes, md5, name).
 pub const KNOWN_ENWIK: [(usize, &str, &str); 3] = [
     (100_000_000, "a1fa5ffddb56f4953e226637dabbb36a", "enwik8"),
@@ -20,10 +22,10 @@ pub const KNOWN_ENWIK: [(usize, &str, &str); 3] = [
 /// concatenated. A file the size of enwik8, enwik9 or our enwik8 head
 /// must have its md5, so a damaged or different download is refused
 /// before hours of training go into it.
-pub fn load_bytes(path: &Path) -> Result<Vec<u8>, String> {
-    let bytes = read_all(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn load_bytes(path: &Path) -> Result<Vec<u8>> {
+    let bytes = read_all(path).map_err(Error::io("read", path))?;
     if path.is_file() {
-        check_known(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        check_known(&bytes).map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
     }
     Ok(bytes)
 }
@@ -47,7 +49,7 @@ fn read_all(path: &Path) -> io::Result<Vec<u8>> {
 
 /// Checks `bytes` against [`KNOWN_ENWIK`] when its size is that of a
 /// known file; returns the name it matched.
-pub fn check_known(bytes: &[u8]) -> Result<Option<&'static str>, String> {
+pub fn check_known(bytes: &[u8]) -> Result<Option<&'static str>> {
     let Some(&(_, want, name)) = KNOWN_ENWIK.iter().find(|k| k.0 == bytes.len()) else {
         return Ok(None);
     };
@@ -56,41 +58,41 @@ pub fn check_known(bytes: &[u8]) -> Result<Option<&'static str>, String> {
         .map(|b| format!("{b:02x}"))
         .collect();
     if got != want {
-        return Err(format!(
+        return Err(Error::Data(format!(
             "has the size of {name} but md5 {got}, not {want}: damaged or not {name}"
-        ));
+        )));
     }
     Ok(Some(name))
 }
 
 /// Parses `START..END` (END may be empty for "to the end of the data").
-pub fn parse_range(s: &str) -> Result<(usize, Option<usize>), String> {
+pub fn parse_range(s: &str) -> Result<(usize, Option<usize>)> {
     let (a, b) = s
         .split_once("..")
-        .ok_or_else(|| format!("range {s:?} is not START..END"))?;
+        .ok_or_else(|| Error::Data(format!("range {s:?} is not START..END")))?;
     let num = |x: &str| {
         x.replace('_', "")
             .parse::<usize>()
-            .map_err(|e| format!("bad number {x:?} in range {s:?}: {e}"))
+            .map_err(|e| Error::Data(format!("bad number {x:?} in range {s:?}: {e}")))
     };
     let start = num(a)?;
     let end = if b.is_empty() { None } else { Some(num(b)?) };
     if let Some(end) = end {
         if end <= start {
-            return Err(format!("range {s:?} is empty"));
+            return Err(Error::Data(format!("range {s:?} is empty")));
         }
     }
     Ok((start, end))
 }
 
 /// Resolves a parsed range against data of `len` bytes.
-pub fn resolve(range: (usize, Option<usize>), len: usize) -> Result<Range<usize>, String> {
+pub fn resolve(range: (usize, Option<usize>), len: usize) -> Result<Range<usize>> {
     let end = range.1.unwrap_or(len);
     if end > len || range.0 >= end {
-        return Err(format!(
+        return Err(Error::Data(format!(
             "range {}..{} does not fit in {len} bytes of data",
             range.0, end
-        ));
+        )));
     }
     Ok(range.0..end)
 }
@@ -133,9 +135,9 @@ mod tests {
     #[test]
     fn a_file_of_a_known_size_must_have_its_md5() {
         let fake = vec![b'x'; 4_154_399];
-        let err = check_known(&fake).unwrap_err();
+        let err = check_known(&fake).unwrap_err().to_string();
         assert!(err.contains("enwik8.head"), "{err}");
-        assert_eq!(check_known(b"any other bytes"), Ok(None));
+        assert_eq!(check_known(b"any other bytes").unwrap(), None);
     }
 
     #[test]
@@ -143,6 +145,45 @@ mod tests {
         let path =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/enwik8/enwik8.head");
         let bytes = fs::read(&path).expect("the shared data sets are beside the checkout");
-        assert_eq!(check_known(&bytes), Ok(Some("enwik8.head")));
+        assert_eq!(check_known(&bytes).unwrap(), Some("enwik8.head"));
+    }
+
+    #[test]
+    fn a_missing_data_file_is_named() {
+        let path = std::env::temp_dir().join("no-such-dir-for-trainer/enwik8");
+        let err = load_bytes(&path).unwrap_err();
+        assert!(matches!(err, Error::Io { op: "read", .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("cannot read ") && msg.contains("no-such-dir-for-trainer/enwik8"),
+            "{msg}"
+        );
+        assert!(std::error::Error::source(&err).is_some());
+
+        // A file of enwik8.head's size with other bytes names the file.
+        let path = std::env::temp_dir().join(format!("fake-enwik-{}", std::process::id()));
+        fs::write(&path, vec![b'x'; 4_154_399]).unwrap();
+        let err = load_bytes(&path).unwrap_err();
+        let _ = fs::remove_file(&path);
+        assert!(matches!(err, Error::Data(_)), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("fake-enwik") && msg.contains("damaged or not enwik8.head"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn bad_ranges_are_data_errors() {
+        for bad in ["5", "5..2", "x..9"] {
+            let err = parse_range(bad).unwrap_err();
+            assert!(matches!(err, Error::Data(_)), "{err:?}");
+            assert!(err.to_string().contains(bad), "{err}");
+        }
+        let err = resolve((0, Some(10)), 5).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "range 0..10 does not fit in 5 bytes of data"
+        );
     }
 }

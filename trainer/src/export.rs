@@ -7,6 +7,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use model_int8::{FloatLayer, FloatModel, NormParams};
 
+use crate::error::{Error, Result};
 use crate::model::{Lm, NormLayer};
 
 fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
@@ -85,9 +86,12 @@ fn set_norm<B: Backend>(n: &mut NormLayer<B>, p: &NormParams, device: &B::Device
 
 /// A Burn model holding the weights of `fm` (the inverse of
 /// [`to_float_model`]), e.g. to fine-tune or to check agreement.
-pub fn from_float_model<B: Backend>(fm: &FloatModel, device: &B::Device) -> Result<Lm<B>, String> {
-    fm.validate()
-        .map_err(|e| format!("float model does not match its configuration: {e}"))?;
+pub fn from_float_model<B: Backend>(fm: &FloatModel, device: &B::Device) -> Result<Lm<B>> {
+    fm.validate().map_err(|e| {
+        Error::Model(format!(
+            "the float model does not match its configuration: {e}"
+        ))
+    })?;
     let c = fm.config;
     let mut lm = Lm::<B>::new(&c, device);
     let (v, d) = (c.vocab as usize + 1, c.d_model as usize);

@@ -6,6 +6,8 @@ use coder_core::{FreqTable, Model};
 use model_int8::{working_memory_size, Int8Model, ModelFile};
 use serde::Serialize;
 
+use crate::error::{Error, Result};
+
 /// Result of coding held-out text with an int8 model.
 #[derive(Clone, Debug, Serialize)]
 pub struct Int8Eval {
@@ -26,28 +28,29 @@ pub struct Int8Eval {
 }
 
 /// Codes `text` in `chunk`-byte chunks with the int8 model in `file`,
-/// decodes it back and compares. Errors are messages for the user.
-pub fn evaluate(file: &[u8], text: &[u8], chunk: usize) -> Result<Int8Eval, String> {
+/// decodes it back and compares.
+pub fn evaluate(file: &[u8], text: &[u8], chunk: usize) -> Result<Int8Eval> {
     // The file's tensors must be aligned in memory: copy into u64 storage.
     let mut storage = vec![0u64; file.len().div_ceil(8)];
     let aligned: &mut [u8] = bytemuck_bytes(&mut storage, file.len());
     aligned.copy_from_slice(file);
     let aligned: &[u8] = aligned;
-    let mf = ModelFile::parse(aligned).map_err(|e| format!("bad int8 model file: {e}"))?;
+    let mf =
+        ModelFile::parse(aligned).map_err(|e| Error::Model(format!("bad int8 model file: {e}")))?;
     let mut work = vec![0u64; working_memory_size(mf.config()).div_ceil(8) + 1];
     let work_len = working_memory_size(mf.config());
     let work_bytes = bytemuck_bytes(&mut work, work_len);
-    let mut model =
-        Int8Model::new(&mf, work_bytes).map_err(|e| format!("cannot set up int8 model: {e}"))?;
+    let mut model = Int8Model::new(&mf, work_bytes)
+        .map_err(|e| Error::Model(format!("cannot set up the int8 model: {e}")))?;
     let mut meter = LossMeter {
         inner: &mut model,
         bits: 0.0,
     };
-    let packed =
-        compress_to_vec(&mut meter, text, chunk).map_err(|e| format!("encoding failed: {e}"))?;
+    let packed = compress_to_vec(&mut meter, text, chunk)
+        .map_err(|e| Error::Model(format!("int8 encoding failed: {e}")))?;
     let log_loss_bpb = meter.bits / text.len().max(1) as f64;
-    let back =
-        decompress_to_vec(&mut model, &packed).map_err(|e| format!("decoding failed: {e}"))?;
+    let back = decompress_to_vec(&mut model, &packed)
+        .map_err(|e| Error::Model(format!("int8 decoding failed: {e}")))?;
     let n = text.len().max(1) as f64;
     Ok(Int8Eval {
         bytes: text.len(),

@@ -11,19 +11,20 @@
 
 use std::fs;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::record::Recorder;
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use model_int8::FloatModel;
 
 use crate::backend::{self, Inner, Train};
+use crate::error::{Error, Result};
 use crate::model::{Aux, Lm};
-use crate::train::{RunDir, TrainConfig};
+use crate::run::{recorder, Engine, RunDir, TrainConfig};
 use crate::{eval, export, fused};
 
 /// A model being trained.
@@ -43,13 +44,10 @@ pub trait Learner {
     fn val_bpb(&mut self, bytes: &[u8], chunks: &[Range<usize>]) -> f64;
     /// Writes the model and optimizer state into the run directory
     /// (temporary names, then renames).
-    fn save(&mut self, run: &RunDir) -> Result<(), String>;
+    fn save(&mut self, run: &RunDir) -> Result<()>;
     /// The current parameters as a float model.
     fn float_model(&self) -> FloatModel;
 }
-
-/// Engine names accepted by `--engine`.
-pub const ENGINES: [&str; 2] = ["fused", "burn"];
 
 /// Builds the learner for `cfg.engine`, starting from `start` (else a
 /// random initialisation). The optimizer state in `run` is picked up only
@@ -58,45 +56,15 @@ pub fn open(
     cfg: &TrainConfig,
     run: &RunDir,
     start: Option<FloatModel>,
-) -> Result<Box<dyn Learner>, String> {
-    match cfg.engine.as_str() {
-        "burn" => Ok(Box::new(BurnLearner::new(cfg, run, start)?)),
-        "fused" => Ok(Box::new(FusedLearner::new(cfg, run, start)?)),
-        e => Err(format!("unknown engine {e:?} (fused, burn)")),
-    }
+) -> Result<Box<dyn Learner>> {
+    Ok(match cfg.engine {
+        Engine::Burn => Box::new(BurnLearner::new(cfg, run, start)?),
+        Engine::Fused => Box::new(FusedLearner::new(cfg, run, start)?),
+    })
 }
 
-fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
-    NamedMpkFileRecorder::<FullPrecisionSettings>::new()
-}
-
-fn rename(a: &PathBuf, b: &PathBuf) -> Result<(), String> {
-    fs::rename(a, b).map_err(|e| format!("cannot rename {}: {e}", a.display()))
-}
-
-/// The model saved in a run directory, by whichever engine wrote it last
-/// (`None` when the run has no checkpoint yet).
-pub fn load_float_model(run: &RunDir, cfg: &TrainConfig) -> Result<Option<FloatModel>, String> {
-    let (float, mpk) = (run.float_model(), run.model().with_extension("mpk"));
-    let newer = |a: &PathBuf, b: &PathBuf| {
-        let t = |p: &PathBuf| fs::metadata(p).and_then(|m| m.modified()).ok();
-        t(a) >= t(b)
-    };
-    if float.exists() && (!mpk.exists() || newer(&float, &mpk)) {
-        let bytes =
-            fs::read(&float).map_err(|e| format!("cannot read {}: {e}", float.display()))?;
-        let fm = FloatModel::from_bytes(&bytes)
-            .map_err(|e| format!("bad float checkpoint {}: {e}", float.display()))?;
-        return Ok(Some(fm));
-    }
-    if mpk.exists() {
-        let device = backend::device();
-        let lm = Lm::<Inner>::new(&cfg.model, &device)
-            .load_file(run.model(), &recorder(), &device)
-            .map_err(|e| format!("cannot load {}: {e}", run.model().display()))?;
-        return Ok(Some(export::to_float_model(&lm)));
-    }
-    Ok(None)
+fn rename(a: &Path, b: &Path) -> Result<()> {
+    fs::rename(a, b).map_err(Error::io("rename", a))
 }
 
 type BurnOptim = OptimizerAdaptor<AdamW, Lm<Train>, Train>;
@@ -111,7 +79,7 @@ pub struct BurnLearner {
 }
 
 impl BurnLearner {
-    fn new(cfg: &TrainConfig, run: &RunDir, start: Option<FloatModel>) -> Result<Self, String> {
+    fn new(cfg: &TrainConfig, run: &RunDir, start: Option<FloatModel>) -> Result<Self> {
         let device = backend::device();
         let clip = (cfg.grad_clip > 0.0).then_some(GradientClippingConfig::Norm(cfg.grad_clip));
         let mut optim = AdamWConfig::new()
@@ -123,10 +91,11 @@ impl BurnLearner {
         let model = match start {
             Some(fm) => {
                 // The optimizer state only matches a Burn checkpoint.
-                if run.optim().with_extension("mpk").exists() && !run.float_model().exists() {
+                let mpk = run.optim().with_extension("mpk");
+                if mpk.exists() && !run.float_model().exists() {
                     let rec = recorder()
                         .load(run.optim(), &device)
-                        .map_err(|e| format!("cannot load optimizer state: {e}"))?;
+                        .map_err(Error::record("load", &mpk))?;
                     optim = optim.load_record(rec);
                 }
                 export::from_float_model::<Train>(&fm, &device)?
@@ -185,16 +154,16 @@ impl Learner for BurnLearner {
         eval::bits_per_byte::<Inner>(&valid, bytes, chunks, 4, &self.device)
     }
 
-    fn save(&mut self, run: &RunDir) -> Result<(), String> {
+    fn save(&mut self, run: &RunDir) -> Result<()> {
         let tmp_model = run.0.join("model-tmp");
         let tmp_optim = run.0.join("optim-tmp");
         self.model()
             .clone()
             .save_file(&tmp_model, &recorder())
-            .map_err(|e| format!("cannot save model: {e}"))?;
+            .map_err(Error::record("save", &tmp_model.with_extension("mpk")))?;
         recorder()
             .record(self.optim.to_record(), tmp_optim.clone())
-            .map_err(|e| format!("cannot save optimizer: {e}"))?;
+            .map_err(Error::record("save", &tmp_optim.with_extension("mpk")))?;
         rename(
             &tmp_model.with_extension("mpk"),
             &run.model().with_extension("mpk"),
@@ -224,7 +193,7 @@ pub struct FusedLearner {
 }
 
 impl FusedLearner {
-    fn new(cfg: &TrainConfig, run: &RunDir, start: Option<FloatModel>) -> Result<Self, String> {
+    fn new(cfg: &TrainConfig, run: &RunDir, start: Option<FloatModel>) -> Result<Self> {
         let config = cfg.model;
         let threads = if cfg.threads > 0 {
             cfg.threads
@@ -238,9 +207,13 @@ impl FusedLearner {
             Some(fm) => {
                 let adam = run.fused_optim();
                 if adam.exists() && run.float_model().exists() {
-                    let bytes = fs::read(&adam)
-                        .map_err(|e| format!("cannot read {}: {e}", adam.display()))?;
-                    optim.load_bytes(&bytes)?;
+                    let bytes = fs::read(&adam).map_err(Error::io("read", &adam))?;
+                    optim.load_bytes(&bytes).map_err(|e| {
+                        Error::Model(format!(
+                            "{}: {e} (delete it to restart the optimizer)",
+                            adam.display()
+                        ))
+                    })?;
                 }
                 layout.flatten(&fm)?
             }
@@ -290,12 +263,10 @@ impl Learner for FusedLearner {
             / chunks.iter().map(|r| r.len()).sum::<usize>() as f64
     }
 
-    fn save(&mut self, run: &RunDir) -> Result<(), String> {
+    fn save(&mut self, run: &RunDir) -> Result<()> {
         let fm = self.engine.layout().unflatten(&self.params);
         let (tmp_float, tmp_adam) = (run.0.join("model-tmp.float"), run.0.join("adam-tmp.bin"));
-        let write = |p: &PathBuf, b: &[u8]| {
-            fs::write(p, b).map_err(|e| format!("cannot write {}: {e}", p.display()))
-        };
+        let write = |p: &PathBuf, b: &[u8]| fs::write(p, b).map_err(Error::io("write", p));
         write(&tmp_float, &fm.to_bytes())?;
         write(&tmp_adam, &self.optim.to_bytes())?;
         rename(&tmp_adam, &run.fused_optim())?;

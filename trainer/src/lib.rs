@@ -5,6 +5,58 @@
 //! `model-int8`. The two engines compute the same function
 //! (`tests/fused_agreement.rs`) and share checkpoints ([`learner`]).
 //!
+//! The main entry point is [`train::train`]: it trains (or resumes) a run
+//! directory ([`run`]: `config.json`, `state.json`, checkpoints, metrics)
+//! and reports progress to an [`train::Observer`] (the `trainer` binary
+//! draws a progress bar; `()` stays silent). [`ship::export_run`] turns a
+//! run into model files. Every fallible function returns the one
+//! [`Error`], whose message names the file or option at fault.
+//!
+//! ```
+//! use trainer::mixture::Source;
+//! use trainer::run::{Engine, TrainConfig};
+//! use trainer::train::{self, Observer, StepProgress};
+//!
+//! // A tiny model trained for 30 steps on a few KB of real text.
+//! let dir = std::env::temp_dir().join(format!("trainer-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let text = dir.join("text");
+//! std::fs::write(&text, include_str!("../README.md").repeat(2))?;
+//! let len = std::fs::metadata(&text)?.len() as usize;
+//! let cfg = TrainConfig {
+//!     model: model_int8::Config::sized(32, 1, 2, 32, 128),
+//!     train: vec![Source::new("readme", &text, Some(0..len * 3 / 4), 1.0)],
+//!     val: vec![Source::new("readme", &text, Some(len * 3 / 4..len), 1.0)],
+//!     init_from: None,
+//!     seq_len: 64, batch: 4, final_seq_len: 0, final_frac: 0.0,
+//!     steps: 30, time_budget_s: 0.0,
+//!     lr: 1e-2, min_lr: 1e-3, warmup: 5, weight_decay: 0.01, beta2: 0.99, grad_clip: 1.0,
+//!     checkpoint_every_s: 1e9, eval_every_s: 1e9, val_chunks: 2, seed: 1,
+//!     engine: Engine::Fused, threads: 1, dropout: 0.0,
+//! };
+//!
+//! // Collects the training loss of every step.
+//! struct Losses(Vec<f64>);
+//! impl Observer for Losses {
+//!     fn step(&mut self, p: &StepProgress) {
+//!         self.0.push(p.train_bpb);
+//!     }
+//! }
+//! let mut losses = Losses(Vec::new());
+//! let st = train::train(&dir.join("run"), cfg, false, &mut losses)?;
+//! assert_eq!((st.step, losses.0.len()), (30, 30));
+//! assert!(st.last_val_bpb.unwrap() < 8.0);
+//!
+//! // The run directory now holds a checkpoint: a new run there is refused.
+//! let (cfg, _, _) = trainer::run::load_run(&dir.join("run"))?;
+//! let err = train::train(&dir.join("run"), cfg, false, &mut ()).unwrap_err();
+//! assert!(matches!(err, trainer::Error::Run(_)), "{err}");
+//! std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! One optimizer step of the fused engine, without a run directory:
+//!
 //! ```
 //! use model_int8::Config;
 //! use trainer::fused::{AdamW, Engine};
@@ -28,6 +80,7 @@
 pub mod backend;
 pub mod bench;
 pub mod data;
+pub mod error;
 pub mod eval;
 pub mod export;
 pub mod fused;
@@ -36,5 +89,8 @@ pub mod learner;
 pub mod mixture;
 pub mod model;
 pub mod plot;
+pub mod run;
 pub mod ship;
 pub mod train;
+
+pub use error::Error;

@@ -3,11 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use model_int8::Config;
+use trainer::error::Result;
 use trainer::mixture::Source;
-use trainer::train::{self, Driver, TrainConfig};
-use trainer::{data, ship};
+use trainer::run::{self, Engine, TrainConfig};
+use trainer::train::{self, Observer, StepProgress};
+use trainer::{data, ship, Error};
 
 #[derive(Parser)]
 #[command(version, about = "Train, export and evaluate byte-level Transformers")]
@@ -16,6 +19,8 @@ struct Cli {
     cmd: Cmd,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Train a model (or resume a run) into a run directory.
@@ -30,9 +35,9 @@ enum Cmd {
 
 #[derive(Args)]
 struct BenchCli {
-    /// Sizes to measure (200k, 800k, 3m2).
+    /// Sizes to measure.
     #[arg(long, value_delimiter = ',', default_value = "200k,800k,3m2")]
-    sizes: Vec<String>,
+    sizes: Vec<Size>,
     /// Contexts (sequence lengths) to measure.
     #[arg(long, value_delimiter = ',', default_value = "256,2048")]
     contexts: Vec<usize>,
@@ -48,8 +53,8 @@ struct BenchCli {
     #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
     data: PathBuf,
     /// Engine: fused (hand-fused CPU kernels) or burn (Burn autodiff).
-    #[arg(long, default_value = "fused")]
-    engine: String,
+    #[arg(long, value_enum, default_value_t = Engine::Fused)]
+    engine: Engine,
     /// Worker threads of the fused engine (0: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -110,9 +115,9 @@ struct TrainArgs {
     /// Resume the run in `--run` from its last checkpoint.
     #[arg(long)]
     resume: bool,
-    /// Paper size: 200k, 800k or 3m2 (overridden by --d-model etc.).
-    #[arg(long, default_value = "200k")]
-    size: String,
+    /// Paper size (overridden by --d-model etc.).
+    #[arg(long, value_enum, default_value_t = Size::K200)]
+    size: Size,
     #[arg(long)]
     d_model: Option<u32>,
     #[arg(long)]
@@ -195,8 +200,8 @@ struct TrainArgs {
     quiet: bool,
     /// Engine: fused (hand-fused CPU kernels, the CPU default) or burn
     /// (Burn autodiff on the build's backend, the CUDA default).
-    #[arg(long, default_value = DEFAULT_ENGINE)]
-    engine: String,
+    #[arg(long, value_enum, default_value_t = Engine::DEFAULT)]
+    engine: Engine,
     /// Worker threads of the fused engine (0: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -207,15 +212,37 @@ struct TrainArgs {
     dropout: f32,
 }
 
-/// The GPU build trains with Burn; the CPU build with the fused engine.
-const DEFAULT_ENGINE: &str = if cfg!(feature = "cuda") {
-    "burn"
-} else {
-    "fused"
-};
+/// The paper's model sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Size {
+    #[value(name = "200k")]
+    K200,
+    #[value(name = "800k")]
+    K800,
+    #[value(name = "3m2", alias = "3.2m")]
+    M3_2,
+}
 
-fn model_config(a: &TrainArgs) -> Result<Config, String> {
-    let mut c = size_config(&a.size, a.window, a.max_context)?;
+impl Size {
+    fn config(self, window: u32, max_context: u32) -> Config {
+        match self {
+            Size::K200 => Config::paper_200k(window, max_context),
+            Size::K800 => Config::paper_800k(window, max_context),
+            Size::M3_2 => Config::paper_3m2(window, max_context),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Size::K200 => "200k",
+            Size::K800 => "800k",
+            Size::M3_2 => "3m2",
+        }
+    }
+}
+
+fn model_config(a: &TrainArgs) -> Result<Config> {
+    let mut c = a.size.config(a.window, a.max_context);
     if let Some(d) = a.d_model {
         c.d_model = d;
         c.d_ff = 4 * d;
@@ -229,25 +256,27 @@ fn model_config(a: &TrainArgs) -> Result<Config, String> {
     if let Some(f) = a.d_ff {
         c.d_ff = f;
     }
-    if c.n_heads == 0 || c.d_model % c.n_heads != 0 || c.head_dim() % 2 != 0 {
-        return Err("d_model must be a multiple of heads with an even head width".into());
+    if c.n_heads == 0 || !c.d_model.is_multiple_of(c.n_heads) || !c.head_dim().is_multiple_of(2) {
+        return Err(Error::Usage(
+            "d_model must be a multiple of heads with an even head width".into(),
+        ));
     }
     if c.window == 0 || c.window > c.max_context {
-        return Err("window must be in 1..=max_context".into());
+        return Err(Error::Usage("window must be in 1..=max_context".into()));
     }
     Ok(c)
 }
 
-fn run_train(a: TrainArgs) -> Result<(), String> {
+fn run_train(a: TrainArgs) -> Result<()> {
     let mut config = model_config(&a)?;
     if let Some(path) = &a.init_from {
-        config = train::read_float_model(path)?.config;
+        config = run::read_float_model(path)?.config;
         config.window = a.window;
         config.max_context = a.max_context.max(a.window);
     }
     let (train_sources, val_sources) = sources(&a)?;
     if a.seq_len > config.max_context as usize || a.final_seq_len > config.max_context as usize {
-        return Err("sequence length exceeds max_context".into());
+        return Err(Error::Usage("sequence length exceeds max_context".into()));
     }
     let cfg = TrainConfig {
         model: config,
@@ -270,15 +299,15 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         eval_every_s: a.eval_every_s,
         val_chunks: a.val_chunks,
         seed: a.seed,
-        engine: a.engine.clone(),
+        engine: a.engine,
         threads: a.threads,
         dropout: a.dropout,
     };
     if !(0.0..1.0).contains(&a.dropout) {
-        return Err(format!("--dropout {} is not in [0, 1)", a.dropout));
-    }
-    if !trainer::learner::ENGINES.contains(&a.engine.as_str()) {
-        return Err(format!("unknown engine {:?} (fused, burn)", a.engine));
+        return Err(Error::Usage(format!(
+            "--dropout {} is not in [0, 1)",
+            a.dropout
+        )));
     }
     if a.resume && a.run.join("state.json").exists() {
         eprintln!("resuming {} ({} engine)", a.run.display(), a.engine);
@@ -305,15 +334,10 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
                 .join(", ")
         );
     }
-    let st = train::train(
-        &a.run,
-        cfg,
-        a.resume,
-        &Driver {
-            progress: !a.quiet,
-            verbose: true,
-        },
-    )?;
+    let mut bar = Bar::new(&cfg, a.quiet);
+    let st = train::train(&a.run, cfg, a.resume, &mut bar);
+    bar.finish();
+    let st = st?;
     eprintln!(
         "done: {} steps, {} tokens, {:.0} s, last validation {:?} bits/byte",
         st.step, st.tokens, st.elapsed_s, st.last_val_bpb
@@ -321,9 +345,73 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The progress bar of `train` (log lines above it), or with `--quiet`
+/// log lines alone.
+struct Bar {
+    bar: Option<ProgressBar>,
+    /// Whether the bar counts seconds of a time budget rather than steps.
+    by_time: bool,
+}
+
+impl Bar {
+    fn new(cfg: &TrainConfig, quiet: bool) -> Self {
+        let by_time = cfg.time_budget_s > 0.0;
+        let bar = (!quiet).then(|| {
+            let (len, unit) = if by_time {
+                (cfg.time_budget_s as u64, "s")
+            } else {
+                (cfg.steps, "steps")
+            };
+            let b = ProgressBar::new(len);
+            b.set_style(
+                ProgressStyle::with_template(&format!(
+                    "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit} ETA {{eta}} {{msg}}"
+                ))
+                .expect("valid template"),
+            );
+            b
+        });
+        Self { bar, by_time }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish();
+        }
+    }
+}
+
+impl Observer for Bar {
+    fn step(&mut self, p: &StepProgress) {
+        let Some(b) = &self.bar else { return };
+        b.set_position(if self.by_time {
+            p.elapsed_s as u64
+        } else {
+            p.step
+        });
+        b.set_message(format!(
+            "step {} loss {:.3} bpb {:.0} tok/s lr {:.2e}{}",
+            p.step,
+            p.train_bpb,
+            p.tokens_per_s,
+            p.lr,
+            p.last_val_bpb
+                .map(|v| format!(" val {v:.3}"))
+                .unwrap_or_default()
+        ));
+    }
+
+    fn message(&mut self, line: &str) {
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
 /// The training and validation sources: `--source`/`--val-source`, or
 /// `--data` with its two ranges.
-fn sources(a: &TrainArgs) -> Result<(Vec<Source>, Vec<Source>), String> {
+fn sources(a: &TrainArgs) -> Result<(Vec<Source>, Vec<Source>)> {
     let parse = |v: &[String]| {
         v.iter()
             .map(|s| Source::parse(s))
@@ -344,7 +432,7 @@ fn sources(a: &TrainArgs) -> Result<(Vec<Source>, Vec<Source>), String> {
     Ok((train, val))
 }
 
-fn run_export(a: ExportCli) -> Result<(), String> {
+fn run_export(a: ExportCli) -> Result<()> {
     let path = |ext: &str| a.out_dir.join(format!("{}.{ext}", a.name));
     let m = ship::export_run(&ship::ExportArgs {
         run: a.run.clone(),
@@ -363,20 +451,17 @@ fn run_export(a: ExportCli) -> Result<(), String> {
     Ok(())
 }
 
-fn run_eval(a: EvalCli) -> Result<(), String> {
-    let fm_bytes =
-        std::fs::read(&a.float).map_err(|e| format!("cannot read {}: {e}", a.float.display()))?;
-    let fm = model_int8::FloatModel::from_bytes(&fm_bytes)
-        .map_err(|e| format!("bad float model file {}: {e}", a.float.display()))?;
+fn run_eval(a: EvalCli) -> Result<()> {
+    let fm = run::read_float_model(&a.float)?;
     let bytes = data::load_bytes(&a.data)?;
     let range = data::resolve(data::parse_range(&a.range)?, bytes.len())?;
     let file = match &a.int8 {
-        Some(p) => std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+        Some(p) => std::fs::read(p).map_err(Error::io("read", p))?,
         None => {
             let cr = data::resolve(data::parse_range(&a.calibration_range)?, bytes.len())?;
             let calib = ship::calibration_text(&bytes, &cr, 16384, a.chunk);
             model_int8::quantize(&fm, &calib, &model_int8::QuantOptions::default())
-                .map_err(|e| format!("quantization failed: {e}"))?
+                .map_err(Error::Quantize)?
         }
     };
     let (float_bpb, int8) = ship::measure(&fm, &file, &bytes[range.clone()], a.chunk)?;
@@ -392,7 +477,7 @@ fn run_eval(a: EvalCli) -> Result<(), String> {
     Ok(())
 }
 
-fn run_bench(a: BenchCli) -> Result<(), String> {
+fn run_bench(a: BenchCli) -> Result<()> {
     let bytes = data::load_bytes(&a.data)?;
     let bytes = &bytes[..bytes.len().min(3_600_000)];
     let threads = threads_or_all(a.threads);
@@ -403,24 +488,24 @@ fn run_bench(a: BenchCli) -> Result<(), String> {
     println!("|---|---|---|---|---|---|---|");
     let mut rows = Vec::new();
     for size in &a.sizes {
+        let name = size.name();
         for &ctx in &a.contexts {
-            let c = size_config(size, a.window.min(ctx as u32), 2048.max(ctx as u32))?;
+            let c = size.config(a.window.min(ctx as u32), 2048.max(ctx as u32));
             let batch = (a.tokens / ctx).max(1);
-            let r = match a.engine.as_str() {
-                "burn" => trainer::bench::train_throughput(&c, bytes, ctx, batch, a.steps),
-                "fused" => {
+            let r = match a.engine {
+                Engine::Burn => trainer::bench::train_throughput(&c, bytes, ctx, batch, a.steps),
+                Engine::Fused => {
                     trainer::bench::fused_throughput(&c, bytes, ctx, batch, a.steps, threads)?
                 }
-                e => return Err(format!("unknown engine {e:?} (fused, burn)")),
             };
             println!(
-                "| {} | {size} | {} | {ctx} | {} | {batch} | {r:.0} |",
+                "| {} | {name} | {} | {ctx} | {} | {batch} | {r:.0} |",
                 a.engine,
                 c.parameters(),
                 c.window
             );
             rows.push(serde_json::json!({
-                "engine": a.engine, "size": size, "parameters": c.parameters(),
+                "engine": a.engine.name(), "size": name, "parameters": c.parameters(),
                 "context": ctx, "window": c.window, "batch": batch,
                 "tokens_per_s": r, "timed_steps": a.steps,
             }));
@@ -429,10 +514,10 @@ fn run_bench(a: BenchCli) -> Result<(), String> {
     if let Some(path) = &a.json {
         let doc = serde_json::json!({
             "machine": ship::hardware(),
-            "threads": if a.engine == "fused" { threads } else { 0 },
+            "threads": if a.engine == Engine::Fused { threads } else { 0 },
             "rows": rows,
         });
-        train::write_json(path, &doc)?;
+        run::write_json(path, &doc)?;
     }
     Ok(())
 }
@@ -446,15 +531,6 @@ fn threads_or_all(n: usize) -> usize {
     }
 }
 
-fn size_config(size: &str, window: u32, max_context: u32) -> Result<Config, String> {
-    Ok(match size {
-        "200k" => Config::paper_200k(window, max_context),
-        "800k" => Config::paper_800k(window, max_context),
-        "3m2" | "3.2m" => Config::paper_3m2(window, max_context),
-        s => return Err(format!("unknown size {s:?} (200k, 800k, 3m2)")),
-    })
-}
-
 /// The fused engine splits the batch across its own threads, so
 /// `matrixmultiply` (threaded for Burn's ndarray backend) must run each
 /// product on the calling thread: its helper threads would oversubscribe
@@ -463,8 +539,8 @@ fn size_config(size: &str, window: u32, max_context: u32) -> Result<Config, Stri
 /// `MATMUL_NUM_THREADS` from the environment wins.
 fn single_threaded_gemm_for_fused(cmd: &Cmd) {
     let burn = match cmd {
-        Cmd::Train(a) => a.engine == "burn",
-        Cmd::Bench(a) => a.engine == "burn",
+        Cmd::Train(a) => a.engine == Engine::Burn,
+        Cmd::Bench(a) => a.engine == Engine::Burn,
         Cmd::Export(_) | Cmd::Eval(_) => false,
     };
     if !burn && std::env::var_os("MATMUL_NUM_THREADS").is_none() {

@@ -17,6 +17,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data;
+use crate::error::{Error, Result};
 
 /// One data source of a run, as saved in `config.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,30 +37,41 @@ impl Source {
     /// `enwik8=../shared/data/enwik8/enwik8.head@0..3600000*0.5` or
     /// `wiki=../shared/data/wikipedia/AA+../shared/data/wikipedia/AB*0.5`.
     /// The weight defaults to 1.
-    pub fn parse(spec: &str) -> Result<Self, String> {
-        let (name, rest) = spec
-            .split_once('=')
-            .ok_or_else(|| format!("source {spec:?} is not NAME=PATH[@RANGE][*WEIGHT]"))?;
+    pub fn parse(spec: &str) -> Result<Self> {
+        let (name, rest) = spec.split_once('=').ok_or_else(|| {
+            Error::Data(format!("source {spec:?} is not NAME=PATH[@RANGE][*WEIGHT]"))
+        })?;
         if name.is_empty() || name.contains(',') {
-            return Err(format!("source {spec:?} needs a name without commas"));
+            return Err(Error::Data(format!(
+                "source {spec:?} needs a name without commas"
+            )));
         }
         let (rest, weight) = match rest.rsplit_once('*') {
             Some((r, w)) => (
                 r,
-                w.parse::<f64>()
-                    .map_err(|e| format!("bad weight {w:?} in source {spec:?}: {e}"))?,
+                w.parse::<f64>().map_err(|e| {
+                    Error::Data(format!("bad weight {w:?} in source {spec:?}: {e}"))
+                })?,
             ),
             None => (rest, 1.0),
         };
         if !(weight.is_finite() && weight > 0.0) {
-            return Err(format!("source {spec:?}: the weight must be positive"));
+            return Err(Error::Data(format!(
+                "source {spec:?}: the weight must be positive"
+            )));
         }
         let (paths, range) = match rest.rsplit_once('@') {
-            Some((p, r)) => (p, Some(data::parse_range(r)?)),
+            Some((p, r)) => (
+                p,
+                Some(
+                    data::parse_range(r)
+                        .map_err(|e| Error::Data(format!("source {spec:?}: {e}")))?,
+                ),
+            ),
             None => (rest, None),
         };
         if paths.is_empty() {
-            return Err(format!("source {spec:?} names no path"));
+            return Err(Error::Data(format!("source {spec:?} names no path")));
         }
         let paths = paths.split('+').map(PathBuf::from).collect();
         // An open end (`START..`) is resolved against the data on load.
@@ -84,7 +96,7 @@ impl Source {
 
     /// Reads the source's bytes; fixes an open-ended range to the data's
     /// length so that the saved config names exact bytes.
-    pub fn load(&mut self) -> Result<Vec<u8>, String> {
+    pub fn load(&mut self) -> Result<Vec<u8>> {
         let mut bytes = Vec::new();
         for p in &self.paths {
             bytes.extend_from_slice(&data::load_bytes(p)?);
@@ -94,12 +106,12 @@ impl Source {
                 r.end = bytes.len();
             }
             let r = data::resolve((r.start, Some(r.end)), bytes.len())
-                .map_err(|e| format!("source {}: {e}", self.name))?;
+                .map_err(|e| Error::Data(format!("source {}: {e}", self.name)))?;
             bytes.truncate(r.end);
             bytes.drain(..r.start);
         }
         if bytes.is_empty() {
-            return Err(format!("source {} has no bytes", self.name));
+            return Err(Error::Data(format!("source {} has no bytes", self.name)));
         }
         Ok(bytes)
     }
@@ -112,8 +124,13 @@ impl Source {
 
 /// Refuses training sources that could read validation bytes: a training
 /// and a validation source may share a file only when both consist of that
-/// one file and their ranges do not overlap.
-pub fn check_disjoint(train: &[Source], val: &[Source]) -> Result<(), String> {
+/// one file and their ranges do not overlap. A path that does not exist is
+/// an [`Error::Io`].
+pub fn check_disjoint(train: &[Source], val: &[Source]) -> Result<()> {
+    // A missing file is named as such, not as an overlap of two unknowns.
+    for p in train.iter().chain(val).flat_map(|s| &s.paths) {
+        std::fs::metadata(p).map_err(Error::io("read", p))?;
+    }
     for t in train {
         for v in val {
             for tp in &t.paths {
@@ -127,14 +144,14 @@ pub fn check_disjoint(train: &[Source], val: &[Source]) -> Result<(), String> {
                     if same_single_file && (a.end <= b.start || b.end <= a.start) {
                         continue;
                     }
-                    return Err(format!(
+                    return Err(Error::Data(format!(
                         "training source {} ({}) overlaps validation source {} ({}): \
                          give disjoint ranges of one file, or different files",
                         t.name,
                         tp.display(),
                         v.name,
                         vp.display()
-                    ));
+                    )));
                 }
             }
         }
@@ -159,7 +176,7 @@ pub struct Mixture {
 
 impl Mixture {
     /// Loads every source (fixing open ranges in place).
-    pub fn load(sources: &mut [Source]) -> Result<Self, String> {
+    pub fn load(sources: &mut [Source]) -> Result<Self> {
         let data = sources
             .iter_mut()
             .map(|s| s.load())
@@ -168,9 +185,9 @@ impl Mixture {
     }
 
     /// A mixture of already loaded bytes, one buffer per source.
-    pub fn from_parts(sources: &[Source], data: Vec<Vec<u8>>) -> Result<Self, String> {
+    pub fn from_parts(sources: &[Source], data: Vec<Vec<u8>>) -> Result<Self> {
         if sources.is_empty() {
-            return Err("no training source".into());
+            return Err(Error::Data("no training source".into()));
         }
         let total: f64 = sources.iter().map(|s| s.weight).sum();
         let mut acc = 0.0;
@@ -218,18 +235,18 @@ impl Mixture {
         bos: i32,
         rng: &mut impl Rng,
         tokens: &mut BTreeMap<String, u64>,
-    ) -> Result<(Vec<i32>, Vec<i32>), String> {
+    ) -> Result<(Vec<i32>, Vec<i32>)> {
         let mut inputs = Vec::with_capacity(batch * len);
         let mut targets = Vec::with_capacity(batch * len);
         for _ in 0..batch {
             let i = self.pick(rng);
             let d = &self.data[i];
             if d.len() < len {
-                return Err(format!(
+                return Err(Error::Data(format!(
                     "source {} has {} bytes, fewer than a sequence of {len}",
                     self.names[i],
                     d.len()
-                ));
+                )));
             }
             let (inp, tgt) = data::sample_batch(d, &(0..d.len()), 1, len, bos, rng);
             inputs.extend(inp);
@@ -337,7 +354,9 @@ mod tests {
             format!("t={}", dir.display()),
             format!("t={}", dir.join("val/held").display()),
         ] {
-            let err = check_disjoint(&[Source::parse(&bad).unwrap()], &val).unwrap_err();
+            let err = check_disjoint(&[Source::parse(&bad).unwrap()], &val)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("overlaps validation"), "{bad}: {err}");
         }
         std::fs::remove_dir_all(&dir).unwrap();

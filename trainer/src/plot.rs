@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 
 use plotters::prelude::*;
 
+use crate::error::{Error, Result};
+
 /// Fonts tried for labels; without one the plot is drawn unlabelled.
 const FONTS: &[&str] = &[
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -30,8 +32,9 @@ fn font_loaded() -> bool {
 }
 
 /// Reads `metrics.csv` and draws train and validation bits per byte.
-pub fn plot_metrics(csv: &Path, png: &Path) -> Result<(), String> {
-    let text = fs::read_to_string(csv).map_err(|e| e.to_string())?;
+pub fn plot_metrics(csv: &Path, png: &Path) -> Result<()> {
+    let text = fs::read_to_string(csv).map_err(Error::io("read", csv))?;
+    let plot_err = |e: &dyn std::fmt::Display| Error::Plot(format!("{}: {e}", png.display()));
     let mut train = Vec::new();
     let mut val = Vec::new();
     for line in text.lines().skip(1) {
@@ -59,7 +62,7 @@ pub fn plot_metrics(csv: &Path, png: &Path) -> Result<(), String> {
     let ymin = all.map(|p| p.1).fold(f64::INFINITY, f64::min).max(0.0) - 0.1;
     let labels = font_loaded();
     let root = BitMapBackend::new(png, (900, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    root.fill(&WHITE).map_err(|e| plot_err(&e))?;
     let mut builder = ChartBuilder::on(&root);
     builder.margin(20);
     if labels {
@@ -70,24 +73,24 @@ pub fn plot_metrics(csv: &Path, png: &Path) -> Result<(), String> {
     }
     let mut chart = builder
         .build_cartesian_2d(0.0..xmax * 1.02, ymin.max(0.0)..ymax)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| plot_err(&e))?;
     let mut mesh = chart.configure_mesh();
     if labels {
         mesh.x_desc("tokens (millions)").y_desc("bits/byte");
     } else {
         mesh.disable_x_axis().disable_y_axis();
     }
-    mesh.draw().map_err(|e| e.to_string())?;
+    mesh.draw().map_err(|e| plot_err(&e))?;
     let s = chart
         .draw_series(LineSeries::new(train, &BLUE))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| plot_err(&e))?;
     if labels {
         s.label("train (recent steps)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
     }
     let s = chart
         .draw_series(LineSeries::new(val, RED.stroke_width(2)))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| plot_err(&e))?;
     if labels {
         s.label("validation, 2048-byte chunks")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
@@ -96,7 +99,7 @@ pub fn plot_metrics(csv: &Path, png: &Path) -> Result<(), String> {
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| plot_err(&e))?;
     }
-    root.present().map_err(|e| e.to_string())
+    root.present().map_err(|e| plot_err(&e))
 }

@@ -10,9 +10,10 @@ use model_int8::{quantize, FloatModel, QuantOptions};
 use serde::Serialize;
 
 use crate::backend::{self, Inner};
+use crate::error::{Error, Result};
 use crate::int8eval::{self, Int8Eval};
-use crate::train::{self, TrainConfig};
-use crate::{data, eval, export};
+use crate::run::{self, Engine, RunState, TrainConfig};
+use crate::{data, eval, export, train};
 
 /// What `export` writes beside the model files.
 #[derive(Clone, Debug, Serialize)]
@@ -137,7 +138,7 @@ pub fn measure(
     int8_file: &[u8],
     text: &[u8],
     chunk: usize,
-) -> Result<(f64, Int8Eval), String> {
+) -> Result<(f64, Int8Eval)> {
     let chunks = data::chunks(&(0..text.len()), chunk);
     let bytes: usize = chunks.iter().map(|r| r.len()).sum();
     // The fused engine computes the same float function, much faster;
@@ -162,15 +163,15 @@ fn threads() -> usize {
 }
 
 /// Exports the last checkpoint of a run.
-pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
-    let (mut cfg, st, fm): (TrainConfig, _, _) = train::load_run(&a.run)?;
+pub fn export_run(a: &ExportArgs) -> Result<Manifest> {
+    let (mut cfg, st, fm) = run::load_run(&a.run)?;
     let train_bytes = cfg.train[0].load()?;
     let bytes = cfg.val[0].load()?;
     let write = |p: &Path, b: &[u8]| {
         if let Some(dir) = p.parent() {
-            fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
         }
-        fs::write(p, b).map_err(|e| format!("cannot write {}: {e}", p.display()))
+        fs::write(p, b).map_err(Error::io("write", p))
     };
     write(&a.out_float, &fm.to_bytes())?;
     let chunk = 2048.min(fm.config.max_context as usize);
@@ -187,7 +188,7 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
         ..QuantOptions::default()
     };
     let t = Instant::now();
-    let file = quantize(&fm, &calib, &opts).map_err(|e| format!("quantization failed: {e}"))?;
+    let file = quantize(&fm, &calib, &opts).map_err(Error::Quantize)?;
     eprintln!("quantized in {:.1} s", t.elapsed().as_secs_f64());
     write(&a.out_int8, &file)?;
     let mut val = 0..bytes.len();
@@ -208,11 +209,14 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
         t.elapsed().as_secs_f64()
     );
     if !int8.round_trip_ok {
-        return Err("int8 round trip did not reproduce the text".into());
+        return Err(Error::Model(format!(
+            "{}: the int8 round trip did not reproduce the text",
+            a.out_int8.display()
+        )));
     }
     let m = Manifest {
         name: a.name.clone(),
-        model: cfg.model.clone(),
+        model: cfg.model,
         parameters: fm.config.parameters(),
         int8_file: file_name(&a.out_int8),
         int8_file_bytes: file.len(),
@@ -230,10 +234,12 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
         tokens_seen: st.tokens,
         train_wall_time_s: st.elapsed_s,
         hardware: hardware(),
-        backend: if cfg.engine == "fused" {
-            "trainer fused CPU engine (hand-fused forward/backward, matrixmultiply sgemm)".into()
-        } else {
-            backend::name().into()
+        backend: match cfg.engine {
+            Engine::Fused => {
+                "trainer fused CPU engine (hand-fused forward/backward, matrixmultiply sgemm)"
+                    .into()
+            }
+            Engine::Burn => backend::name().into(),
         },
         recipe: Recipe {
             seq_len: cfg.seq_len,
@@ -269,11 +275,11 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest, String> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
     };
-    train::write_json(&a.manifest, &m)?;
+    run::write_json(&a.manifest, &m)?;
     Ok(m)
 }
 
-fn source_reports(cfg: &TrainConfig, st: &train::RunState) -> Vec<SourceReport> {
+fn source_reports(cfg: &TrainConfig, st: &RunState) -> Vec<SourceReport> {
     let total: u64 = st.tokens_by_source.values().sum();
     cfg.train
         .iter()
@@ -299,7 +305,7 @@ fn other_validation(
     cfg: &mut TrainConfig,
     fm: &FloatModel,
     chunk: usize,
-) -> Result<Vec<OtherValidation>, String> {
+) -> Result<Vec<OtherValidation>> {
     let n = cfg.val_chunks;
     cfg.val
         .iter_mut()

@@ -1,131 +1,21 @@
 //! The training loop: AdamW, warm-up + cosine, gradient clipping, optional
 //! longer sequences at the end, checkpoints with resume, a validation curve.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use model_int8::{Config, FloatModel};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
 
 use crate::data;
+use crate::error::{Error, Result};
 use crate::learner::{self, Learner};
-use crate::mixture::{self, Mixture, Source};
+use crate::mixture::{self, Mixture};
 use crate::plot;
-
-/// Everything that defines a training run; saved as `config.json`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TrainConfig {
-    /// Model hyper-parameters.
-    pub model: Config,
-    /// Training sources, sampled by weight ([`Mixture`]).
-    pub train: Vec<Source>,
-    /// Validation sources, each with its own curve; the first is the
-    /// run's headline figure and what `export` measures.
-    pub val: Vec<Source>,
-    /// Float model the run started from with a fresh optimizer (a warm
-    /// restart), if any.
-    #[serde(default)]
-    pub init_from: Option<PathBuf>,
-    /// Sequence length (positions, BOS included).
-    pub seq_len: usize,
-    /// Sequences per step.
-    pub batch: usize,
-    /// Sequence length of the final phase (0: none).
-    pub final_seq_len: usize,
-    /// Fraction of the run (by progress) spent at `final_seq_len`; its
-    /// batch is scaled so a step keeps the same number of tokens.
-    pub final_frac: f64,
-    /// Stop after this many steps (0: no step limit).
-    pub steps: u64,
-    /// Stop after this many seconds of training (0: no time limit).
-    pub time_budget_s: f64,
-    /// Peak learning rate.
-    pub lr: f64,
-    /// Final learning rate of the cosine.
-    pub min_lr: f64,
-    /// Linear warm-up steps.
-    pub warmup: u64,
-    /// AdamW weight decay.
-    pub weight_decay: f32,
-    /// AdamW beta 2.
-    pub beta2: f32,
-    /// Per-parameter gradient norm clip (0: none).
-    pub grad_clip: f32,
-    /// Seconds between checkpoints.
-    pub checkpoint_every_s: f64,
-    /// Seconds between validations.
-    pub eval_every_s: f64,
-    /// 2048-byte validation chunks used for the curve.
-    pub val_chunks: usize,
-    /// Random seed.
-    pub seed: u64,
-    /// Training engine: "fused" (hand-fused CPU kernels) or "burn".
-    #[serde(default = "burn_engine")]
-    pub engine: String,
-    /// Worker threads of the fused engine (0: all cores).
-    #[serde(default)]
-    pub threads: usize,
-    /// Residual dropout probability (0: none).
-    #[serde(default)]
-    pub dropout: f32,
-}
-
-/// Runs written before the fused engine existed were Burn runs.
-fn burn_engine() -> String {
-    "burn".into()
-}
-
-impl TrainConfig {
-    /// Reads a run's `config.json`, also in the single-source form of runs
-    /// written before mixtures (`data`, `train_range`, `val_range`).
-    pub fn read(path: &Path) -> Result<Self, String> {
-        let mut v: serde_json::Value = read_json(path)?;
-        if let Some(obj) = v.as_object_mut() {
-            if let Some(data) = obj.remove("data") {
-                let data: PathBuf = serde_json::from_value(data)
-                    .map_err(|e| format!("bad data path in {}: {e}", path.display()))?;
-                let range = |obj: &mut serde_json::Map<_, _>, key: &str| {
-                    obj.remove(key)
-                        .map(serde_json::from_value::<Range<usize>>)
-                        .transpose()
-                        .map_err(|e| format!("bad {key} in {}: {e}", path.display()))
-                };
-                let train = range(obj, "train_range")?;
-                let val = range(obj, "val_range")?;
-                let to = |r, w| serde_json::to_value(vec![Source::new("enwik8", &data, r, w)]);
-                obj.insert("train".into(), to(train, 1.0).expect("serializable"));
-                obj.insert("val".into(), to(val, 0.0).expect("serializable"));
-            }
-        }
-        serde_json::from_value(v).map_err(|e| format!("bad run config {}: {e}", path.display()))
-    }
-}
-
-/// Progress of a run; saved as `state.json` with every checkpoint.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct RunState {
-    /// Optimizer steps done.
-    pub step: u64,
-    /// Training tokens (predicted bytes) seen.
-    pub tokens: u64,
-    /// Wall-clock seconds of training so far (all sessions).
-    pub elapsed_s: f64,
-    /// Whether the run reached its step or time limit.
-    pub finished: bool,
-    /// Last validation bits per byte (first validation source).
-    pub last_val_bpb: Option<f64>,
-    /// Training tokens drawn from each source (runs from before mixtures
-    /// count only from their first resume on).
-    #[serde(default)]
-    pub tokens_by_source: BTreeMap<String, u64>,
-}
+use crate::run::{read_float_model, read_json, write_json, RunDir, RunState, TrainConfig};
 
 /// Learning rate at `step` with overall progress `p` in [0, 1].
 pub fn learning_rate(cfg: &TrainConfig, step: u64, p: f64) -> f64 {
@@ -150,64 +40,6 @@ fn progress(cfg: &TrainConfig, st: &RunState) -> f64 {
     by_steps.max(by_time)
 }
 
-/// Files of a run directory.
-pub struct RunDir(pub PathBuf);
-
-impl RunDir {
-    pub fn config(&self) -> PathBuf {
-        self.0.join("config.json")
-    }
-    pub fn state(&self) -> PathBuf {
-        self.0.join("state.json")
-    }
-    /// Model record (without the `.mpk` the recorder adds).
-    pub fn model(&self) -> PathBuf {
-        self.0.join("model")
-    }
-    pub fn optim(&self) -> PathBuf {
-        self.0.join("optim")
-    }
-    /// Float checkpoint of the fused engine.
-    pub fn float_model(&self) -> PathBuf {
-        self.0.join("model.float")
-    }
-    /// AdamW state of the fused engine.
-    pub fn fused_optim(&self) -> PathBuf {
-        self.0.join("adam.bin")
-    }
-    pub fn metrics(&self) -> PathBuf {
-        self.0.join("metrics.csv")
-    }
-    pub fn plot(&self) -> PathBuf {
-        self.0.join("val_bpb.png")
-    }
-}
-
-/// Loads the config, progress and model of a run directory.
-pub fn load_run(dir: &Path) -> Result<(TrainConfig, RunState, FloatModel), String> {
-    let run = RunDir(dir.to_path_buf());
-    let cfg = TrainConfig::read(&run.config())?;
-    let st: RunState = read_json(&run.state())?;
-    let fm = learner::load_float_model(&run, &cfg)?
-        .ok_or_else(|| format!("{} has no checkpoint", dir.display()))?;
-    Ok((cfg, st, fm))
-}
-
-/// Reads a JSON file.
-pub fn read_json<T: for<'a> Deserialize<'a>>(path: &Path) -> Result<T, String> {
-    let text =
-        fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("bad JSON in {}: {e}", path.display()))
-}
-
-/// Writes a JSON file atomically (temp file + rename).
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
-    let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_string_pretty(value).expect("serializable");
-    fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
 /// Evenly spread 2048-byte validation chunks (at most `n`).
 pub fn val_chunks(range: &Range<usize>, chunk: usize, n: usize) -> Vec<Range<usize>> {
     let all: Vec<_> = data::chunks(range, chunk)
@@ -220,13 +52,38 @@ pub fn val_chunks(range: &Range<usize>, chunk: usize, n: usize) -> Vec<Range<usi
     (0..n).map(|i| all[i * all.len() / n].clone()).collect()
 }
 
-/// Options that only affect how a run is driven, not its result.
-pub struct Driver {
-    /// Show a progress bar.
-    pub progress: bool,
-    /// Print a line per validation.
-    pub verbose: bool,
+/// What a run reports while it trains, after every step.
+#[derive(Clone, Debug)]
+pub struct StepProgress {
+    /// Optimizer steps done.
+    pub step: u64,
+    /// Training tokens seen.
+    pub tokens: u64,
+    /// Wall-clock seconds of training so far (all sessions).
+    pub elapsed_s: f64,
+    /// Share of the step or time limit done, in [0, 1].
+    pub fraction: f64,
+    /// Mean training bits per byte since the last validation.
+    pub train_bpb: f64,
+    /// Training tokens per second since the last validation.
+    pub tokens_per_s: f64,
+    /// This step's learning rate.
+    pub lr: f64,
+    /// Last validation bits per byte (first validation source).
+    pub last_val_bpb: Option<f64>,
 }
+
+/// Watches a run: progress after each step, and a line of text per
+/// validation and per warning. Options that only change how a run is
+/// shown live here, not in [`TrainConfig`]. `()` watches silently.
+pub trait Observer {
+    /// Called after every optimizer step.
+    fn step(&mut self, _progress: &StepProgress) {}
+    /// A validation summary or a warning, one line.
+    fn message(&mut self, _line: &str) {}
+}
+
+impl Observer for () {}
 
 /// Validation data of a run: each source's bytes and evenly spread chunks.
 pub struct ValSet {
@@ -238,22 +95,15 @@ pub struct ValSet {
 /// The learner a run starts or continues with: its last checkpoint when
 /// resuming, else `cfg.init_from` (a warm restart: the float model's
 /// weights, a fresh optimizer), else a random initialisation.
-pub fn open_learner(
-    cfg: &TrainConfig,
-    run: &RunDir,
-    resuming: bool,
-) -> Result<Box<dyn Learner>, String> {
-    let has_checkpoint = [run.float_model(), run.model().with_extension("mpk")]
-        .iter()
-        .any(|p| p.exists());
-    if !resuming && has_checkpoint {
-        return Err(format!(
+pub fn open_learner(cfg: &TrainConfig, run: &RunDir, resuming: bool) -> Result<Box<dyn Learner>> {
+    if !resuming && run.has_checkpoint() {
+        return Err(Error::Run(format!(
             "{} already holds a run's checkpoint: pass --resume to continue it, or give a new --run",
             run.0.display()
-        ));
+        )));
     }
     let start = if resuming {
-        learner::load_float_model(run, cfg)?
+        run.load_float_model(cfg)?
     } else if let Some(path) = &cfg.init_from {
         let mut fm = read_float_model(path)?;
         // The attention window and the longest chunk hold no weights, so
@@ -261,12 +111,12 @@ pub fn open_learner(
         fm.config.window = cfg.model.window;
         fm.config.max_context = cfg.model.max_context;
         if fm.config != cfg.model {
-            return Err(format!(
+            return Err(Error::Model(format!(
                 "{} is a {:?} model, not the run's {:?}",
                 path.display(),
                 fm.config,
                 cfg.model
-            ));
+            )));
         }
         Some(fm)
     } else {
@@ -275,23 +125,17 @@ pub fn open_learner(
     learner::open(cfg, run, start)
 }
 
-/// Reads a float model file (`export` writes them beside the int8 file).
-pub fn read_float_model(path: &Path) -> Result<FloatModel, String> {
-    let bytes = fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    FloatModel::from_bytes(&bytes)
-        .map_err(|e| format!("{} is not a float model file: {e}", path.display()))
-}
-
 /// Trains (or resumes) the run in `dir`. With `resume`, the config in the
-/// directory is used, except for the limits given in `cfg`.
+/// directory is used, except for the limits, engine and threads given in
+/// `cfg`. `observer` sees the progress.
 pub fn train(
     dir: &Path,
     mut cfg: TrainConfig,
     resume: bool,
-    driver: &Driver,
-) -> Result<RunState, String> {
+    observer: &mut dyn Observer,
+) -> Result<RunState> {
     let run = RunDir(dir.to_path_buf());
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
 
     let resuming = resume && run.state().exists();
     let mut st = if resuming {
@@ -301,7 +145,7 @@ pub fn train(
         let mut next = saved;
         next.steps = cfg.steps;
         next.time_budget_s = cfg.time_budget_s;
-        next.engine = cfg.engine.clone();
+        next.engine = cfg.engine;
         next.threads = cfg.threads;
         cfg = next;
         read_json::<RunState>(&run.state())?
@@ -328,7 +172,7 @@ pub fn train(
                 chunks,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let mut learner = open_learner(&cfg, &run, resuming)?;
     write_json(&run.config(), &cfg)?;
 
@@ -337,25 +181,8 @@ pub fn train(
 
     if !run.metrics().exists() {
         fs::write(run.metrics(), format!("{}\n", metrics_header(&vals)))
-            .map_err(|e| format!("cannot write metrics: {e}"))?;
+            .map_err(Error::io("write", &run.metrics()))?;
     }
-    let bar = if driver.progress {
-        let (len, unit) = if cfg.time_budget_s > 0.0 {
-            (cfg.time_budget_s as u64, "s")
-        } else {
-            (cfg.steps, "steps")
-        };
-        let b = ProgressBar::new(len);
-        b.set_style(
-            ProgressStyle::with_template(&format!(
-                "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit} ETA {{eta}} {{msg}}"
-            ))
-            .expect("valid template"),
-        );
-        b
-    } else {
-        ProgressBar::hidden()
-    };
 
     let session_start = Instant::now();
     let base_elapsed = st.elapsed_s;
@@ -373,7 +200,7 @@ pub fn train(
             break;
         }
         if cfg.steps == 0 && cfg.time_budget_s <= 0.0 {
-            return Err("give a step limit or a time budget".into());
+            return Err(Error::Usage("give a step limit or a time budget".into()));
         }
         let long = cfg.final_seq_len > 0 && p >= 1.0 - cfg.final_frac;
         let (len, batch) = if long {
@@ -393,28 +220,26 @@ pub fn train(
         window_steps += 1;
         window_tokens += (batch * len) as u64;
         if !loss_val.is_finite() {
-            return Err(format!("loss is {loss_val} at step {}", st.step));
+            return Err(Error::Diverged {
+                step: st.step,
+                loss: loss_val,
+            });
         }
         let ws = window_start.elapsed().as_secs_f64();
         if ws > 0.0 {
             rate = window_tokens as f64 / ws;
         }
         let train_bpb = window_loss / window_steps as f64 / std::f64::consts::LN_2;
-        bar.set_position(if cfg.time_budget_s > 0.0 {
-            st.elapsed_s as u64
-        } else {
-            st.step
-        });
-        bar.set_message(format!(
-            "step {} loss {:.3} bpb {:.0} tok/s lr {:.2e}{}",
-            st.step,
+        observer.step(&StepProgress {
+            step: st.step,
+            tokens: st.tokens,
+            elapsed_s: st.elapsed_s,
+            fraction: progress(&cfg, &st).min(1.0),
             train_bpb,
-            rate,
+            tokens_per_s: rate,
             lr,
-            st.last_val_bpb
-                .map(|v| format!(" val {v:.3}"))
-                .unwrap_or_default()
-        ));
+            last_val_bpb: st.last_val_bpb,
+        });
 
         let done_next = (cfg.steps > 0 && st.step >= cfg.steps)
             || (cfg.time_budget_s > 0.0 && progress(&cfg, &st) >= 1.0);
@@ -446,28 +271,23 @@ pub fn train(
                 .append(true)
                 .open(run.metrics())
                 .and_then(|mut f| f.write_all(line.as_bytes()))
-                .map_err(|e| format!("cannot write metrics: {e}"))?;
-            if driver.verbose {
-                say(
-                    &bar,
-                    format!(
-                    "step {} tokens {} elapsed {:.0}s lr {:.2e} train {:.4} val {} ({:.0} tok/s)",
-                    st.step,
-                    st.tokens,
-                    st.elapsed_s,
-                    lr,
-                    train_bpb,
-                    vals.iter()
-                        .zip(&vbpb)
-                        .map(|(s, v)| format!("{} {}", s.name, fmt(v)))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    rate
-                ),
-                );
-            }
+                .map_err(Error::io("write", &run.metrics()))?;
+            observer.message(&format!(
+                "step {} tokens {} elapsed {:.0}s lr {:.2e} train {:.4} val {} ({:.0} tok/s)",
+                st.step,
+                st.tokens,
+                st.elapsed_s,
+                lr,
+                train_bpb,
+                vals.iter()
+                    .zip(&vbpb)
+                    .map(|(s, v)| format!("{} {}", s.name, fmt(v)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                rate
+            ));
             if let Err(e) = plot::plot_metrics(&run.metrics(), &run.plot()) {
-                say(&bar, format!("warning: plot not written: {e}"));
+                observer.message(&format!("warning: plot not written: {e}"));
             }
             last_eval = Instant::now();
             window_loss = 0.0;
@@ -481,7 +301,6 @@ pub fn train(
             last_ckpt = Instant::now();
         }
     }
-    bar.finish();
     save_checkpoint(&run, learner.as_mut(), &st)?;
     Ok(st)
 }
@@ -497,16 +316,7 @@ fn metrics_header(vals: &[ValSet]) -> String {
     h
 }
 
-/// Prints above the bar, or to stderr when there is no bar.
-fn say(bar: &ProgressBar, msg: String) {
-    if bar.is_hidden() {
-        eprintln!("{msg}");
-    } else {
-        bar.println(msg);
-    }
-}
-
-fn save_checkpoint(run: &RunDir, learner: &mut dyn Learner, st: &RunState) -> Result<(), String> {
+fn save_checkpoint(run: &RunDir, learner: &mut dyn Learner, st: &RunState) -> Result<()> {
     learner.save(run)?;
     write_json(&run.state(), st)
 }

@@ -7,8 +7,9 @@ use std::fs;
 use coder_core::{decode_to_vec, encode_to_vec};
 use model_int8::{working_memory_size, Config, Int8Model, ModelFile};
 use trainer::mixture::Source;
+use trainer::run::{read_json, Engine, TrainConfig};
 use trainer::ship::{export_run, ExportArgs};
-use trainer::train::{train, Driver, TrainConfig};
+use trainer::train::train;
 
 /// Real English text shipped in the repository.
 fn text() -> Vec<u8> {
@@ -19,17 +20,17 @@ fn text() -> Vec<u8> {
 
 #[test]
 fn fused_engine_trains_then_burn_resumes_exports_and_round_trips() {
-    tiny_model_trains_exports_and_round_trips("fused", "burn");
+    tiny_model_trains_exports_and_round_trips(Engine::Fused, Engine::Burn);
 }
 
 #[test]
 fn burn_engine_trains_then_fused_resumes_exports_and_round_trips() {
-    tiny_model_trains_exports_and_round_trips("burn", "fused");
+    tiny_model_trains_exports_and_round_trips(Engine::Burn, Engine::Fused);
 }
 
 /// Trains on `engine`, resumes on `resume_engine` (the checkpoint moves
 /// between engines), exports, and codes text with the int8 file.
-fn tiny_model_trains_exports_and_round_trips(engine: &str, resume_engine: &str) {
+fn tiny_model_trains_exports_and_round_trips(engine: Engine, resume_engine: Engine) {
     let dir = std::env::temp_dir().join(format!("trainer-test-{}-{engine}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
@@ -65,22 +66,13 @@ fn tiny_model_trains_exports_and_round_trips(engine: &str, resume_engine: &str) 
         eval_every_s: 0.0,
         val_chunks: 1,
         seed: 5,
-        engine: engine.into(),
+        engine,
         threads: 2,
         // Exercises both engines' dropout; small enough not to slow the fall.
         dropout: 0.05,
     };
     let run = dir.join("run");
-    let st = train(
-        &run,
-        cfg,
-        false,
-        &Driver {
-            progress: false,
-            verbose: false,
-        },
-    )
-    .unwrap();
+    let st = train(&run, cfg, false, &mut ()).unwrap();
     assert_eq!(st.step, 80);
     assert!(st.finished);
 
@@ -102,21 +94,12 @@ fn tiny_model_trains_exports_and_round_trips(engine: &str, resume_engine: &str) 
     );
 
     // Resume continues from the checkpoint.
-    let mut more = trainer::train::read_json::<TrainConfig>(&run.join("config.json")).unwrap();
+    let mut more = read_json::<TrainConfig>(&run.join("config.json")).unwrap();
     more.steps = 85;
-    more.engine = resume_engine.into();
-    let st = train(
-        &run,
-        more,
-        true,
-        &Driver {
-            progress: false,
-            verbose: false,
-        },
-    )
-    .unwrap();
+    more.engine = resume_engine;
+    let st = train(&run, more, true, &mut ()).unwrap();
     assert_eq!(st.step, 85);
-    let cfg = trainer::train::read_json::<TrainConfig>(&run.join("config.json")).unwrap();
+    let cfg = read_json::<TrainConfig>(&run.join("config.json")).unwrap();
     assert_eq!(cfg.engine, resume_engine);
 
     let out = dir.join("out");

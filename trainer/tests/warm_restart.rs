@@ -12,7 +12,9 @@ use rand::SeedableRng;
 use trainer::backend::{self, Inner};
 use trainer::mixture::{Mixture, Source};
 use trainer::model::Aux;
-use trainer::train::{open_learner, RunDir, TrainConfig};
+use trainer::run::{RunDir, TrainConfig};
+use trainer::train::open_learner;
+use trainer::Error;
 
 fn shipped(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -74,12 +76,14 @@ fn warm_restart_starts_at_the_shipped_models_loss() {
     // that already holds a checkpoint.
     learner.save(&run).unwrap();
     let err = open_learner(&cfg, &run, false).err().unwrap();
-    assert!(err.contains("--resume"), "{err}");
+    assert!(matches!(err, Error::Run(_)), "{err:?}");
+    assert!(err.to_string().contains("--resume"), "{err}");
     let mut other = cfg.clone();
     other.model.d_model = 128;
     other.model.d_ff = 512;
     let run2 = RunDir(dir.join("other"));
     let err = open_learner(&other, &run2, false).err().unwrap();
-    assert!(err.contains("not the run's"), "{err}");
+    assert!(matches!(err, Error::Model(_)), "{err:?}");
+    assert!(err.to_string().contains("not the run's"), "{err}");
     fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,6 +2,8 @@
 
 use model_int8::{Activation, Config};
 
+use crate::error::Error;
+
 use super::attention::{self, Block, Dims};
 use super::kernels::{self, exp, gemm, Mat};
 use super::layout::Layout;
@@ -67,7 +69,7 @@ pub struct Engine {
 
 impl Engine {
     /// An engine for `config` using `threads` worker threads.
-    pub fn new(config: &Config, threads: usize) -> Result<Self, String> {
+    pub fn new(config: &Config, threads: usize) -> Result<Self, Error> {
         Ok(Self {
             layout: Layout::new(config)?,
             threads: threads.max(1),

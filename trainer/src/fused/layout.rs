@@ -10,6 +10,8 @@ use std::ops::Range;
 
 use model_int8::{Config, FloatLayer, FloatModel, Norm, NormParams};
 
+use crate::error::Error;
+
 /// Offsets of one block's tensors.
 #[derive(Clone, Debug)]
 pub struct LayerAt {
@@ -36,17 +38,19 @@ pub struct Layout {
 
 impl Layout {
     /// Layout of `config` (RMSNorm only: the fused path has no norm bias).
-    pub fn new(config: &Config) -> Result<Self, String> {
+    pub fn new(config: &Config) -> Result<Self, Error> {
         if config.norm != Norm::Rms {
-            return Err(
+            return Err(Error::Model(
                 "the fused CPU engine supports RMSNorm models only; use --engine burn".into(),
-            );
+            ));
         }
         if config.n_heads == 0
             || !config.d_model.is_multiple_of(config.n_heads)
             || !(config.d_model / config.n_heads).is_multiple_of(2)
         {
-            return Err("d_model / n_heads must be an even integer".into());
+            return Err(Error::Model(
+                "d_model / n_heads must be an even integer".into(),
+            ));
         }
         let d = config.d_model as usize;
         let f = config.d_ff as usize;
@@ -103,9 +107,12 @@ impl Layout {
     }
 
     /// Flat parameters of a float model.
-    pub fn flatten(&self, fm: &FloatModel) -> Result<Vec<f32>, String> {
+    pub fn flatten(&self, fm: &FloatModel) -> Result<Vec<f32>, Error> {
         if fm.config != self.config {
-            return Err("float model has another configuration".into());
+            return Err(Error::Model(format!(
+                "the float model is a {:?} model, not the engine's {:?}",
+                fm.config, self.config
+            )));
         }
         let mut p = Vec::with_capacity(self.len);
         p.extend_from_slice(&fm.embedding);
@@ -122,11 +129,11 @@ impl Layout {
         p.extend_from_slice(&fm.final_norm.gain);
         p.extend_from_slice(&fm.head);
         if p.len() != self.len {
-            return Err(format!(
-                "float model has {} parameters, expected {}",
+            return Err(Error::Model(format!(
+                "the float model has {} parameters, expected {}",
                 p.len(),
                 self.len
-            ));
+            )));
         }
         Ok(p)
     }

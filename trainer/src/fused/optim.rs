@@ -4,6 +4,8 @@
 
 use std::ops::Range;
 
+use crate::error::Error;
+
 /// AdamW state and hyper-parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdamW {
@@ -89,14 +91,18 @@ impl AdamW {
     }
 
     /// Restores the moments and step written by [`Self::to_bytes`].
-    pub fn load_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+    pub fn load_bytes(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let n = self.m.len();
         if bytes.len() != 24 + 8 * n || &bytes[..8] != MAGIC {
-            return Err("optimizer state file is not for this model".into());
+            return Err(Error::Model(
+                "the optimizer state is not for this model".into(),
+            ));
         }
         let u = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
         if u(16) != n as u64 {
-            return Err("optimizer state file is not for this model".into());
+            return Err(Error::Model(
+                "the optimizer state is not for this model".into(),
+            ));
         }
         self.t = u(8);
         let f = |i: usize| {
