@@ -404,8 +404,17 @@ impl Observer for Bar {
     fn message(&mut self, line: &str) {
         match &self.bar {
             Some(b) => b.println(line),
-            None => eprintln!("{line}"),
+            None => Log.message(line),
         }
+    }
+}
+
+/// Log lines on stderr, no bar.
+struct Log;
+
+impl Observer for Log {
+    fn message(&mut self, line: &str) {
+        eprintln!("{line}");
     }
 }
 
@@ -434,16 +443,19 @@ fn sources(a: &TrainArgs) -> Result<(Vec<Source>, Vec<Source>)> {
 
 fn run_export(a: ExportCli) -> Result<()> {
     let path = |ext: &str| a.out_dir.join(format!("{}.{ext}", a.name));
-    let m = ship::export_run(&ship::ExportArgs {
-        run: a.run.clone(),
-        name: a.name.clone(),
-        out_int8: path("lmm"),
-        out_float: path("float"),
-        manifest: path("json"),
-        eval_bytes: a.eval_bytes,
-        calibration_bytes: a.calibration_bytes,
-        limitations: a.limitations.clone(),
-    })?;
+    let m = ship::export_run(
+        &ship::ExportArgs {
+            run: a.run.clone(),
+            name: a.name.clone(),
+            out_int8: path("lmm"),
+            out_float: path("float"),
+            manifest: path("json"),
+            eval_bytes: a.eval_bytes,
+            calibration_bytes: a.calibration_bytes,
+            limitations: a.limitations.clone(),
+        },
+        &mut Log,
+    )?;
     println!(
         "{}",
         serde_json::to_string_pretty(&m).expect("serializable")

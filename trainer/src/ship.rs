@@ -13,7 +13,8 @@ use crate::backend::{self, Inner};
 use crate::error::{Error, Result};
 use crate::int8eval::{self, Int8Eval};
 use crate::run::{self, Engine, RunState, TrainConfig};
-use crate::{data, eval, export, train};
+use crate::train::{self, Observer};
+use crate::{data, eval, export};
 
 /// What `export` writes beside the model files.
 #[derive(Clone, Debug, Serialize)]
@@ -162,8 +163,9 @@ fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Exports the last checkpoint of a run.
-pub fn export_run(a: &ExportArgs) -> Result<Manifest> {
+/// Exports the last checkpoint of a run; `observer` gets a line on the
+/// quantization and one on the held-out measurements.
+pub fn export_run(a: &ExportArgs, observer: &mut dyn Observer) -> Result<Manifest> {
     let (mut cfg, st, fm) = run::load_run(&a.run)?;
     let train_bytes = cfg.train[0].load()?;
     let bytes = cfg.val[0].load()?;
@@ -189,7 +191,7 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest> {
     };
     let t = Instant::now();
     let file = quantize(&fm, &calib, &opts).map_err(Error::Quantize)?;
-    eprintln!("quantized in {:.1} s", t.elapsed().as_secs_f64());
+    observer.message(&format!("quantized in {:.1} s", t.elapsed().as_secs_f64()));
     write(&a.out_int8, &file)?;
     let mut val = 0..bytes.len();
     if a.eval_bytes > 0 && val.len() > a.eval_bytes {
@@ -199,7 +201,7 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest> {
     let (float_bpb, int8) = measure(&fm, &file, &bytes[val.clone()], chunk)?;
     let offset = cfg.val[0].range.as_ref().map_or(0, |r| r.start);
     let val = val.start + offset..val.end + offset;
-    eprintln!(
+    observer.message(&format!(
         "held-out {:?}: float {:.4} bits/byte, int8 {:.4} (log-loss) / {:.4} (coded, round trip {}) in {:.0} s",
         val,
         float_bpb,
@@ -207,7 +209,7 @@ pub fn export_run(a: &ExportArgs) -> Result<Manifest> {
         int8.coded_bpb,
         if int8.round_trip_ok { "ok" } else { "FAILED" },
         t.elapsed().as_secs_f64()
-    );
+    ));
     if !int8.round_trip_ok {
         return Err(Error::Model(format!(
             "{}: the int8 round trip did not reproduce the text",

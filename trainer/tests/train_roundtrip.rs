@@ -103,16 +103,19 @@ fn tiny_model_trains_exports_and_round_trips(engine: Engine, resume_engine: Engi
     assert_eq!(cfg.engine, resume_engine);
 
     let out = dir.join("out");
-    let m = export_run(&ExportArgs {
-        run: run.clone(),
-        name: "tiny".into(),
-        out_int8: out.join("tiny.lmm"),
-        out_float: out.join("tiny.float"),
-        manifest: out.join("tiny.json"),
-        eval_bytes: 0,
-        calibration_bytes: 1024,
-        limitations: "test model".into(),
-    })
+    let m = export_run(
+        &ExportArgs {
+            run: run.clone(),
+            name: "tiny".into(),
+            out_int8: out.join("tiny.lmm"),
+            out_float: out.join("tiny.float"),
+            manifest: out.join("tiny.json"),
+            eval_bytes: 0,
+            calibration_bytes: 1024,
+            limitations: "test model".into(),
+        },
+        &mut (),
+    )
     .unwrap();
     assert!(m.float_val_bpb < 6.0, "float {}", m.float_val_bpb);
     assert!(m.int8_val.round_trip_ok);
