@@ -52,8 +52,20 @@
 //! it (99% of single-byte damage to an order-2 coded stream in
 //! `tests/container.rs`); the CRC-32 of the whole original catches the rest
 //! at the end.
+//!
+//! # Streaming (`std`)
+//!
+//! [`StreamWriter`] and [`StreamReader`] write and read a stream over
+//! `std::io` record by record, so a caller can code chunks on many threads
+//! and keep memory bounded on any input size; [`compress_into`] and
+//! [`decompress_into`] do the whole job in memory on one thread.
 
 use crate::{decode_into, encode_into, Crc32, Error, Model};
+
+#[cfg(feature = "std")]
+mod stream;
+#[cfg(feature = "std")]
+pub use stream::{Record, StreamReader, StreamWriter, Summary};
 
 /// The first four bytes of every stream.
 pub const MAGIC: [u8; 4] = *b"LMCZ";
@@ -137,7 +149,7 @@ impl Header {
         match bytes.get(4) {
             None => return Err(Error::Truncated),
             Some(&VERSION) => {}
-            Some(_) => return Err(Error::UnsupportedVersion),
+            Some(&v) => return Err(Error::UnsupportedVersion(v)),
         }
         let b = bytes.get(..HEADER_LEN).ok_or(Error::Truncated)?;
         let le32 = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
@@ -151,10 +163,27 @@ impl Header {
     /// Fails with [`Error::ModelMismatch`] unless `model` is the one the
     /// stream was coded with.
     pub fn check_model<M: Model + ?Sized>(&self, model: &M) -> Result<(), Error> {
-        if model.fingerprint() == self.fingerprint {
+        self.check_fingerprint(model.fingerprint())
+    }
+
+    /// Fails with [`Error::ModelMismatch`] unless `fingerprint` is the
+    /// stream's (for a caller that has a model's fingerprint before the
+    /// model itself).
+    pub fn check_fingerprint(&self, fingerprint: u64) -> Result<(), Error> {
+        if fingerprint == self.fingerprint {
             Ok(())
         } else {
             Err(Error::ModelMismatch)
+        }
+    }
+
+    /// Fails with [`Error::ChecksumMismatch`] unless `crc32` (of all the
+    /// decoded data) is the header's.
+    pub fn check_crc(&self, crc32: u32) -> Result<(), Error> {
+        if crc32 == self.crc32 {
+            Ok(())
+        } else {
+            Err(Error::ChecksumMismatch)
         }
     }
 
@@ -184,6 +213,19 @@ pub enum Method {
     Stored,
     /// The payload is the chunk's arithmetic coding.
     Coded,
+}
+
+impl Method {
+    /// The format's one rule for storing versus coding: a chunk of
+    /// `chunk_len` bytes is coded when its code (`None`: coding was given
+    /// up as too long) is shorter than the chunk, stored otherwise.
+    #[inline]
+    pub fn choose(chunk_len: usize, code_len: Option<usize>) -> Method {
+        match code_len {
+            Some(n) if n < chunk_len => Method::Coded,
+            _ => Method::Stored,
+        }
+    }
 }
 
 /// The tag in front of a chunk's payload.
@@ -336,7 +378,7 @@ pub fn encode_chunk<M: Model + ?Sized>(
         }
         None => None,
     };
-    match coded {
+    match coded.filter(|_| Method::choose(chunk.len(), coded) == Method::Coded) {
         Some(n) => {
             let h = RecordHeader {
                 method: Method::Coded,

@@ -24,8 +24,9 @@ pub enum Error {
     Corrupt,
     /// The data does not start with this container's magic bytes.
     NotAContainer,
-    /// The container was written by an unsupported format version.
-    UnsupportedVersion,
+    /// The container was written by an unsupported format version (the
+    /// version byte found).
+    UnsupportedVersion(u8),
     /// The stream was compressed with a different model (fingerprint mismatch).
     ModelMismatch,
     /// The decompressed data does not match the CRC-32 in the header.
@@ -41,6 +42,13 @@ pub enum Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Error::UnsupportedVersion(v) = self {
+            return write!(
+                f,
+                "unsupported container format version {v} (this build reads version {})",
+                crate::container::VERSION
+            );
+        }
         f.write_str(match self {
             Error::BadPrecision => "frequency table precision must be 1..=24 bits",
             Error::BadAlphabet => "frequency table alphabet size is out of range",
@@ -52,7 +60,7 @@ impl fmt::Display for Error {
             Error::Truncated => "compressed data is truncated",
             Error::Corrupt => "compressed data is corrupt",
             Error::NotAContainer => "not a compressed stream of this format (bad magic)",
-            Error::UnsupportedVersion => "unsupported container format version",
+            Error::UnsupportedVersion(_) => "unsupported container format version",
             Error::ModelMismatch => "stream was compressed with a different model",
             Error::ChecksumMismatch => "decompressed data fails its CRC-32 check",
             Error::BadConfig => "model configuration is out of range or its storage is too small",
@@ -64,3 +72,22 @@ impl fmt::Display for Error {
 
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
+
+/// A coder error inside an I/O error (kind `InvalidData`), as the
+/// [`stream`](crate::container::StreamReader) layer returns it; get it back
+/// with [`Error::from_io`].
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+    }
+}
+
+#[cfg(feature = "std")]
+impl Error {
+    /// The coder error inside `e`, if it holds one (see
+    /// `From<Error> for std::io::Error`); `None` for a genuine I/O error.
+    pub fn from_io(e: &std::io::Error) -> Option<Error> {
+        e.get_ref()?.downcast_ref::<Error>().copied()
+    }
+}

@@ -55,10 +55,25 @@ impl<S: AsRef<[u32]>> FreqTable<S> {
         Ok(Self { cum, precision })
     }
 
-    /// Wraps a table its caller keeps valid by construction (checked in
-    /// debug builds only).
+    /// Wraps a cumulative table that its caller keeps valid by
+    /// construction, without the per-symbol check of
+    /// [`from_cumulative`](Self::from_cumulative): for a model that rebuilds
+    /// its table for every symbol from arithmetic that cannot break the
+    /// invariants. The check still runs in debug builds (`debug_assert!`),
+    /// so tests catch a broken model.
+    ///
+    /// A table that breaks the invariants in a release build is a logic
+    /// error, not undefined behaviour: coding with it gives wrong output or
+    /// an error, never unsafety (this crate has no `unsafe`).
+    ///
+    /// ```
+    /// use coder_core::FreqTable;
+    /// // Frequencies 1, 2, 1 out of 2^2.
+    /// let t = FreqTable::new_trusted([0u32, 1, 3, 4], 2);
+    /// assert_eq!(t.frequency(1).map(|f| f.get()), Some(2));
+    /// ```
     #[inline]
-    pub(crate) fn new_trusted(cum: S, precision: u32) -> Self {
+    pub fn new_trusted(cum: S, precision: u32) -> Self {
         debug_assert!(FreqTable::from_cumulative(cum.as_ref(), precision).is_ok());
         Self { cum, precision }
     }

@@ -7,8 +7,9 @@
 //! decodes to the same bytes on every machine.
 //!
 //! Nothing here allocates unless the `alloc` feature is on (it only adds
-//! `Vec` wrappers); `std` adds `std::error::Error`; `defmt` derives
-//! `defmt::Format`.
+//! `Vec` wrappers); `std` adds `std::error::Error`, the streaming
+//! [`container::StreamWriter`] / [`container::StreamReader`] over
+//! `std::io`, and the log-loss [`Meter`]; `defmt` derives `defmt::Format`.
 //!
 //! ```
 //! use coder_core::container::{compress_into, decompress_into, max_compressed_len};
@@ -38,6 +39,8 @@ mod crc32;
 mod error;
 mod fingerprint;
 pub mod freq;
+#[cfg(feature = "std")]
+mod meter;
 mod model;
 pub mod models;
 
@@ -48,6 +51,8 @@ pub use crc32::{crc32, Crc32};
 pub use error::Error;
 pub use fingerprint::{fnv1a64, fnv1a64_update, Fingerprinter, FNV_OFFSET};
 pub use freq::{FreqTable, MAX_PRECISION, MAX_SYMBOLS};
+#[cfg(feature = "std")]
+pub use meter::{symbol_bits, Meter};
 pub use model::Model;
 
 /// The README's examples run as doc tests.

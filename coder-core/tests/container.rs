@@ -231,12 +231,12 @@ fn other_versions_are_unsupported() {
     stream[4] = 2;
     assert_eq!(
         decompress_to_vec(&mut order0(), &stream),
-        Err(Error::UnsupportedVersion)
+        Err(Error::UnsupportedVersion(2))
     );
     // Even a bare five bytes say so.
     assert_eq!(
         decompress_to_vec(&mut order0(), &stream[..5]),
-        Err(Error::UnsupportedVersion)
+        Err(Error::UnsupportedVersion(2))
     );
 }
 

@@ -445,17 +445,10 @@ impl Model for Int8Model<'_> {
         if !self.fresh {
             self.forward();
         }
-        let p = self.file.precision();
-        if FreqTable::from_cumulative(&*self.cum, p).is_err() {
-            // Unreachable by construction; stay total rather than panic.
-            let _ = coder_core::freq::fill_uniform(self.cum, p);
-        }
-        match FreqTable::from_cumulative(&*self.cum, p) {
-            Ok(t) => t,
-            // `vocab < 2^precision` is checked when the file is parsed, so
-            // the uniform table is always valid.
-            Err(_) => unreachable!("uniform table is valid"),
-        }
+        // Valid by construction (`frequencies` gives every symbol at least
+        // 1 and the total exactly; `vocab < 2^precision` is checked when
+        // the file is parsed): checked in debug builds only.
+        FreqTable::new_trusted(&*self.cum, self.file.precision())
     }
 
     fn observe(&mut self, symbol: usize) {

@@ -5,7 +5,7 @@
 use std::vec;
 use std::vec::Vec;
 
-use coder_core::{FreqTable, Model};
+use coder_core::{FreqTable, Meter, Model};
 
 use crate::numerics::{rope_angle, NORM_EPS};
 use crate::{Activation, Config, FloatModel, Norm, NormParams};
@@ -370,22 +370,15 @@ impl Model for FloatRef {
 
 /// Log-loss of `model` over `data` in bits per symbol, coding it in chunks
 /// of `chunk` symbols, each from a reset model (as the container does):
-/// `sum(-log2(freq / 2^precision)) / len`. Symbols must be `< symbols()`.
+/// `sum(-log2(freq / 2^precision)) / len`, metered by
+/// [`coder_core::Meter`]. Symbols must be `< symbols()`.
 pub fn bits_per_byte<M: Model + ?Sized>(model: &mut M, data: &[u8], chunk: usize) -> f64 {
-    let mut bits = 0.0;
+    let mut meter = Meter::new(model);
     for c in data.chunks(chunk.max(1)) {
-        model.reset();
+        meter.reset();
         for &b in c {
-            let p = model.precision();
-            let t = model.frequencies();
-            let f = t.frequency(b as usize).map_or(0, |f| f.get());
-            bits += p as f64 - (f as f64).log2();
-            model.observe(b as usize);
+            meter.observe(usize::from(b));
         }
     }
-    if data.is_empty() {
-        0.0
-    } else {
-        bits / data.len() as f64
-    }
+    meter.bits_per_symbol()
 }
