@@ -55,11 +55,6 @@ pub fn paper_model_bytes(parameters: u64) -> u64 {
     2 * parameters
 }
 
-/// Code length in bits of a symbol of frequency `freq` out of `total`.
-pub fn symbol_bits(freq: u32, total: u32) -> f64 {
-    -(f64::from(freq) / f64::from(total)).log2()
-}
-
 /// What a classical compressor made of one data set.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ClassicalSizes {
@@ -208,7 +203,5 @@ mod tests {
         assert_eq!(s.adjusted_rate_paper(), 1200.0 / 4096.0);
         assert_eq!(s.adjusted_rate_file(), 1300.0 / 4096.0);
         assert_eq!(s.container_rate(), Some(1040.0 / 4096.0));
-        assert_eq!(symbol_bits(1, 4), 2.0);
-        assert_eq!(symbol_bits(1 << 23, 1 << 24), 1.0);
     }
 }

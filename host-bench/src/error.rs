@@ -34,6 +34,8 @@ pub enum Error {
     },
     /// A model file could not be used.
     Model(String),
+    /// Coding with a model through `lmc` failed.
+    Lmc(lmc::Error),
 }
 
 impl Error {
@@ -67,6 +69,7 @@ impl fmt::Display for Error {
             Error::Data(m) => write!(f, "data: {m}"),
             Error::Codec { name, message } => write!(f, "{name}: {message}"),
             Error::Model(m) => write!(f, "model: {m}"),
+            Error::Lmc(e) => write!(f, "{e}"),
         }
     }
 }
@@ -75,7 +78,14 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
+            Error::Lmc(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<lmc::Error> for Error {
+    fn from(e: lmc::Error) -> Self {
+        Error::Lmc(e)
     }
 }

@@ -8,10 +8,13 @@
 //!   dictionary), brotli; every one round-trips.
 //! - [`accounting`]: chunked and unchunked rates, the paper's header-once
 //!   correction, model-size adjusted rates.
-//! - [`lm`]: the language-model rows, behind a small trait so any
-//!   `coder_core::Model` plugs in.
-//! - [`table1`] and [`report`]: running Table 1 and writing Markdown, JSON
-//!   and CSV.
+//! - [`lm`]: the language-model rows: int8 model files driven through
+//!   `lmc`'s `ChunkModel`, metered by `coder_core::Meter`.
+//! - [`table1`], [`meta`] and [`report`]: running Table 1, its metadata,
+//!   and writing Markdown, JSON and CSV.
+//! - [`throughput`]: int8 inference speed of the paper's sizes.
+//!
+//! The file compressor `lmc` is its own crate (`lmc/`).
 //!
 //! ```no_run
 //! use host_bench::{baselines, data};
@@ -29,10 +32,10 @@
 
 pub mod accounting;
 pub mod baselines;
-pub mod codec;
 pub mod data;
 mod error;
 pub mod lm;
+pub mod meta;
 pub mod paper;
 pub mod report;
 pub mod table1;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use host_bench::baselines::{self, Compressor};
 use host_bench::data::{self, Chunks, Sample};
-use host_bench::lm::LmCoder;
+use host_bench::lm::{self, LmModel};
 use host_bench::report::{self, DatasetMeta, Meta, ModelMeta};
 use host_bench::{table1, Error};
 
@@ -308,8 +308,8 @@ fn run_table1(mut a: Table1Args) -> Result<(), Error> {
         }
         if a.models.is_empty() {
             // Every shipped size, so the quick table shows how rate scales.
-            for s in &host_bench::codec::models::SHIPPED {
-                match host_bench::codec::models::shipped_path(s.level) {
+            for s in &lmc::SHIPPED {
+                match lmc::shipped_path(s.level) {
                     Ok(p) => a.models.push(p),
                     Err(e) => meta.notes.push(format!("no {} LM row: {e}", s.name)),
                 }
@@ -379,11 +379,17 @@ fn run_table1(mut a: Table1Args) -> Result<(), Error> {
         });
     }
 
-    let mut lms: Vec<Box<dyn LmCoder>> = Vec::new();
-    for p in &a.models {
-        let m = host_bench::lm::open_model(p)?;
+    // Each model file read, parsed and checksummed once for the run.
+    let model_bytes = a
+        .models
+        .iter()
+        .map(|p| lm::read_model(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut lms: Vec<LmModel<'_>> = Vec::new();
+    for (p, bytes) in a.models.iter().zip(&model_bytes) {
+        let m = LmModel::from_file(p, bytes)?;
         meta.models.push(ModelMeta {
-            name: m.name(),
+            name: m.name().to_string(),
             path: p.display().to_string(),
             parameters: m.parameters(),
             file_bytes: m.model_file_bytes(),

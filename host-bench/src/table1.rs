@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::accounting::{ClassicalSizes, LmSizes};
 use crate::baselines::Compressor;
 use crate::data::{Chunks, Kind};
-use crate::lm::LmCoder;
+use crate::lm::LmModel;
 use crate::paper;
 use crate::Error;
 
@@ -96,22 +96,23 @@ pub fn measure_classical(
     chunks: &Chunks,
     unchunked: bool,
 ) -> Result<ClassicalSizes, Error> {
-    measure_classical_with(c, chunks, unchunked, &ProgressBar::hidden())
+    measure_classical_with(c, chunks, unchunked, |_| {})
 }
 
-fn measure_classical_with(
+/// [`measure_classical`], calling `progress` with 1 for every chunk done.
+pub fn measure_classical_with(
     c: &dyn Compressor,
     chunks: &Chunks,
     unchunked: bool,
-    pb: &ProgressBar,
+    progress: impl Fn(u64) + Sync,
 ) -> Result<ClassicalSizes, Error> {
     let sum = chunks
         .data
         .par_chunks(crate::data::CHUNK)
         .map(|ch| {
             let n = c.compress_checked(ch)?.len() as u64;
-            pb.inc(1);
-            Ok(n)
+            progress(1);
+            Ok::<u64, Error>(n)
         })
         .try_reduce(|| 0, |a, b| Ok(a + b))?;
     // The paper's header size: the whole output for one zero byte (only its
@@ -261,7 +262,7 @@ pub fn lm_records(name: &str, paper_name: Option<&str>, kind: Kind, s: &LmSizes)
 #[derive(Clone, Debug, Serialize)]
 pub struct Table1 {
     /// Run metadata.
-    pub meta: crate::report::Meta,
+    pub meta: crate::meta::Meta,
     /// Every measured rate.
     pub records: Vec<Record>,
 }
@@ -273,17 +274,17 @@ pub struct Table1 {
 pub fn run(
     datasets: &[Chunks],
     compressors: &[Box<dyn Compressor>],
-    lms: &[Box<dyn LmCoder>],
+    lms: &[LmModel<'_>],
     unchunked: bool,
     lm_sample: crate::data::Sample,
-    mut meta: crate::report::Meta,
+    mut meta: crate::meta::Meta,
 ) -> Result<Table1, Error> {
     let t0 = Instant::now();
     let mut records = Vec::new();
     for ds in datasets {
         for c in compressors {
             let pb = bar(ds.len() as u64, format!("{} / {}", ds.kind, c.name()));
-            let s = measure_classical_with(c.as_ref(), ds, unchunked, &pb)?;
+            let s = measure_classical_with(c.as_ref(), ds, unchunked, |n| pb.inc(n))?;
             pb.finish();
             records.extend(classical_records(&c.name(), ds.kind, &s));
         }
@@ -299,9 +300,9 @@ pub fn run(
         }
         for m in lms {
             let pb = bar(lm_ds.len() as u64, format!("{} / {}", ds.kind, m.name()));
-            let s = crate::lm::measure_lm(m.as_ref(), &lm_ds, true, &pb)?;
+            let s = crate::lm::measure_lm(m, &lm_ds, true, |n| pb.inc(n))?;
             pb.finish();
-            records.extend(lm_records(&m.name(), m.paper_name(), ds.kind, &s));
+            records.extend(lm_records(m.name(), m.paper_name(), ds.kind, &s));
         }
     }
     meta.seconds = t0.elapsed().as_secs_f64();

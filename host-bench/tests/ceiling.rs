@@ -11,7 +11,6 @@ use host_bench::baselines;
 use host_bench::data::{self, Sample};
 use host_bench::lm;
 use host_bench::table1::measure_classical;
-use indicatif::ProgressBar;
 
 const MODEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -35,8 +34,9 @@ fn shipped_200k_model_beats_chunked_gzip_and_lzma2() {
         Sample::Even(12),
     )
     .unwrap();
-    let m = lm::open_model(Path::new(MODEL)).unwrap();
-    let s = lm::measure_lm(m.as_ref(), &chunks, false, &ProgressBar::hidden()).unwrap();
+    let bytes = lm::read_model(Path::new(MODEL)).unwrap();
+    let m = lm::LmModel::from_file(Path::new(MODEL), &bytes).unwrap();
+    let s = lm::measure_lm(&m, &chunks, false, |_| {}).unwrap();
     let gzip = measure_classical(&baselines::Gzip::default(), &chunks, false).unwrap();
     let xz = measure_classical(&baselines::Xz::paper(), &chunks, false).unwrap();
     eprintln!(

@@ -3,7 +3,7 @@
 //! does not depend on the weights.
 //!
 //! `LMC_BENCH_MODEL=/tmp/200k.lmm LMC_BENCH_SIZE=200K cargo test --release
-//! -p host-bench --test cli_bench_model -- --ignored write_random`
+//! -p lmc --test cli_bench_model -- --ignored write_random`
 
 mod cli_common;
 
@@ -14,7 +14,7 @@ fn write_random_paper_model() {
     let size = std::env::var("LMC_BENCH_SIZE").unwrap_or_else(|_| "200K".into());
     // Context 2048 and the trainer's attention window of 256.
     if size == "tiny" {
-        let bytes = host_bench::codec::models::tiny_random_model(1).unwrap();
+        let bytes = lmc::models::tiny_random_model(1).unwrap();
         std::fs::write(&path, bytes).unwrap();
         return;
     }

@@ -2,14 +2,13 @@
 //! the quantizer do not invalidate the seeds) and seeds
 //! (`fuzz/seeds/decompress`): valid streams of that model, which must keep
 //! decoding, so a format change shows up here and not as a silently
-//! useless corpus. Rewrite both with `cargo test -p host-bench --test
+//! useless corpus. Rewrite both with `cargo test -p lmc --test
 //! cli_fuzz_seeds -- --ignored`.
 
 use std::io::Cursor;
 use std::path::PathBuf;
 
-use host_bench::codec::{self, models::tiny_random_model, Int8Source};
-use indicatif::ProgressBar;
+use lmc::{models::tiny_random_model, Int8Source, LogLoss};
 
 fn model_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/tiny.lmm")
@@ -41,7 +40,7 @@ fn write_seeds() {
     std::fs::create_dir_all(seeds_dir()).unwrap();
     for (name, data, cs) in inputs() {
         let mut out = Cursor::new(Vec::new());
-        codec::compress(&model, &data[..], &mut out, cs, &ProgressBar::hidden()).unwrap();
+        lmc::compress(&model, &data[..], &mut out, cs, LogLoss::Skip, |_| {}).unwrap();
         std::fs::write(seeds_dir().join(format!("{name}.lmc")), out.into_inner()).unwrap();
     }
 }
@@ -53,7 +52,7 @@ fn seeds_decode_to_their_inputs() {
     for (name, data, _) in inputs() {
         let stream = std::fs::read(seeds_dir().join(format!("{name}.lmc"))).unwrap();
         let mut back = Vec::new();
-        codec::decompress(&model, &stream[..], &mut back, &ProgressBar::hidden()).unwrap();
+        lmc::decompress(&model, &stream[..], &mut back, |_| {}).unwrap();
         assert_eq!(back, data, "{name}");
     }
 }

@@ -109,6 +109,12 @@ pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
     out
 }
 
+/// Asserts that `o` failed (status 1) with `message` on standard error.
+pub fn fails_with(o: &Output, message: &str) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    assert!(stderr(o).contains(message), "{}", stderr(o));
+}
+
 /// Standard error as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -121,12 +121,7 @@ fn gzip_habits_remove_keep_and_force() {
     // Compressing again refuses to overwrite a.lmc.
     fs::write(d.join("a"), b"other").unwrap();
     let o = lmc(d).arg("--model").arg(&model).arg("a").output().unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("a.lmc already exists; use -f to overwrite"),
-        "{}",
-        stderr(&o)
-    );
+    fails_with(&o, "a.lmc already exists; use -f to overwrite");
     assert_eq!(
         fs::read(d.join("a.lmc")).unwrap(),
         packed,
@@ -146,12 +141,7 @@ fn gzip_habits_remove_keep_and_force() {
         .arg("a.lmc")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("a already exists; use -f to overwrite"),
-        "{}",
-        stderr(&o)
-    );
+    fails_with(&o, "a already exists; use -f to overwrite");
     assert_eq!(fs::read(d.join("a")).unwrap(), b"other");
     ok(&lmc(d)
         .args(["-d", "-f", "-k", "--model"])
@@ -176,12 +166,7 @@ fn gzip_habits_remove_keep_and_force() {
         .arg("a.lmc")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("already has the .lmc suffix"),
-        "{}",
-        stderr(&o)
-    );
+    fails_with(&o, "already has the .lmc suffix");
 
     // -d wants the suffix unless told where to write.
     fs::copy(d.join("a.lmc"), d.join("packed")).unwrap();
@@ -284,12 +269,7 @@ fn levels_use_shipped_models_and_info_names_them() {
 
     // Nothing shipped: a clear error for the default and for -2.
     let o = lmc(d).arg("-k").arg("t").output().unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("the 200K model (level -1) is not shipped"),
-        "{}",
-        stderr(&o)
-    );
+    fails_with(&o, "the 200K model (level -1) is not shipped");
     let o = lmc(d).args(["-2", "-k", "t"]).output().unwrap();
     assert!(
         stderr(&o).contains("the 800K model (level -2) is not shipped"),

@@ -22,10 +22,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use host_bench::codec::{self, models, AtomicFile, CodecError, Int8Source};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle, TermLike};
-
-const SUFFIX: &str = ".lmc";
+use lmc::dest::is_stdin;
+use lmc::{models, AtomicFile, Dest, Error, Int8Source, LogLoss, Rules};
 /// Inputs at least this large get a progress bar on a terminal.
 const PROGRESS_MIN_BYTES: u64 = 1 << 20;
 
@@ -139,39 +138,17 @@ fn parse_size(s: &str) -> Result<u32, String> {
     Ok(v as u32)
 }
 
-/// An error of one file: printed as `lmc: FILE: message`.
-struct Failure(String);
-
-impl From<CodecError> for Failure {
-    fn from(e: CodecError) -> Self {
-        Failure(e.to_string())
-    }
-}
-
-impl From<io::Error> for Failure {
-    fn from(e: io::Error) -> Self {
-        Failure(e.to_string())
-    }
-}
-
-type Res<T> = Result<T, Failure>;
-
-fn fail<T>(msg: impl Into<String>) -> Res<T> {
-    Err(Failure(msg.into()))
-}
+type Res<T> = Result<T, Error>;
 
 /// A model loaded once for all files.
 struct Loaded {
+    path: PathBuf,
     bytes: Vec<u8>,
-    label: String,
 }
 
 impl Opts {
-    fn model_path(&self) -> Result<(PathBuf, String), CodecError> {
-        if let Some(p) = &self.model {
-            return Ok((p.clone(), p.display().to_string()));
-        }
-        let level = if self.l3 {
+    fn level(&self) -> u8 {
+        if self.l3 {
             3
         } else if self.l2 {
             2
@@ -179,21 +156,33 @@ impl Opts {
             1
         } else {
             self.level.unwrap_or(models::DEFAULT_LEVEL)
-        };
-        let p = models::shipped_path(level)?;
-        let name = models::SHIPPED
-            .iter()
-            .find(|s| s.level == level)
-            .map_or("?", |s| s.name);
-        Ok((p, format!("shipped {name} model")))
+        }
     }
 
-    fn load(&self) -> Result<Loaded, CodecError> {
-        let (path, label) = self.model_path()?;
+    fn model_path(&self) -> Res<PathBuf> {
+        match &self.model {
+            Some(p) => Ok(p.clone()),
+            None => models::shipped_path(self.level()),
+        }
+    }
+
+    fn load(&self) -> Res<Loaded> {
+        let path = self.model_path()?;
         Ok(Loaded {
             bytes: models::load_model_bytes(&path)?,
-            label,
+            path,
         })
+    }
+
+    fn rules(&self, decompress: bool) -> Rules {
+        Rules {
+            decompress,
+            test: self.test,
+            output: self.output.clone(),
+            stdout: self.stdout,
+            force: self.force,
+            keep: self.keep,
+        }
     }
 }
 
@@ -261,10 +250,6 @@ fn progress_bar(opts: &Opts, len: Option<u64>, what: &str) -> ProgressBar {
     pb
 }
 
-fn is_stdin(p: &Path) -> bool {
-    p.as_os_str() == "-"
-}
-
 fn display(p: &Path) -> String {
     if is_stdin(p) {
         "stdin".into()
@@ -273,20 +258,9 @@ fn display(p: &Path) -> String {
     }
 }
 
-/// Where the output of one input goes.
-enum Dest {
-    Stdout,
-    File(PathBuf),
-    /// Decode and verify only (`-t`).
-    Nowhere,
-}
-
 fn refuse_existing(dest: &Path, opts: &Opts) -> Res<()> {
     if !opts.force && fs::symlink_metadata(dest).is_ok() {
-        return fail(format!(
-            "{} already exists; use -f to overwrite",
-            dest.display()
-        ));
+        return Err(Error::OutputExists(dest.to_path_buf()));
     }
     Ok(())
 }
@@ -304,12 +278,12 @@ fn open_input(path: &Path) -> Res<(Box<dyn Read>, Option<fs::Metadata>)> {
     if is_stdin(path) {
         return Ok((Box::new(io::stdin().lock()), None));
     }
-    let meta = fs::metadata(path).map_err(|e| Failure(e.to_string()))?;
+    let meta = fs::metadata(path)?;
     if meta.is_dir() {
-        return fail("is a directory -- ignored");
+        return Err(Error::IsDirectory);
     }
     if !meta.is_file() {
-        return fail("not a regular file -- ignored");
+        return Err(Error::NotRegularFile);
     }
     let f = File::open(path)?;
     Ok((Box::new(f), Some(meta)))
@@ -322,6 +296,44 @@ fn copy_to_stdout(mut spool: File) -> Res<()> {
     io::copy(&mut spool, &mut out)?;
     out.flush()?;
     Ok(())
+}
+
+/// Runs `write` into the output of `dest` (stdout or a file) and keeps
+/// the output only if it succeeds: through a spool copied to stdout at the
+/// end, or an [`AtomicFile`] renamed over the destination (with the
+/// input's permissions and time, from `meta`).
+fn write_verified<T>(
+    dest: &Dest,
+    opts: &Opts,
+    meta: Option<&fs::Metadata>,
+    pb: &ProgressBar,
+    write: impl FnOnce(&mut BufWriter<&mut File>) -> Res<T>,
+) -> Res<T> {
+    let run = |file: &mut File| -> Res<T> {
+        let mut w = BufWriter::new(file);
+        let t = write(&mut w)?;
+        w.flush()?;
+        pb.finish_and_clear();
+        Ok(t)
+    };
+    match dest {
+        Dest::Nowhere => Err(Error::TestWithoutDecompress),
+        Dest::Stdout => {
+            let mut spool = tempfile::tempfile()?;
+            let t = run(&mut spool)?;
+            copy_to_stdout(spool)?;
+            Ok(t)
+        }
+        Dest::File(d) => {
+            let mut out = AtomicFile::create(d)?;
+            let t = run(out.file())?;
+            if let Some(m) = meta {
+                out.copy_metadata(m)?;
+            }
+            out.commit(opts.force)?;
+            Ok(t)
+        }
+    }
 }
 
 fn rate_line(name: &str, original: u64, compressed: u64, secs: f64) -> String {
@@ -341,53 +353,36 @@ fn rate_line(name: &str, original: u64, compressed: u64, secs: f64) -> String {
     )
 }
 
-fn compress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: Dest) -> Res<()> {
+/// `progress`'s callback for the library: advances the bar.
+fn tick(pb: &ProgressBar) -> impl Fn(u64) + Sync + '_ {
+    move |n| pb.inc(n)
+}
+
+fn compress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: &Dest) -> Res<()> {
     let (reader, meta) = open_input(input)?;
     let len = meta.as_ref().map(|m| m.len());
     let pb = progress_bar(opts, len, &format!("compressing {}", display(input)));
     let start = Instant::now();
     let reader = BufReader::with_capacity(1 << 16, reader);
-    let summary = match &dest {
-        Dest::Nowhere => return fail("-t only applies to decompression"),
-        Dest::Stdout => {
-            let mut spool = tempfile::tempfile()?;
-            let s = codec::compress(
-                model,
-                reader,
-                &mut BufWriter::new(&mut spool),
-                opts.chunk_size,
-                &pb,
-            )?;
-            pb.finish_and_clear();
-            copy_to_stdout(spool)?;
-            s
-        }
-        Dest::File(d) => {
-            let mut out = AtomicFile::create(d)?;
-            let s = {
-                let mut w = BufWriter::new(out.file());
-                let s = codec::compress(model, reader, &mut w, opts.chunk_size, &pb)?;
-                w.flush()?;
-                s
-            };
-            pb.finish_and_clear();
-            if let Some(m) = &meta {
-                out.copy_metadata(m)?;
-            }
-            out.commit(opts.force)?;
-            s
-        }
+    let log_loss = if opts.verbose {
+        LogLoss::Measure
+    } else {
+        LogLoss::Skip
     };
+    let summary = write_verified(dest, opts, meta.as_ref(), &pb, |w| {
+        lmc::compress(model, reader, w, opts.chunk_size, log_loss, tick(&pb))
+    })?;
     if opts.verbose {
-        eprintln!(
-            "{}",
-            rate_line(
-                &display(input),
-                summary.header.original_len,
-                summary.compressed_len,
-                start.elapsed().as_secs_f64()
-            )
+        let mut line = rate_line(
+            &display(input),
+            summary.header.original_len,
+            summary.compressed_len,
+            start.elapsed().as_secs_f64(),
         );
+        if let (Some(bits), n @ 1..) = (summary.ideal_bits, summary.header.original_len) {
+            line += &format!(", log-loss {:.3} bits/byte", bits / n as f64);
+        }
+        eprintln!("{line}");
     }
     Ok(())
 }
@@ -406,7 +401,7 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-fn decompress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: Dest) -> Res<()> {
+fn decompress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: &Dest) -> Res<()> {
     let (reader, meta) = open_input(input)?;
     let mut reader = Counting {
         inner: BufReader::with_capacity(1 << 16, reader),
@@ -416,41 +411,17 @@ fn decompress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: Dest)
     let len = match meta {
         Some(_) => File::open(input)
             .ok()
-            .and_then(|mut f| codec::read_header(&mut f).ok())
-            .map(|h| h.original_len),
+            .and_then(|f| lmc::open(f).ok())
+            .map(|r| r.header().original_len),
         None => None,
     };
     let pb = progress_bar(opts, len, &format!("decompressing {}", display(input)));
     let start = Instant::now();
-    let header = match &dest {
-        Dest::Nowhere => codec::decompress(model, &mut reader, &mut io::sink(), &pb)?,
-        Dest::Stdout => {
-            let mut spool = tempfile::tempfile()?;
-            let h = {
-                let mut w = BufWriter::new(&mut spool);
-                let h = codec::decompress(model, &mut reader, &mut w, &pb)?;
-                w.flush()?;
-                h
-            };
-            pb.finish_and_clear();
-            copy_to_stdout(spool)?;
-            h
-        }
-        Dest::File(d) => {
-            let mut out = AtomicFile::create(d)?;
-            let h = {
-                let mut w = BufWriter::new(out.file());
-                let h = codec::decompress(model, &mut reader, &mut w, &pb)?;
-                w.flush()?;
-                h
-            };
-            pb.finish_and_clear();
-            if let Some(m) = &meta {
-                out.copy_metadata(m)?;
-            }
-            out.commit(opts.force)?;
-            h
-        }
+    let header = match dest {
+        Dest::Nowhere => lmc::decompress(model, &mut reader, &mut io::sink(), tick(&pb))?,
+        _ => write_verified(dest, opts, meta.as_ref(), &pb, |w| {
+            lmc::decompress(model, &mut reader, w, tick(&pb))
+        })?,
     };
     pb.finish_and_clear();
     if opts.verbose || (opts.test && !opts.quiet) {
@@ -470,65 +441,34 @@ fn decompress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: Dest)
     Ok(())
 }
 
-/// Decides the destination of `input` and runs one file.
+/// Decides the destination of `input` ([`lmc::plan`]), checks it against
+/// the file system and the terminal, and runs one file.
 fn process(input: &Path, opts: &Opts, decompress: bool, model: &Int8Source<'_>) -> Res<()> {
     let stdin = is_stdin(input);
-    let dest = if opts.test {
-        Dest::Nowhere
-    } else if let Some(o) = &opts.output {
-        if is_stdin(o) {
-            Dest::Stdout
-        } else {
-            Dest::File(o.clone())
-        }
-    } else if opts.stdout || stdin {
-        Dest::Stdout
-    } else if decompress {
-        let name = input.to_string_lossy();
-        match name.strip_suffix(SUFFIX) {
-            Some(stem) if !stem.is_empty() && !stem.ends_with('/') => {
-                Dest::File(PathBuf::from(stem))
-            }
-            _ => {
-                return fail(format!(
-                    "unknown suffix (expected {SUFFIX}); use -o FILE or -c"
-                ))
-            }
-        }
-    } else {
-        if input.to_string_lossy().ends_with(SUFFIX) && !opts.force {
-            return fail(format!(
-                "already has the {SUFFIX} suffix -- unchanged (use -f to compress anyway)"
-            ));
-        }
-        let mut s = input.as_os_str().to_owned();
-        s.push(SUFFIX);
-        Dest::File(PathBuf::from(s))
-    };
-    match &dest {
+    let plan = lmc::plan(input, &opts.rules(decompress))?;
+    match &plan.dest {
         Dest::File(d) => {
             if !stdin && same_file(input, d) {
-                return fail("input and output are the same file");
+                return Err(Error::SameFile);
             }
             refuse_existing(d, opts)?;
         }
         Dest::Stdout => {
             if !decompress && !opts.force && io::stdout().is_terminal() {
-                return fail("compressed data not written to a terminal (use -f to force, -o FILE, or redirect)");
+                return Err(Error::CompressedToTerminal);
             }
         }
         Dest::Nowhere => {}
     }
     if decompress && stdin && !opts.force && io::stdin().is_terminal() {
-        return fail("compressed data not read from a terminal (use -f to force)");
+        return Err(Error::CompressedFromTerminal);
     }
-    let keeps = opts.keep || stdin || matches!(dest, Dest::Stdout | Dest::Nowhere);
     if decompress {
-        decompress_one(input, opts, model, dest)?;
+        decompress_one(input, opts, model, &plan.dest)?;
     } else {
-        compress_one(input, opts, model, dest)?;
+        compress_one(input, opts, model, &plan.dest)?;
     }
-    if !keeps {
+    if plan.remove_input {
         fs::remove_file(input)?;
     }
     Ok(())
@@ -551,14 +491,15 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let model = match Int8Source::new(&loaded.bytes) {
+    // Parsed and checksummed once, for every file and thread.
+    let model = match Int8Source::from_file(&loaded.path, &loaded.bytes) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("lmc: {}: {e}", loaded.label);
+            eprintln!("lmc: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let context = model.file().config().max_context;
+    let context = model.config().max_context;
     if !decompress && opts.chunk_size > context && !opts.quiet {
         eprintln!(
             "lmc: warning: chunk size {} is longer than the model's context ({context} bytes): \
@@ -578,8 +519,8 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
     };
     let mut status = ExitCode::SUCCESS;
     for f in &files {
-        if let Err(Failure(msg)) = pool.install(|| process(f, &opts, decompress, &model)) {
-            eprintln!("lmc: {}: {msg}", display(f));
+        if let Err(e) = pool.install(|| process(f, &opts, decompress, &model)) {
+            eprintln!("lmc: {}: {e}", display(f));
             status = ExitCode::FAILURE;
         }
     }
@@ -589,8 +530,8 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
 fn info(files: &[PathBuf]) -> ExitCode {
     let mut status = ExitCode::SUCCESS;
     for f in files {
-        if let Err(Failure(msg)) = info_one(f) {
-            eprintln!("lmc: {}: {msg}", display(f));
+        if let Err(e) = info_one(f) {
+            eprintln!("lmc: {}: {e}", display(f));
             status = ExitCode::FAILURE;
         }
     }
@@ -599,8 +540,8 @@ fn info(files: &[PathBuf]) -> ExitCode {
 
 fn info_one(path: &Path) -> Res<()> {
     let (reader, _) = open_input(path)?;
-    let mut r = BufReader::with_capacity(1 << 16, reader);
-    let h = codec::read_header(&mut r)?;
+    let mut r = lmc::open(BufReader::with_capacity(1 << 16, reader))?;
+    let h = *r.header();
     let known = models::identify(h.fingerprint);
     println!("{}:", display(path));
     println!(
@@ -616,7 +557,7 @@ fn info_one(path: &Path) -> Res<()> {
     println!("  chunk size:  {} bytes", h.chunk_size);
     println!("  chunks:      {}", h.chunk_count());
     println!("  crc32:       {:08x}", h.crc32);
-    let s = codec::scan(&mut r, &h)?;
+    let s = lmc::scan(&mut r)?;
     println!("  compressed:  {} bytes", s.compressed_len);
     if h.original_len > 0 {
         println!(
@@ -636,7 +577,7 @@ fn main() -> ExitCode {
     // An exit on a signal skips destructors: remove the temporary output
     // ourselves (the destination is never touched before the rename).
     let _ = ctrlc::set_handler(|| {
-        codec::output::remove_temporary_files();
+        lmc::output::remove_temporary_files();
         eprintln!("lmc: interrupted");
         std::process::exit(130);
     });

@@ -1,20 +1,31 @@
-//! The models `lmc` codes with: the [`ChunkModel`] trait the streaming code
-//! drives, its int8 implementation, and the shipped models behind the
-//! levels `-1`, `-2`, `-3`.
+//! The models `lmc` codes with: the [`ChunkModel`] trait the streaming
+//! code drives (any model many threads can code with at once), its int8
+//! implementation [`Int8Source`], per-thread instances built once
+//! ([`ThreadModels`]), and the shipped models behind the levels `-1`,
+//! `-2`, `-3`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use coder_core::Model;
-use model_int8::{working_memory_size, Int8Model, ModelFile};
+use model_int8::{working_memory_size, Config, Int8Model, ModelFile};
 
-use super::CodecError;
+use crate::Error;
 
-/// A model the codec can run on many threads at once: the weights are
-/// shared, each thread owns a [`Work`](ChunkModel::Work) (KV cache and
-/// activations) and builds a model over it for every chunk.
+/// A model the codec runs on many threads at once: the weights are
+/// shared, and each thread owns a [`Work`](ChunkModel::Work) (KV cache and
+/// activations) and one model over it, built once and
+/// [`reset`](Model::reset) before every chunk.
+///
+/// The one adapter between int8 models and everything that codes chunks
+/// in parallel: `lmc` and `host-bench`'s language-model rows.
 pub trait ChunkModel: Sync {
     /// Per-thread working memory.
     type Work: Send;
+    /// A thread's model, over its working memory.
+    type Model<'w>: Model + Send
+    where
+        Self: 'w;
 
     /// The fingerprint written in (and checked against) container headers.
     fn fingerprint(&self) -> u64;
@@ -22,16 +33,56 @@ pub trait ChunkModel: Sync {
     /// Fresh working memory for one thread.
     fn new_work(&self) -> Self::Work;
 
-    /// Runs `f` on a reset model over `work`.
-    fn with_model<R>(
-        &self,
-        work: &mut Self::Work,
-        f: impl FnOnce(&mut dyn Model) -> R,
-    ) -> Result<R, CodecError>;
+    /// A model over `work`.
+    fn model<'w>(&'w self, work: &'w mut Self::Work) -> Result<Self::Model<'w>, Error>;
+}
+
+/// One model per thread of the current rayon pool, each built once over
+/// its own working memory; see [`with_thread_models`].
+pub struct ThreadModels<'w, M: ChunkModel + 'w> {
+    models: Vec<Mutex<M::Model<'w>>>,
+}
+
+impl<'w, M: ChunkModel + 'w> ThreadModels<'w, M> {
+    /// Runs `f` on the calling thread's model, reset.
+    pub fn run<R>(&self, f: impl FnOnce(&mut M::Model<'w>) -> R) -> R {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.models.len();
+        let mut m = self.models[i].lock().unwrap_or_else(|e| e.into_inner());
+        m.reset();
+        f(&mut m)
+    }
+
+    /// Number of models (threads).
+    pub fn len(&self) -> usize {
+        self.models.len()
+    }
+
+    /// Never true (there is at least one thread).
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty()
+    }
+}
+
+/// Builds one model of `source` per thread of the current rayon pool and
+/// runs `f` with them.
+pub fn with_thread_models<M: ChunkModel, R>(
+    source: &M,
+    f: impl FnOnce(&ThreadModels<'_, M>) -> R,
+) -> Result<R, Error> {
+    let threads = rayon::current_num_threads().max(1);
+    let mut works: Vec<M::Work> = (0..threads).map(|_| source.new_work()).collect();
+    let models = works
+        .iter_mut()
+        .map(|w| source.model(w).map(Mutex::new))
+        .collect::<Result<Vec<_>, _>>()?;
+    let models = ThreadModels { models };
+    let r = f(&models);
+    drop(models);
+    Ok(r)
 }
 
 /// An int8 Transformer from `model-int8`, weights borrowed from the file's
-/// bytes.
+/// bytes, which are parsed and checksummed once, in [`new`](Self::new).
 #[derive(Clone, Copy, Debug)]
 pub struct Int8Source<'a> {
     file: ModelFile<'a>,
@@ -39,20 +90,39 @@ pub struct Int8Source<'a> {
 
 impl<'a> Int8Source<'a> {
     /// Parses and validates a model file.
-    pub fn new(bytes: &'a [u8]) -> Result<Self, CodecError> {
+    pub fn new(bytes: &'a [u8]) -> Result<Self, Error> {
         Ok(Self {
             file: ModelFile::parse(bytes)?,
         })
+    }
+
+    /// [`new`](Self::new) for the bytes of the file at `path`, naming it
+    /// in the error.
+    pub fn from_file(path: &Path, bytes: &'a [u8]) -> Result<Self, Error> {
+        let file = ModelFile::parse(bytes).map_err(|source| Error::ModelFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self { file })
     }
 
     /// The parsed file.
     pub fn file(&self) -> &ModelFile<'a> {
         &self.file
     }
+
+    /// The model's configuration.
+    pub fn config(&self) -> &Config {
+        self.file.config()
+    }
 }
 
 impl ChunkModel for Int8Source<'_> {
     type Work = Vec<u8>;
+    type Model<'w>
+        = Int8Model<'w>
+    where
+        Self: 'w;
 
     fn fingerprint(&self) -> u64 {
         self.file.fingerprint()
@@ -62,13 +132,8 @@ impl ChunkModel for Int8Source<'_> {
         vec![0u8; working_memory_size(self.file.config())]
     }
 
-    fn with_model<R>(
-        &self,
-        work: &mut Vec<u8>,
-        f: impl FnOnce(&mut dyn Model) -> R,
-    ) -> Result<R, CodecError> {
-        let mut m = Int8Model::new(&self.file, work)?;
-        Ok(f(&mut m))
+    fn model<'w>(&'w self, work: &'w mut Vec<u8>) -> Result<Int8Model<'w>, Error> {
+        Ok(Int8Model::new(&self.file, work)?)
     }
 }
 
@@ -125,13 +190,11 @@ pub fn model_dirs() -> Vec<PathBuf> {
 
 /// The path of the shipped model of `level`, or an error naming what is
 /// missing and where it was looked for.
-pub fn shipped_path(level: u8) -> Result<PathBuf, CodecError> {
-    let s = SHIPPED.iter().find(|s| s.level == level).ok_or_else(|| {
-        CodecError::BadOption(format!(
-            "no level {level}: levels are 1 to {}",
-            SHIPPED.len()
-        ))
-    })?;
+pub fn shipped_path(level: u8) -> Result<PathBuf, Error> {
+    let s = SHIPPED
+        .iter()
+        .find(|s| s.level == level)
+        .ok_or(Error::NoLevel(level))?;
     let dirs = model_dirs();
     for d in &dirs {
         for f in s.files {
@@ -141,24 +204,19 @@ pub fn shipped_path(level: u8) -> Result<PathBuf, CodecError> {
             }
         }
     }
-    let looked: Vec<String> = dirs
-        .iter()
-        .map(|d| d.join(s.files[0]).display().to_string())
-        .collect();
-    Err(CodecError::BadOption(format!(
-        "the {} model (level -{level}) is not shipped with this build (looked for {}); pass a model with --model FILE",
-        s.name,
-        looked.join(", ")
-    )))
+    Err(Error::NotShipped {
+        name: s.name,
+        level,
+        looked: dirs.iter().map(|d| d.join(s.files[0])).collect(),
+    })
 }
 
-/// Reads and validates a model file.
-pub fn load_model_bytes(path: &Path) -> Result<Vec<u8>, CodecError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| CodecError::BadOption(format!("cannot read model {}: {e}", path.display())))?;
-    ModelFile::parse(&bytes)
-        .map_err(|e| CodecError::BadOption(format!("model {}: {e}", path.display())))?;
-    Ok(bytes)
+/// Reads a model file (checked once, by [`Int8Source::from_file`]).
+pub fn load_model_bytes(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::ModelUnreadable {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The shipped model (by name) whose fingerprint is `fingerprint`, if any
@@ -181,7 +239,7 @@ pub fn identify(fingerprint: u64) -> Option<String> {
 /// A tiny random int8 model (d 8, 1 layer, context 64): it compresses
 /// nothing well, but exercises every code path fast. For tests and the
 /// fuzz target; the same `seed` gives the same bytes.
-pub fn tiny_random_model(seed: u64) -> Result<Vec<u8>, CodecError> {
+pub fn tiny_random_model(seed: u64) -> Result<Vec<u8>, Error> {
     use model_int8::{quantize, Config, FloatModel, QuantOptions};
     let config = Config::sized(8, 1, 2, 16, 64);
     let text = b"tiny model for tests: the quick brown fox jumps over the lazy dog 0123456789";

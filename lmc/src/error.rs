@@ -1,0 +1,237 @@
+//! The crate's one error type: every failure a user can meet, with a
+//! message that names the problem in one line.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use crate::SUFFIX;
+
+/// What went wrong while compressing, decompressing or inspecting a
+/// stream, or choosing a file's destination.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading the input or writing the output failed.
+    Io(io::Error),
+    /// The data does not start with the container's magic: not our file.
+    NotOurs,
+    /// The container was written by a format version this build cannot read.
+    UnsupportedVersion(u8),
+    /// The header fails its own checksum or holds impossible values.
+    BadHeader,
+    /// The stream ends inside the header.
+    TruncatedHeader,
+    /// The stream ends inside chunk `chunk` (0-based) of `chunks`.
+    Truncated {
+        /// The chunk the stream ends in.
+        chunk: u64,
+        /// Chunks the header announces.
+        chunks: u64,
+    },
+    /// Chunk `chunk` (0-based) of `chunks` is damaged.
+    CorruptChunk {
+        /// The damaged chunk.
+        chunk: u64,
+        /// Chunks the header announces.
+        chunks: u64,
+    },
+    /// Bytes follow the last chunk.
+    TrailingData,
+    /// The decoded data fails the CRC-32 stored in the header.
+    ChecksumMismatch {
+        /// CRC-32 in the header.
+        expected: u32,
+        /// CRC-32 of what was decoded.
+        actual: u32,
+    },
+    /// The stream was compressed with another model.
+    ModelMismatch {
+        /// Fingerprint in the stream's header.
+        stream: u64,
+        /// Fingerprint of the model given.
+        model: u64,
+        /// The shipped model with the stream's fingerprint, if one is known.
+        stream_model: Option<String>,
+    },
+    /// The model cannot be used.
+    Model(model_int8::Error),
+    /// A model file cannot be read.
+    ModelUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A model file is not a usable `model-int8` file.
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: model_int8::Error,
+    },
+    /// No shipped model has this level.
+    NoLevel(u8),
+    /// The shipped model of a level is not installed.
+    NotShipped {
+        /// The size's name ("800K").
+        name: &'static str,
+        /// Its level.
+        level: u8,
+        /// Where it was looked for.
+        looked: Vec<PathBuf>,
+    },
+    /// The chunk size is outside `1..=MAX_CHUNK_SIZE`.
+    BadChunkSize(u32),
+    /// The input is a directory.
+    IsDirectory,
+    /// The input is not a regular file (a device, a FIFO, ...).
+    NotRegularFile,
+    /// `-t` was given for compression.
+    TestWithoutDecompress,
+    /// A file to decompress does not end in `.lmc` (and no output was
+    /// named).
+    UnknownSuffix,
+    /// A file to compress already ends in `.lmc` (and no `-f`).
+    AlreadyCompressed,
+    /// The destination exists (and no `-f`).
+    OutputExists(PathBuf),
+    /// Input and output are the same file.
+    SameFile,
+    /// Compressed data would go to a terminal (and no `-f`).
+    CompressedToTerminal,
+    /// Compressed data would come from a terminal (and no `-f`).
+    CompressedFromTerminal,
+    /// A coder error that none of the above explains.
+    Coder(coder_core::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "{e}"),
+            Error::NotOurs => f.write_str("not an lmc compressed file (bad magic)"),
+            Error::UnsupportedVersion(v) => write!(
+                f,
+                "lmc format version {v} is not supported by this build (it reads version {})",
+                coder_core::container::VERSION
+            ),
+            Error::BadHeader => f.write_str("corrupt header (header checksum mismatch)"),
+            Error::TruncatedHeader => f.write_str("truncated file (ends inside the header)"),
+            Error::Truncated { chunk, chunks } => write!(
+                f,
+                "truncated file (ends inside chunk {} of {chunks})",
+                chunk + 1
+            ),
+            Error::CorruptChunk { chunk, chunks } => {
+                write!(f, "corrupt data in chunk {} of {chunks}", chunk + 1)
+            }
+            Error::TrailingData => f.write_str("corrupt file (extra bytes after the last chunk)"),
+            Error::ChecksumMismatch { expected, actual } => write!(
+                f,
+                "CRC-32 mismatch: decompressed data is corrupt (expected {expected:08x}, got {actual:08x})"
+            ),
+            Error::ModelMismatch {
+                stream,
+                model,
+                stream_model,
+            } => {
+                write!(
+                    f,
+                    "compressed with a different model (file needs model {stream:016x}"
+                )?;
+                if let Some(name) = stream_model {
+                    write!(f, ", the shipped {name} model")?;
+                }
+                write!(f, "; this model is {model:016x}); pass the right one with --model or a level")
+            }
+            Error::Model(e) => write!(f, "unusable model: {e}"),
+            Error::ModelUnreadable { path, source } => {
+                write!(f, "cannot read model {}: {source}", path.display())
+            }
+            Error::ModelFile { path, source } => write!(f, "model {}: {source}", path.display()),
+            Error::NoLevel(level) => write!(
+                f,
+                "no level {level}: levels are 1 to {}",
+                crate::models::SHIPPED.len()
+            ),
+            Error::NotShipped { name, level, looked } => {
+                let looked: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
+                write!(
+                    f,
+                    "the {name} model (level -{level}) is not shipped with this build (looked for {}); pass a model with --model FILE",
+                    looked.join(", ")
+                )
+            }
+            Error::BadChunkSize(n) => write!(
+                f,
+                "chunk size {n} is out of range (1 to {} bytes)",
+                coder_core::container::MAX_CHUNK_SIZE
+            ),
+            Error::IsDirectory => f.write_str("is a directory -- ignored"),
+            Error::NotRegularFile => f.write_str("not a regular file -- ignored"),
+            Error::TestWithoutDecompress => f.write_str("-t only applies to decompression"),
+            Error::UnknownSuffix => {
+                write!(f, "unknown suffix (expected {SUFFIX}); use -o FILE or -c")
+            }
+            Error::AlreadyCompressed => write!(
+                f,
+                "already has the {SUFFIX} suffix -- unchanged (use -f to compress anyway)"
+            ),
+            Error::OutputExists(p) => {
+                write!(f, "{} already exists; use -f to overwrite", p.display())
+            }
+            Error::SameFile => f.write_str("input and output are the same file"),
+            Error::CompressedToTerminal => f.write_str(
+                "compressed data not written to a terminal (use -f to force, -o FILE, or redirect)",
+            ),
+            Error::CompressedFromTerminal => {
+                f.write_str("compressed data not read from a terminal (use -f to force)")
+            }
+            Error::Coder(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) | Error::ModelUnreadable { source: e, .. } => Some(e),
+            Error::Model(e) | Error::ModelFile { source: e, .. } => Some(e),
+            Error::Coder(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<model_int8::Error> for Error {
+    fn from(e: model_int8::Error) -> Self {
+        Error::Model(e)
+    }
+}
+
+impl Error {
+    /// A `coder-core` stream error (see [`coder_core::Error::from_io`]),
+    /// `at` chunk `(index, count)` once the header is read, or a genuine
+    /// I/O error.
+    pub(crate) fn from_stream(e: io::Error, at: Option<(u64, u64)>) -> Self {
+        use coder_core::Error as C;
+        match (C::from_io(&e), at) {
+            (None, _) => Error::Io(e),
+            (Some(C::NotAContainer), _) => Error::NotOurs,
+            (Some(C::UnsupportedVersion(v)), _) => Error::UnsupportedVersion(v),
+            (Some(C::BadHeader), _) => Error::BadHeader,
+            (Some(C::Truncated), None) => Error::TruncatedHeader,
+            (Some(C::Truncated), Some((chunk, chunks))) => Error::Truncated { chunk, chunks },
+            (Some(C::Corrupt), Some((chunk, chunks))) => Error::CorruptChunk { chunk, chunks },
+            (Some(C::TrailingData), _) => Error::TrailingData,
+            (Some(c), _) => Error::Coder(c),
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! `lmc`, the command-line compressor, as a library: files in the
+//! `coder-core` container, coded by int8 Transformers from `model-int8`,
+//! chunks in parallel, memory bounded on any input size.
+//!
+//! - [`stream`]: [`compress`] and [`decompress`] between any reader and
+//!   writer, in batches of chunks on the current rayon pool, through
+//!   `coder-core`'s `StreamWriter` / `StreamReader`; [`open`] and [`scan`]
+//!   for `lmc info`.
+//! - [`models`]: the [`ChunkModel`] trait, [`Int8Source`], one model per
+//!   thread ([`with_thread_models`]), and the shipped models behind levels
+//!   `-1` (200K), `-2` (800K), `-3` (3.2M).
+//! - [`dest`]: which file is written, kept or removed ([`plan`]).
+//! - [`output`]: [`AtomicFile`], so that an output appears whole and
+//!   verified or not at all.
+//!
+//! Progress is reported through a callback (`Fn(u64)`, bytes done), so
+//! the library has no user interface of its own.
+//!
+//! ```
+//! use std::io::Cursor;
+//! use lmc::{compress, decompress, models::tiny_random_model, Int8Source, LogLoss};
+//!
+//! // Any model-int8 file; `lmc::shipped_path(1)` finds the shipped 200K.
+//! let bytes = tiny_random_model(1).unwrap();
+//! let model = Int8Source::new(&bytes).unwrap();
+//! let text = b"hello, hello, hello".repeat(20);
+//! let mut packed = Cursor::new(Vec::new());
+//! let s = compress(&model, &text[..], &mut packed, 64, LogLoss::Measure, |_| {}).unwrap();
+//! assert_eq!(s.header.original_len, text.len() as u64);
+//! assert!(s.ideal_bits.unwrap() > 0.0);
+//! let mut back = Vec::new();
+//! decompress(&model, &packed.get_ref()[..], &mut back, |_| {}).unwrap();
+//! assert_eq!(back, text);
+//! ```
+
+pub mod dest;
+mod error;
+pub mod models;
+pub mod output;
+pub mod stream;
+
+pub use dest::{plan, Dest, Plan, Rules, SUFFIX};
+pub use error::Error;
+pub use models::{
+    identify, load_model_bytes, shipped_path, with_thread_models, ChunkModel, Int8Source, Shipped,
+    ThreadModels, SHIPPED,
+};
+pub use output::AtomicFile;
+pub use stream::{
+    check_model, compress, decompress, open, scan, LogLoss, RecordStats, Summary,
+    DEFAULT_CHUNK_SIZE,
+};
+
+/// The README's examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

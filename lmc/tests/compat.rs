@@ -1,0 +1,90 @@
+//! Streams written before the codec moved into this crate (by `lmc` at
+//! commit 4a90c06, see `tests/data/README.md`) still decode byte for byte,
+//! with the library and with the binary, and today's `lmc` writes the very
+//! same bytes.
+
+use std::fs;
+use std::io::Cursor;
+use std::path::PathBuf;
+
+use lmc::{Int8Source, LogLoss};
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn shipped_200k() -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model-int8/models/lm-200k.lmm");
+    fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (the shipped 200K model)", p.display()))
+}
+
+/// `(input, stream, chunk size)`.
+const CASES: [(&str, &str, u32); 2] = [
+    ("sample.txt", "sample.txt.lmc", 2048),
+    ("mixed.bin", "mixed.bin.lmc", 1024),
+];
+
+#[test]
+fn old_streams_decode_and_today_writes_the_same_bytes() {
+    let bytes = shipped_200k();
+    let model = Int8Source::new(&bytes).unwrap();
+    for (input, stream, cs) in CASES {
+        let original = fs::read(data(input)).unwrap();
+        let old = fs::read(data(stream)).unwrap();
+        let mut back = Vec::new();
+        let h = lmc::decompress(&model, &old[..], &mut back, |_| {}).unwrap();
+        assert_eq!(back, original, "{stream}");
+        assert_eq!(h.chunk_size, cs);
+        let mut again = Cursor::new(Vec::new());
+        let s = lmc::compress(
+            &model,
+            &original[..],
+            &mut again,
+            cs,
+            LogLoss::Measure,
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(again.into_inner(), old, "{input} re-compressed");
+        let mut skip = Cursor::new(Vec::new());
+        lmc::compress(&model, &original[..], &mut skip, cs, LogLoss::Skip, |_| {}).unwrap();
+        assert_eq!(
+            skip.into_inner(),
+            old,
+            "{input} re-compressed without metering"
+        );
+        // The metered log-loss is the int8 reference's, chunk by chunk.
+        let bits = s.ideal_bits.unwrap();
+        let file = model_int8::ModelFile::parse(&bytes).unwrap();
+        let mut work = vec![0u8; model_int8::working_memory_size(file.config())];
+        let mut m = model_int8::Int8Model::new(&file, &mut work).unwrap();
+        let reference = model_int8::bits_per_byte(&mut m, &original, cs as usize);
+        assert!(
+            (bits - reference * original.len() as f64).abs() < 1e-6,
+            "{bits} vs {reference}"
+        );
+    }
+}
+
+#[test]
+fn old_streams_decode_with_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model-int8/models");
+    for (input, stream, _) in CASES {
+        fs::copy(data(stream), dir.path().join(stream)).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_lmc"))
+            .current_dir(dir.path())
+            .env("LMC_MODEL_DIR", &models)
+            .args(["-d", stream])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            fs::read(dir.path().join(input)).unwrap(),
+            fs::read(data(input)).unwrap()
+        );
+        assert!(!dir.path().join(stream).exists());
+    }
+}
