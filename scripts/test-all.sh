@@ -26,5 +26,8 @@ cargo check -p trainer --features cuda
 echo "== workspace tests"
 cargo test --workspace
 
+echo "== lmc's fuzz target still builds (run it with cargo +nightly fuzz, lmc/README.md)"
+cargo check --manifest-path lmc/fuzz/Cargo.toml --target-dir target/lmc-fuzz
+
 echo "== model-int8 with its SIMD kernels (the golden hashes must not change)"
 cargo test -p model-int8 --features simd --release
