@@ -9,6 +9,7 @@ use host_bench::data::{self, Chunks, Sample};
 use host_bench::lm::{self, LmModel};
 use host_bench::report::{self, DatasetMeta, Meta, ModelMeta};
 use host_bench::{table1, Error};
+use indicatif::{ProgressBar, ProgressFinish, ProgressStyle};
 
 /// Where the repo's shipped sample lives (for `--quick`).
 const SAMPLE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data");
@@ -405,11 +406,25 @@ fn run_table1(mut a: Table1Args) -> Result<(), Error> {
         !a.no_unchunked,
         lm_sample,
         meta,
+        &bar,
     )?;
     report::write_all(&t, &a.out)?;
     println!("{}", report::markdown(&t));
     eprintln!("wrote {}/table1.{{md,json,csv}}", a.out.display());
     Ok(())
+}
+
+/// A progress bar for one measurement of `table1::run` (finished, and
+/// left on screen, when the callback is dropped).
+fn bar(msg: &str, len: u64) -> Box<dyn Fn(u64) + Sync> {
+    let pb = ProgressBar::new(len).with_finish(ProgressFinish::AndLeave);
+    pb.set_style(
+        ProgressStyle::with_template("{msg:32} [{bar:30}] {pos}/{len} chunks {per_sec} eta {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(msg.to_string());
+    Box::new(move |n| pb.inc(n))
 }
 
 fn name_of(d: DatasetName) -> &'static str {

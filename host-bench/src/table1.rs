@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -77,15 +76,15 @@ pub struct Record {
     pub compressed_bytes: f64,
 }
 
-fn bar(len: u64, msg: String) -> ProgressBar {
-    let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template("{msg:32} [{bar:30}] {pos}/{len} chunks {per_sec} eta {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
-    );
-    pb.set_message(msg);
-    pb
+/// Progress of a [`run`]: called at the start of every measurement with
+/// its label ("enwik / gzip -9") and number of chunks; the callback it
+/// returns is called with 1 for every chunk done, and dropped when the
+/// measurement ends.
+pub type Progress<'p> = dyn Fn(&str, u64) -> Box<dyn Fn(u64) + Sync + 'p> + 'p;
+
+/// [`Progress`] that shows nothing.
+pub fn quiet(_: &str, _: u64) -> Box<dyn Fn(u64) + Sync> {
+    Box::new(|_| {})
 }
 
 /// Measures a classical compressor on `chunks`: each chunk alone (in
@@ -267,8 +266,8 @@ pub struct Table1 {
     pub records: Vec<Record>,
 }
 
-/// Runs every compressor and LM coder on every data set, with progress
-/// bars; `unchunked` also measures the whole streams of the classical
+/// Runs every compressor and LM coder on every data set, reporting to
+/// `progress`; `unchunked` also measures the whole streams of the classical
 /// compressors. `lm_sample` restricts the (slow) LM rows to a sub-sample of
 /// each data set's chunks; every record states its chunk count.
 pub fn run(
@@ -278,14 +277,14 @@ pub fn run(
     unchunked: bool,
     lm_sample: crate::data::Sample,
     mut meta: crate::meta::Meta,
+    progress: &Progress<'_>,
 ) -> Result<Table1, Error> {
     let t0 = Instant::now();
     let mut records = Vec::new();
     for ds in datasets {
         for c in compressors {
-            let pb = bar(ds.len() as u64, format!("{} / {}", ds.kind, c.name()));
-            let s = measure_classical_with(c.as_ref(), ds, unchunked, |n| pb.inc(n))?;
-            pb.finish();
+            let done = progress(&format!("{} / {}", ds.kind, c.name()), ds.len() as u64);
+            let s = measure_classical_with(c.as_ref(), ds, unchunked, &*done)?;
             records.extend(classical_records(&c.name(), ds.kind, &s));
         }
         let lm_ds = ds.subsample(lm_sample);
@@ -299,9 +298,8 @@ pub fn run(
             ));
         }
         for m in lms {
-            let pb = bar(lm_ds.len() as u64, format!("{} / {}", ds.kind, m.name()));
-            let s = crate::lm::measure_lm(m, &lm_ds, true, |n| pb.inc(n))?;
-            pb.finish();
+            let done = progress(&format!("{} / {}", ds.kind, m.name()), lm_ds.len() as u64);
+            let s = crate::lm::measure_lm(m, &lm_ds, true, &*done)?;
             records.extend(lm_records(m.name(), m.paper_name(), ds.kind, &s));
         }
     }

@@ -122,7 +122,16 @@ fn table1_writes_markdown_json_and_csv() {
     meta.datasets
         .push(host_bench::report::DatasetMeta::of(&text, "first 4 chunks"));
     let comps: Vec<Box<dyn Compressor>> = vec![Box::new(baselines::Gzip::default())];
-    let t = table1::run(&[text], &comps, &[], true, Sample::All, meta).unwrap();
+    let t = table1::run(
+        &[text],
+        &comps,
+        &[],
+        true,
+        Sample::All,
+        meta,
+        &table1::quiet,
+    )
+    .unwrap();
     let dir = std::env::temp_dir().join(format!("hb-t1-{}", std::process::id()));
     host_bench::report::write_all(&t, &dir).unwrap();
     let md = std::fs::read_to_string(dir.join("table1.md")).unwrap();
