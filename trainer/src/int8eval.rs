@@ -2,7 +2,7 @@
 //! text with `coder-core` and decoding it back.
 
 use coder_core::container::{compress_to_vec, decompress_to_vec};
-use coder_core::{FreqTable, Model};
+use coder_core::Meter;
 use model_int8::{working_memory_size, Int8Model, ModelFile};
 use serde::Serialize;
 
@@ -42,13 +42,10 @@ pub fn evaluate(file: &[u8], text: &[u8], chunk: usize) -> Result<Int8Eval> {
     let work_bytes = bytemuck_bytes(&mut work, work_len);
     let mut model = Int8Model::new(&mf, work_bytes)
         .map_err(|e| Error::Model(format!("cannot set up the int8 model: {e}")))?;
-    let mut meter = LossMeter {
-        inner: &mut model,
-        bits: 0.0,
-    };
+    let mut meter = Meter::new(&mut model);
     let packed = compress_to_vec(&mut meter, text, chunk)
         .map_err(|e| Error::Model(format!("int8 encoding failed: {e}")))?;
-    let log_loss_bpb = meter.bits / text.len().max(1) as f64;
+    let log_loss_bpb = meter.bits() / text.len().max(1) as f64;
     let back = decompress_to_vec(&mut model, &packed)
         .map_err(|e| Error::Model(format!("int8 decoding failed: {e}")))?;
     let n = text.len().max(1) as f64;
@@ -61,41 +58,6 @@ pub fn evaluate(file: &[u8], text: &[u8], chunk: usize) -> Result<Int8Eval> {
         rate: packed.len() as f64 / n,
         round_trip_ok: back == text,
     })
-}
-
-/// Passes a model through to the coder while summing the information
-/// content of each coded symbol (one pass gives both rate and log-loss).
-struct LossMeter<'m, M: Model> {
-    inner: &'m mut M,
-    bits: f64,
-}
-
-impl<M: Model> Model for LossMeter<'_, M> {
-    fn symbols(&self) -> usize {
-        self.inner.symbols()
-    }
-    fn precision(&self) -> u32 {
-        self.inner.precision()
-    }
-    fn frequencies(&mut self) -> FreqTable<&[u32]> {
-        self.inner.frequencies()
-    }
-    fn observe(&mut self, symbol: usize) {
-        let p = self.inner.precision();
-        let f = self
-            .inner
-            .frequencies()
-            .frequency(symbol)
-            .map_or(0, |f| f.get());
-        self.bits += p as f64 - (f as f64).log2();
-        self.inner.observe(symbol);
-    }
-    fn reset(&mut self) {
-        self.inner.reset();
-    }
-    fn fingerprint(&self) -> u64 {
-        self.inner.fingerprint()
-    }
 }
 
 /// The first `len` bytes of `words` as a byte slice (8-byte aligned).
