@@ -425,3 +425,71 @@ pub fn random_chunks(n: usize, seed: u64) -> Chunks {
 
 /// The workspace's one seeded generator, for test data and sub-sampling.
 pub use model_int8::numerics::SplitMix64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_are_row_major_grid() {
+        // 130 x 70 image: 2 x 2 patches, the rest dropped.
+        let (w, h) = (130, 70);
+        let px: Vec<u8> = (0..w * h).map(|i| (i % 251) as u8).collect();
+        let mut out = Vec::new();
+        assert_eq!(push_patches(w, h, &px, &mut out), 4);
+        assert_eq!(out.len(), 4 * CHUNK);
+        // Patch 1 (row 0, col 1), its row 3 starts at pixel (3, 64).
+        let p1 = &out[CHUNK..2 * CHUNK];
+        assert_eq!(p1[3 * 64], px[3 * w + 64]);
+        // Patch 2 (row 1, col 0) starts at pixel (32, 0).
+        assert_eq!(out[2 * CHUNK], px[32 * w]);
+        assert_eq!(out[3 * CHUNK - 1], px[63 * w + 63]);
+    }
+
+    #[test]
+    fn gray_truncates_the_mean() {
+        assert_eq!(gray(255, 255, 255), 255);
+        assert_eq!(gray(1, 1, 0), 0); // 0.67 -> 0
+        assert_eq!(gray(10, 20, 31), 20); // 20.33 -> 20
+        assert_eq!(gray(0, 0, 2), 0);
+    }
+
+    #[test]
+    fn pcm_conversion_matches_lin2lin_plus_bias() {
+        assert_eq!(pcm16_to_u8(0), 128);
+        assert_eq!(pcm16_to_u8(255), 128);
+        assert_eq!(pcm16_to_u8(256), 129);
+        assert_eq!(pcm16_to_u8(-1), 127); // arithmetic shift floors
+        assert_eq!(pcm16_to_u8(i16::MIN), 0);
+        assert_eq!(pcm16_to_u8(i16::MAX), 255);
+    }
+
+    #[test]
+    fn samples_are_deterministic_and_in_range() {
+        assert_eq!(Sample::Even(4).indices(10), vec![0, 2, 5, 7]);
+        assert_eq!(Sample::First(3).indices(2), vec![0, 1]);
+        let a = Sample::Seeded(5, 7).indices(100);
+        assert_eq!(a, Sample::Seeded(5, 7).indices(100));
+        assert_ne!(a, Sample::Seeded(5, 8).indices(100));
+        assert_eq!(a.len(), 5);
+        assert!(a.windows(2).all(|w| w[0] < w[1]) && a[4] < 100);
+        assert_eq!(Sample::Seeded(50, 1).indices(10).len(), 10);
+    }
+
+    #[test]
+    fn random_is_seeded() {
+        let a = random_chunks(2, 1);
+        assert_eq!(a.len(), 2);
+        assert_eq!(a.data, random_chunks(2, 1).data);
+        assert_ne!(a.data, random_chunks(2, 2).data);
+    }
+
+    #[test]
+    fn enwik_bytes_drop_partial_chunk() {
+        let bytes = vec![b'a'; 3 * CHUNK + 5];
+        let c = enwik_from_bytes(&bytes, "t".into(), Sample::All);
+        assert_eq!((c.len(), c.available), (3, 3));
+        let c = enwik_from_bytes(&bytes, "t".into(), Sample::First(2));
+        assert_eq!((c.len(), c.available), (2, 3));
+    }
+}
