@@ -36,6 +36,15 @@ pub struct Rules {
     pub force: bool,
     /// Keep the input (`-k`).
     pub keep: bool,
+    /// The suffix of compressed files (`-S`); `None` is [`SUFFIX`].
+    pub suffix: Option<String>,
+}
+
+impl Rules {
+    /// The suffix of compressed files.
+    pub fn suffix(&self) -> &str {
+        self.suffix.as_deref().unwrap_or(SUFFIX)
+    }
 }
 
 /// What happens to one input.
@@ -56,12 +65,18 @@ pub fn is_stdin(path: &Path) -> bool {
 /// writes nothing; `-o FILE` writes FILE (`-o -` stdout); `-c` and stdin
 /// write stdout; otherwise decompressing `NAME.lmc` writes `NAME` and
 /// compressing `NAME` writes `NAME.lmc`. The input is removed only when
-/// its output is a file named after it, without `-k`.
+/// its output is a file, without `-k`. Options that contradict each
+/// other (`-c` with `-o`, `-t` with `-c` or `-o`) are [`Error::Usage`]:
+/// neither wins, so an input is never removed on a guess.
 pub fn plan(input: &Path, rules: &Rules) -> Result<Plan, Error> {
     let stdin = is_stdin(input);
+    if let Some(m) = conflict(rules) {
+        return Err(Error::Usage(m.into()));
+    }
     if rules.test && !rules.decompress {
         return Err(Error::TestWithoutDecompress);
     }
+    let suffix = rules.suffix();
     let dest = if rules.test {
         Dest::Nowhere
     } else if let Some(o) = &rules.output {
@@ -74,18 +89,18 @@ pub fn plan(input: &Path, rules: &Rules) -> Result<Plan, Error> {
         Dest::Stdout
     } else if rules.decompress {
         let name = input.to_string_lossy();
-        match name.strip_suffix(SUFFIX) {
+        match name.strip_suffix(suffix) {
             Some(stem) if !stem.is_empty() && !stem.ends_with('/') => {
                 Dest::File(PathBuf::from(stem))
             }
-            _ => return Err(Error::UnknownSuffix),
+            _ => return Err(Error::UnknownSuffix(suffix.into())),
         }
     } else {
-        if input.to_string_lossy().ends_with(SUFFIX) && !rules.force {
-            return Err(Error::AlreadyCompressed);
+        if input.to_string_lossy().ends_with(suffix) && !rules.force {
+            return Err(Error::AlreadyCompressed(suffix.into()));
         }
         let mut s = input.as_os_str().to_owned();
-        s.push(SUFFIX);
+        s.push(suffix);
         Dest::File(PathBuf::from(s))
     };
     let keeps = rules.keep || stdin || matches!(dest, Dest::Stdout | Dest::Nowhere);
@@ -93,6 +108,20 @@ pub fn plan(input: &Path, rules: &Rules) -> Result<Plan, Error> {
         dest,
         remove_input: !keeps,
     })
+}
+
+/// The usage message for options that contradict each other, if any.
+pub fn conflict(rules: &Rules) -> Option<&'static str> {
+    let o = rules.output.is_some();
+    if rules.stdout && o {
+        Some("-c and -o conflict: -c writes to standard output, -o to a file; give one of them")
+    } else if rules.test && (rules.stdout || o) {
+        Some("-t writes nothing: it does not go with -c or -o")
+    } else if matches!(rules.suffix.as_deref(), Some("")) {
+        Some("-S needs a non-empty suffix (e.g. -S .lm)")
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +216,39 @@ mod tests {
         assert_eq!(
             go("a", &t_compress),
             Err("-t only applies to decompression".into())
+        );
+    }
+
+    #[test]
+    fn contradictions_are_refused_and_suffix_is_chosen() {
+        let c_o = Rules {
+            stdout: true,
+            output: Some("out".into()),
+            ..Rules::default()
+        };
+        for decompress in [false, true] {
+            let r = Rules {
+                decompress,
+                ..c_o.clone()
+            };
+            assert_eq!(
+                go("a.lmc", &r),
+                Err("-c and -o conflict: -c writes to standard output, -o to a file; give one of them".into())
+            );
+        }
+        let s = Rules {
+            suffix: Some(".z".into()),
+            ..Rules::default()
+        };
+        assert_eq!(go("a", &s), Ok(file("a.z", true)));
+        let d = Rules {
+            decompress: true,
+            ..s
+        };
+        assert_eq!(go("a.z", &d), Ok(file("a", true)));
+        assert_eq!(
+            go("a.lmc", &d),
+            Err("unknown suffix (expected .z); use -o FILE or -c".into())
         );
     }
 }

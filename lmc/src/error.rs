@@ -5,7 +5,14 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::SUFFIX;
+/// An I/O error's text without Rust's ` (os error N)` tail.
+pub fn io_message(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_string(),
+        _ => s,
+    }
+}
 
 /// What went wrong while compressing, decompressing or inspecting a
 /// stream, or choosing a file's destination.
@@ -36,8 +43,16 @@ pub enum Error {
         /// Chunks the header announces.
         chunks: u64,
     },
-    /// Bytes follow the last chunk.
+    /// Bytes follow the last chunk that do not start another stream.
     TrailingData,
+    /// A problem in stream `stream` (0-based, from the second on) of a
+    /// file of concatenated streams.
+    InStream {
+        /// The stream.
+        stream: u64,
+        /// What is wrong with it.
+        error: Box<Error>,
+    },
     /// The decoded data fails the CRC-32 stored in the header.
     ChecksumMismatch {
         /// CRC-32 in the header.
@@ -70,6 +85,9 @@ pub enum Error {
         /// What is wrong with it.
         source: model_int8::Error,
     },
+    /// The stream's model is none of the shipped models found here (and
+    /// no model was named).
+    UnknownModel(u64),
     /// No shipped model has this level.
     NoLevel(u8),
     /// The shipped model of a level is not installed.
@@ -89,13 +107,28 @@ pub enum Error {
     NotRegularFile,
     /// `-t` was given for compression.
     TestWithoutDecompress,
-    /// A file to decompress does not end in `.lmc` (and no output was
-    /// named).
-    UnknownSuffix,
-    /// A file to compress already ends in `.lmc` (and no `-f`).
-    AlreadyCompressed,
+    /// A file to decompress does not end in the suffix (`.lmc` or `-S`'s;
+    /// and no output was named).
+    UnknownSuffix(String),
+    /// A file to compress already ends in the suffix (and no `-f`).
+    AlreadyCompressed(String),
+    /// Options that cannot go together, or a bad option value: a usage
+    /// error (exit status 2).
+    Usage(String),
     /// The destination exists (and no `-f`).
     OutputExists(PathBuf),
+    /// The destination appeared while the output was being written (and
+    /// no `-f`): another process wrote it first.
+    OutputAppeared(PathBuf),
+    /// The destination is a directory.
+    OutputIsDirectory(PathBuf),
+    /// Writing the output file failed (the input is not at fault).
+    Output {
+        /// The destination.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
     /// Input and output are the same file.
     SameFile,
     /// Compressed data would go to a terminal (and no `-f`).
@@ -109,7 +142,7 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io(e) => write!(f, "{e}"),
+            Error::Io(e) => f.write_str(&io_message(e)),
             Error::NotOurs => f.write_str("not an lmc compressed file (bad magic)"),
             Error::UnsupportedVersion(v) => write!(
                 f,
@@ -127,6 +160,9 @@ impl fmt::Display for Error {
                 write!(f, "corrupt data in chunk {} of {chunks}", chunk + 1)
             }
             Error::TrailingData => f.write_str("corrupt file (extra bytes after the last chunk)"),
+            Error::InStream { stream, error } => {
+                write!(f, "{error} (in stream {} of concatenated streams)", stream + 1)
+            }
             Error::ChecksumMismatch { expected, actual } => write!(
                 f,
                 "CRC-32 mismatch: decompressed data is corrupt (expected {expected:08x}, got {actual:08x})"
@@ -150,6 +186,10 @@ impl fmt::Display for Error {
                 write!(f, "cannot read model {}: {source}", path.display())
             }
             Error::ModelFile { path, source } => write!(f, "model {}: {source}", path.display()),
+            Error::UnknownModel(fp) => write!(
+                f,
+                "compressed with model {fp:016x}, which is none of the shipped models found here; pass it with --model FILE"
+            ),
             Error::NoLevel(level) => write!(
                 f,
                 "no level {level}: levels are 1 to {}",
@@ -171,15 +211,30 @@ impl fmt::Display for Error {
             Error::IsDirectory => f.write_str("is a directory -- ignored"),
             Error::NotRegularFile => f.write_str("not a regular file -- ignored"),
             Error::TestWithoutDecompress => f.write_str("-t only applies to decompression"),
-            Error::UnknownSuffix => {
-                write!(f, "unknown suffix (expected {SUFFIX}); use -o FILE or -c")
+            Error::UnknownSuffix(suffix) => {
+                write!(f, "unknown suffix (expected {suffix}); use -o FILE or -c")
             }
-            Error::AlreadyCompressed => write!(
+            Error::AlreadyCompressed(suffix) => write!(
                 f,
-                "already has the {SUFFIX} suffix -- unchanged (use -f to compress anyway)"
+                "already has the {suffix} suffix -- unchanged (use -f to compress anyway)"
             ),
+            Error::Usage(m) => f.write_str(m),
             Error::OutputExists(p) => {
                 write!(f, "{} already exists; use -f to overwrite", p.display())
+            }
+            Error::OutputAppeared(p) => write!(
+                f,
+                "{} was created by another process while lmc was writing it; left as it is (use -f to overwrite)",
+                p.display()
+            ),
+            Error::OutputIsDirectory(p) => write!(
+                f,
+                "output {} is a directory; name a file (e.g. -o {}/NAME)",
+                p.display(),
+                p.display()
+            ),
+            Error::Output { path, source } => {
+                write!(f, "cannot write {}: {}", path.display(), io_message(source))
             }
             Error::SameFile => f.write_str("input and output are the same file"),
             Error::CompressedToTerminal => f.write_str(
@@ -196,7 +251,10 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io(e) | Error::ModelUnreadable { source: e, .. } => Some(e),
+            Error::Io(e)
+            | Error::ModelUnreadable { source: e, .. }
+            | Error::Output { source: e, .. } => Some(e),
+            Error::InStream { error, .. } => Some(error.as_ref()),
             Error::Model(e) | Error::ModelFile { source: e, .. } => Some(e),
             Error::Coder(e) => Some(e),
             _ => None,

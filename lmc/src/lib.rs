@@ -4,7 +4,8 @@
 //!
 //! - [`stream`]: [`compress`] and [`decompress`] between any reader and
 //!   writer, in batches of chunks on the current rayon pool, through
-//!   `coder-core`'s `StreamWriter` / `StreamReader`; [`open`] and [`scan`]
+//!   `coder-core`'s `StreamWriter` / `StreamReader`; concatenated streams
+//!   decode to the concatenation ([`Streams`]); [`open`] and [`scan`]
 //!   for `lmc info`.
 //! - [`models`]: the [`ChunkModel`] trait, [`Int8Source`], one model per
 //!   thread ([`with_thread_models`]), and the shipped models behind levels
@@ -40,14 +41,14 @@ pub mod output;
 pub mod stream;
 
 pub use dest::{plan, Dest, Plan, Rules, SUFFIX};
-pub use error::Error;
+pub use error::{io_message, Error};
 pub use models::{
-    identify, load_model_bytes, shipped_path, with_thread_models, ChunkModel, Int8Source, Shipped,
-    ThreadModels, SHIPPED,
+    find_shipped, identify, load_model_bytes, shipped_path, with_thread_models, ChunkModel,
+    Int8Source, Shipped, ThreadModels, SHIPPED,
 };
 pub use output::AtomicFile;
 pub use stream::{
-    check_model, compress, decompress, open, scan, LogLoss, RecordStats, Summary,
+    check_model, compress, decompress, open, scan, LogLoss, Reader, RecordStats, Streams, Summary,
     DEFAULT_CHUNK_SIZE,
 };
 

@@ -10,18 +10,29 @@
 //! ```
 //!
 //! Levels pick the shipped model: `-1` 200K (default), `-2` 800K, `-3`
-//! 3.2M; `--model FILE` any model file. Outputs appear only when complete
+//! 3.2M; `--model FILE` any model file; `-d`, `-t` find the shipped model
+//! a file was made with by themselves. Outputs appear only when complete
 //! and verified: they are written to a temporary file beside the
 //! destination (or, for stdout, in the temp directory) that is renamed or
 //! copied out at the end and deleted on any error.
+//!
+//! Exit status: 0 success, 1 an error, 2 a usage error or a warning (as
+//! gzip), 128 + N on signal N.
 
+mod cli;
+
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use clap::error::{ContextKind, ErrorKind};
 use clap::{Args, Parser, Subcommand};
+use coder_core::container::HEADER_LEN;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle, TermLike};
 use lmc::dest::is_stdin;
 use lmc::{models, AtomicFile, Dest, Error, Int8Source, LogLoss, Rules};
@@ -33,7 +44,8 @@ const PROGRESS_MIN_BYTES: u64 = 1 << 20;
     name = "lmc",
     version,
     about = "Compress files with a byte-level language model (int8 Transformer + arithmetic coding)",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    args_override_self = true
 )]
 struct Cli {
     #[command(subcommand)]
@@ -72,48 +84,84 @@ struct Opts {
     /// Write to standard output, keep input files.
     #[arg(short = 'c', long)]
     stdout: bool,
-    /// Write to FILE (one input only).
+    /// Write to FILE (one input only; not with -c).
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Overwrite existing outputs; write compressed data to a terminal.
     #[arg(short = 'f', long)]
     force: bool,
     /// Keep (do not delete) input files.
-    #[arg(short = 'k', long)]
+    #[arg(short = 'k', long, overrides_with = "rm")]
     keep: bool,
+    /// Remove input files once their outputs are written (the default;
+    /// undoes an earlier -k).
+    #[arg(long, overrides_with = "keep")]
+    rm: bool,
+    /// Suffix of compressed files (default .lmc).
+    #[arg(short = 'S', long, value_name = "SUF")]
+    suffix: Option<String>,
+    /// Operate on directories recursively.
+    #[arg(short = 'r', long)]
+    recursive: bool,
     /// Model file to code with (instead of a shipped one).
-    #[arg(short = 'm', long, value_name = "FILE", conflicts_with_all = ["level", "l1", "l2", "l3"])]
+    #[arg(short = 'm', long, value_name = "FILE", overrides_with_all = LEVELS)]
     model: Option<PathBuf>,
     /// Shipped model by level: 1 = 200K (default), 2 = 800K, 3 = 3.2M.
-    #[arg(short = 'L', long, value_parser = clap::value_parser!(u8).range(1..=3), conflicts_with_all = ["l1", "l2", "l3"])]
+    #[arg(short = 'L', long, value_parser = parse_level, overrides_with_all = LEVELS)]
     level: Option<u8>,
     /// Same as --level 1 (the 200K model).
-    #[arg(short = '1', conflicts_with_all = ["l2", "l3"])]
+    #[arg(short = '1', overrides_with_all = LEVELS)]
     l1: bool,
     /// Same as --level 2 (the 800K model).
-    #[arg(short = '2', conflicts_with = "l3")]
+    #[arg(short = '2', overrides_with_all = LEVELS)]
     l2: bool,
     /// Same as --level 3 (the 3.2M model).
-    #[arg(short = '3')]
+    #[arg(short = '3', overrides_with_all = LEVELS)]
     l3: bool,
+    /// The fastest level (-1).
+    #[arg(long, overrides_with_all = LEVELS)]
+    fast: bool,
+    /// The best compression (-3).
+    #[arg(long, overrides_with_all = LEVELS)]
+    best: bool,
     /// Chunk size when compressing (bytes; K and M suffixes allowed).
-    #[arg(short = 'b', long, value_name = "BYTES", value_parser = parse_size, default_value = "2048")]
+    #[arg(short = 'b', long, value_name = "BYTES", value_parser = parse_size, default_value = "2048", allow_hyphen_values = true)]
     chunk_size: u32,
     /// Worker threads (default: all cores).
-    #[arg(short = 'T', long, value_name = "N")]
+    #[arg(short = 'T', long, value_name = "N", value_parser = parse_threads, allow_hyphen_values = true)]
     threads: Option<usize>,
     /// Show a progress bar on stderr even when it is not a terminal.
-    #[arg(long, conflicts_with = "no_progress")]
+    #[arg(long, overrides_with = "no_progress")]
     progress: bool,
     /// Never show a progress bar.
-    #[arg(long)]
+    #[arg(long, overrides_with = "progress")]
     no_progress: bool,
     /// Print only errors.
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, overrides_with = "verbose")]
     quiet: bool,
     /// Print sizes, rate and speed of every file.
-    #[arg(short = 'v', long)]
+    #[arg(short = 'v', long, overrides_with = "quiet")]
     verbose: bool,
+}
+
+/// The options that choose a model: the last one given wins.
+const LEVELS: [&str; 7] = ["model", "level", "l1", "l2", "l3", "fast", "best"];
+
+fn parse_level(s: &str) -> Result<u8, String> {
+    match s.trim() {
+        "1" => Ok(1),
+        "2" => Ok(2),
+        "3" => Ok(3),
+        _ => Err(format!(
+            "no level {s:?}: levels are 1 (200K, the default), 2 (800K) and 3 (3.2M)"
+        )),
+    }
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of threads (0 or more; 0 = all cores)"))
 }
 
 fn parse_size(s: &str) -> Result<u32, String> {
@@ -124,18 +172,25 @@ fn parse_size(s: &str) -> Result<u32, String> {
             let m = match t[i..].to_ascii_lowercase().as_str() {
                 "k" | "kb" | "kib" => 1 << 10,
                 "m" | "mb" | "mib" => 1 << 20,
-                _ => return Err(format!("bad size {s:?} (use e.g. 2048, 4K, 1M)")),
+                _ => return Err(size_help(s)),
             };
             (&t[..i], m)
         }
     };
-    let n: u64 = num.parse().map_err(|_| format!("bad size {s:?}"))?;
+    let n: u64 = num.parse().map_err(|_| size_help(s))?;
     let v = n.saturating_mul(mult);
     let max = u64::from(coder_core::container::MAX_CHUNK_SIZE);
     if v == 0 || v > max {
         return Err(format!("chunk size must be 1 to {max} bytes"));
     }
     Ok(v as u32)
+}
+
+fn size_help(s: &str) -> String {
+    format!(
+        "{s:?} is not a chunk size: give a number of bytes from 1 to {} (e.g. 2048, 4K, 1M)",
+        coder_core::container::MAX_CHUNK_SIZE
+    )
 }
 
 type Res<T> = Result<T, Error>;
@@ -148,15 +203,27 @@ struct Loaded {
 
 impl Opts {
     fn level(&self) -> u8 {
-        if self.l3 {
+        if self.l3 || self.best {
             3
         } else if self.l2 {
             2
-        } else if self.l1 {
+        } else if self.l1 || self.fast {
             1
         } else {
             self.level.unwrap_or(models::DEFAULT_LEVEL)
         }
+    }
+
+    /// Whether a model was named (`--model` or a level); otherwise
+    /// decompression finds the shipped model a file was made with.
+    fn model_named(&self) -> bool {
+        self.model.is_some()
+            || self.level.is_some()
+            || self.l1
+            || self.l2
+            || self.l3
+            || self.fast
+            || self.best
     }
 
     fn model_path(&self) -> Res<PathBuf> {
@@ -182,6 +249,7 @@ impl Opts {
             stdout: self.stdout,
             force: self.force,
             keep: self.keep,
+            suffix: self.suffix.clone(),
         }
     }
 }
@@ -259,10 +327,25 @@ fn display(p: &Path) -> String {
 }
 
 fn refuse_existing(dest: &Path, opts: &Opts) -> Res<()> {
-    if !opts.force && fs::symlink_metadata(dest).is_ok() {
-        return Err(Error::OutputExists(dest.to_path_buf()));
+    match fs::symlink_metadata(dest) {
+        Ok(m) if m.is_dir() => Err(Error::OutputIsDirectory(dest.to_path_buf())),
+        Ok(_) if !opts.force => Err(Error::OutputExists(dest.to_path_buf())),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// An error creating or renaming the output `dest`, named after it.
+fn output_error(dest: &Path, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::AlreadyExists {
+        Error::OutputAppeared(dest.to_path_buf())
+    } else if dest.is_dir() || e.kind() == io::ErrorKind::IsADirectory {
+        Error::OutputIsDirectory(dest.to_path_buf())
+    } else {
+        Error::Output {
+            path: dest.to_path_buf(),
+            source: e,
+        }
+    }
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -301,14 +384,15 @@ fn copy_to_stdout(mut spool: File) -> Res<()> {
 /// Runs `write` into the output of `dest` (stdout or a file) and keeps
 /// the output only if it succeeds: through a spool copied to stdout at the
 /// end, or an [`AtomicFile`] renamed over the destination (with the
-/// input's permissions and time, from `meta`).
+/// input's permissions and time, from `meta`). Returns `write`'s result
+/// and, for a file, the length written.
 fn write_verified<T>(
     dest: &Dest,
     opts: &Opts,
     meta: Option<&fs::Metadata>,
     pb: &ProgressBar,
     write: impl FnOnce(&mut BufWriter<&mut File>) -> Res<T>,
-) -> Res<T> {
+) -> Res<(T, Option<u64>)> {
     let run = |file: &mut File| -> Res<T> {
         let mut w = BufWriter::new(file);
         let t = write(&mut w)?;
@@ -319,20 +403,39 @@ fn write_verified<T>(
     match dest {
         Dest::Nowhere => Err(Error::TestWithoutDecompress),
         Dest::Stdout => {
-            let mut spool = tempfile::tempfile()?;
+            let mut spool =
+                tempfile::tempfile().map_err(|e| output_error(&std::env::temp_dir(), e))?;
             let t = run(&mut spool)?;
             copy_to_stdout(spool)?;
-            Ok(t)
+            Ok((t, None))
         }
         Dest::File(d) => {
-            let mut out = AtomicFile::create(d)?;
+            let mut out = AtomicFile::create(d).map_err(|e| output_error(d, e))?;
             let t = run(out.file())?;
+            let len = out.file().metadata()?.len();
             if let Some(m) = meta {
                 out.copy_metadata(m)?;
             }
-            out.commit(opts.force)?;
-            Ok(t)
+            out.commit(opts.force).map_err(|e| output_error(d, e))?;
+            Ok((t, Some(len)))
         }
+    }
+}
+
+/// Checks, before its input is removed, that `dest` is the file just
+/// committed: a regular file of the length written.
+fn verify_output(dest: &Path, written: Option<u64>) -> Res<()> {
+    let found = fs::symlink_metadata(dest).map_err(|e| output_error(dest, e))?;
+    match written {
+        Some(n) if found.is_file() && found.len() == n => Ok(()),
+        _ => Err(Error::Output {
+            path: dest.to_path_buf(),
+            source: io::Error::other(format!(
+                "it is not the file just written ({} bytes expected, {} found); input kept",
+                written.unwrap_or(0),
+                found.len()
+            )),
+        }),
     }
 }
 
@@ -358,7 +461,12 @@ fn tick(pb: &ProgressBar) -> impl Fn(u64) + Sync + '_ {
     move |n| pb.inc(n)
 }
 
-fn compress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: &Dest) -> Res<()> {
+fn compress_one(
+    input: &Path,
+    opts: &Opts,
+    model: &Int8Source<'_>,
+    dest: &Dest,
+) -> Res<Option<u64>> {
     let (reader, meta) = open_input(input)?;
     let len = meta.as_ref().map(|m| m.len());
     let pb = progress_bar(opts, len, &format!("compressing {}", display(input)));
@@ -369,7 +477,7 @@ fn compress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: &Dest) 
     } else {
         LogLoss::Skip
     };
-    let summary = write_verified(dest, opts, meta.as_ref(), &pb, |w| {
+    let (summary, written) = write_verified(dest, opts, meta.as_ref(), &pb, |w| {
         lmc::compress(model, reader, w, opts.chunk_size, log_loss, tick(&pb))
     })?;
     if opts.verbose {
@@ -384,7 +492,7 @@ fn compress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: &Dest) 
         }
         eprintln!("{line}");
     }
-    Ok(())
+    Ok(written)
 }
 
 /// Counts the bytes read through it (the compressed size of a stream).
@@ -401,26 +509,64 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-fn decompress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: &Dest) -> Res<()> {
+/// The models of a run: the one named (`--model`, a level), or, when
+/// decompressing without one, the shipped model each file was made with,
+/// found by its fingerprint and loaded once.
+struct Models<'a> {
+    named: Option<Int8Source<'a>>,
+    shipped: Mutex<HashMap<u64, Arc<Loaded>>>,
+}
+
+impl Models<'_> {
+    /// The shipped model of the stream whose first bytes are `head`
+    /// (header errors are the stream's).
+    fn shipped_for(&self, head: &[u8]) -> Res<Arc<Loaded>> {
+        let fp = lmc::open(head)?.header().fingerprint;
+        let mut cache = self.shipped.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = cache.get(&fp) {
+            return Ok(Arc::clone(m));
+        }
+        let (_, path, bytes) = lmc::find_shipped(fp).ok_or(Error::UnknownModel(fp))?;
+        let m = Arc::new(Loaded { path, bytes });
+        cache.insert(fp, Arc::clone(&m));
+        Ok(m)
+    }
+}
+
+fn decompress_one(input: &Path, opts: &Opts, models: &Models<'_>, dest: &Dest) -> Res<Option<u64>> {
     let (reader, meta) = open_input(input)?;
-    let mut reader = Counting {
-        inner: BufReader::with_capacity(1 << 16, reader),
-        n: 0,
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    // The header, read ahead: it names the model and gives the bar its
+    // length.
+    let mut head = Vec::with_capacity(HEADER_LEN);
+    (&mut reader)
+        .take(HEADER_LEN as u64)
+        .read_to_end(&mut head)?;
+    let shipped;
+    let model = match models.named {
+        Some(m) => m,
+        None => {
+            shipped = models.shipped_for(&head)?;
+            Int8Source::from_file(&shipped.path, &shipped.bytes)?
+        }
     };
-    // The header (read once more here) gives the bar its length.
     let len = match meta {
-        Some(_) => File::open(input)
-            .ok()
-            .and_then(|f| lmc::open(f).ok())
-            .map(|r| r.header().original_len),
+        Some(_) => lmc::open(&head[..]).ok().map(|r| r.header().original_len),
         None => None,
+    };
+    let mut reader = Counting {
+        inner: io::Cursor::new(head).chain(reader),
+        n: 0,
     };
     let pb = progress_bar(opts, len, &format!("decompressing {}", display(input)));
     let start = Instant::now();
-    let header = match dest {
-        Dest::Nowhere => lmc::decompress(model, &mut reader, &mut io::sink(), tick(&pb))?,
+    let (header, written) = match dest {
+        Dest::Nowhere => (
+            lmc::decompress(&model, &mut reader, &mut io::sink(), tick(&pb))?,
+            None,
+        ),
         _ => write_verified(dest, opts, meta.as_ref(), &pb, |w| {
-            lmc::decompress(model, &mut reader, w, tick(&pb))
+            lmc::decompress(&model, &mut reader, w, tick(&pb))
         })?,
     };
     pb.finish_and_clear();
@@ -438,12 +584,18 @@ fn decompress_one(input: &Path, opts: &Opts, model: &Int8Source<'_>, dest: &Dest
             eprintln!("{line}");
         }
     }
-    Ok(())
+    Ok(written)
 }
 
 /// Decides the destination of `input` ([`lmc::plan`]), checks it against
-/// the file system and the terminal, and runs one file.
-fn process(input: &Path, opts: &Opts, decompress: bool, model: &Int8Source<'_>) -> Res<()> {
+/// the file system and the terminal, and runs one file; returns a
+/// warning, if any (the input could not be removed).
+fn process(
+    input: &Path,
+    opts: &Opts,
+    decompress: bool,
+    models: &Models<'_>,
+) -> Res<Option<String>> {
     let stdin = is_stdin(input);
     let plan = lmc::plan(input, &opts.rules(decompress))?;
     match &plan.dest {
@@ -463,50 +615,126 @@ fn process(input: &Path, opts: &Opts, decompress: bool, model: &Int8Source<'_>) 
     if decompress && stdin && !opts.force && io::stdin().is_terminal() {
         return Err(Error::CompressedFromTerminal);
     }
-    if decompress {
-        decompress_one(input, opts, model, &plan.dest)?;
+    let written = if decompress {
+        decompress_one(input, opts, models, &plan.dest)?
     } else {
-        compress_one(input, opts, model, &plan.dest)?;
+        let model = models.named.as_ref().ok_or(Error::TestWithoutDecompress)?;
+        compress_one(input, opts, model, &plan.dest)?
+    };
+    match &plan.dest {
+        Dest::File(d) if plan.remove_input => {
+            verify_output(d, written)?;
+            if let Err(e) = fs::remove_file(input) {
+                return Ok(Some(format!(
+                    "{}: warning: cannot remove the input ({}); {} is complete and the input is kept",
+                    display(input),
+                    lmc::io_message(&e),
+                    d.display()
+                )));
+            }
+        }
+        _ => {}
     }
-    if plan.remove_input {
-        fs::remove_file(input)?;
+    Ok(None)
+}
+
+/// Prints a usage error; its status.
+fn usage(message: &str) -> ExitCode {
+    eprintln!("lmc: {message}");
+    eprintln!("Try 'lmc --help' for more information.");
+    ExitCode::from(2)
+}
+
+/// The files under `dir` (for `-r`), sorted, that the run would take:
+/// files ending in the suffix to decompress, the others to compress;
+/// never temporary files. Symbolic links are not followed.
+fn walk(dir: &Path, suffix: &str, decompress: bool, out: &mut Vec<PathBuf>) -> io::Result<()> {
+    let mut entries = fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<io::Result<Vec<_>>>()?;
+    entries.sort();
+    for p in entries {
+        let m = fs::symlink_metadata(&p)?;
+        let name = p.file_name().unwrap_or_default().to_string_lossy();
+        if m.is_dir() {
+            walk(&p, suffix, decompress, out)?;
+        } else if m.is_file()
+            && !name.ends_with(lmc::output::TEMP_SUFFIX)
+            && name.ends_with(suffix) == decompress
+        {
+            out.push(p);
+        }
     }
     Ok(())
 }
 
 fn run(opts: Opts, decompress: bool) -> ExitCode {
     let decompress = decompress || opts.decompress || opts.test;
-    let mut files = opts.files.clone();
-    if files.is_empty() {
-        files.push(PathBuf::from("-"));
+    if let Some(m) = lmc::dest::conflict(&opts.rules(decompress)) {
+        return usage(m);
+    }
+    if opts.rm && opts.stdout {
+        return usage("--rm does not go with -c: -c keeps its inputs");
+    }
+    let mut failed = false;
+    let mut files = Vec::new();
+    let given = if opts.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        opts.files.clone()
+    };
+    let suffix = opts.rules(decompress).suffix().to_string();
+    for f in given {
+        let dir = !is_stdin(&f) && fs::symlink_metadata(&f).is_ok_and(|m| m.is_dir());
+        if opts.recursive && dir {
+            if let Err(e) = walk(&f, &suffix, decompress, &mut files) {
+                eprintln!("lmc: {}: {}", f.display(), lmc::io_message(&e));
+                failed = true;
+            }
+        } else {
+            files.push(f);
+        }
     }
     if opts.output.is_some() && files.len() > 1 {
-        eprintln!("lmc: -o takes one input file, got {}", files.len());
-        return ExitCode::from(2);
+        return usage(&format!("-o takes one input file, got {}", files.len()));
     }
-    let loaded = match opts.load() {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("lmc: {e}");
-            return ExitCode::FAILURE;
+    let loaded = if decompress && !opts.model_named() {
+        None
+    } else {
+        match opts.load() {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("lmc: {e}");
+                return ExitCode::FAILURE;
+            }
         }
     };
     // Parsed and checksummed once, for every file and thread.
-    let model = match Int8Source::from_file(&loaded.path, &loaded.bytes) {
-        Ok(m) => m,
-        Err(e) => {
+    let named = match loaded
+        .as_ref()
+        .map(|l| Int8Source::from_file(&l.path, &l.bytes))
+    {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
             eprintln!("lmc: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let context = model.config().max_context;
-    if !decompress && opts.chunk_size > context && !opts.quiet {
-        eprintln!(
-            "lmc: warning: chunk size {} is longer than the model's context ({context} bytes): \
-             bytes past it are predicted less well",
-            opts.chunk_size
-        );
+    if let (false, Some(model)) = (decompress, &named) {
+        let context = model.config().max_context;
+        if opts.chunk_size > context && !opts.quiet {
+            eprintln!(
+                "lmc: warning: chunk size {} is longer than the model's context ({context} bytes): \
+                 bytes past it are predicted less well",
+                opts.chunk_size
+            );
+        }
     }
+    let models = Models {
+        named,
+        shipped: Mutex::default(),
+    };
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
         .build()
@@ -517,14 +745,29 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut status = ExitCode::SUCCESS;
+    let mut warned = false;
     for f in &files {
-        if let Err(e) = pool.install(|| process(f, &opts, decompress, &model)) {
-            eprintln!("lmc: {}: {e}", display(f));
-            status = ExitCode::FAILURE;
+        match pool.install(|| process(f, &opts, decompress, &models)) {
+            Ok(None) => {}
+            Ok(Some(w)) => {
+                if !opts.quiet {
+                    eprintln!("lmc: {w}");
+                }
+                warned = true;
+            }
+            Err(e) => {
+                eprintln!("lmc: {}: {e}", display(f));
+                failed = true;
+            }
         }
     }
-    status
+    if failed {
+        ExitCode::FAILURE
+    } else if warned {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn info(files: &[PathBuf]) -> ExitCode {
@@ -540,10 +783,37 @@ fn info(files: &[PathBuf]) -> ExitCode {
 
 fn info_one(path: &Path) -> Res<()> {
     let (reader, _) = open_input(path)?;
-    let mut r = lmc::open(BufReader::with_capacity(1 << 16, reader))?;
-    let h = *r.header();
+    let mut streams = lmc::Streams::new(BufReader::with_capacity(1 << 16, reader));
+    let mut n = 0;
+    while let Some(mut r) = streams.next_stream()? {
+        n += 1;
+        let h = *r.header();
+        if n == 1 {
+            println!("{}:", display(path));
+        } else {
+            println!("{} (stream {n}):", display(path));
+        }
+        print_header(&h);
+        let s = lmc::scan(&mut r);
+        drop(r);
+        let s = s.map_err(|e| streams.locate(e))?;
+        println!("  compressed:  {} bytes", s.compressed_len);
+        if h.original_len > 0 {
+            println!(
+                "  rate:        {:.2}% ({:.3} bits/byte)",
+                100.0 * s.compressed_len as f64 / h.original_len as f64,
+                8.0 * s.compressed_len as f64 / h.original_len as f64
+            );
+        } else {
+            println!("  rate:        - (empty input)");
+        }
+        println!("  coded/stored chunks: {}/{}", s.coded, s.stored);
+    }
+    Ok(())
+}
+
+fn print_header(h: &coder_core::container::Header) {
     let known = models::identify(h.fingerprint);
-    println!("{}:", display(path));
     println!(
         "  model:       {:016x} ({})",
         h.fingerprint,
@@ -557,30 +827,36 @@ fn info_one(path: &Path) -> Res<()> {
     println!("  chunk size:  {} bytes", h.chunk_size);
     println!("  chunks:      {}", h.chunk_count());
     println!("  crc32:       {:08x}", h.crc32);
-    let s = lmc::scan(&mut r)?;
-    println!("  compressed:  {} bytes", s.compressed_len);
-    if h.original_len > 0 {
-        println!(
-            "  rate:        {:.2}% ({:.3} bits/byte)",
-            100.0 * s.compressed_len as f64 / h.original_len as f64,
-            8.0 * s.compressed_len as f64 / h.original_len as f64
-        );
-    } else {
-        println!("  rate:        - (empty input)");
+}
+
+/// Reports a command line clap refused: a bad value as one line naming
+/// the option, the rest as clap says it.
+fn clap_error(e: clap::Error) -> ExitCode {
+    if e.kind() == ErrorKind::ValueValidation {
+        if let (Some(arg), Some(why)) = (
+            e.get(ContextKind::InvalidArg),
+            std::error::Error::source(&e),
+        ) {
+            return usage(&format!("{arg}: {why}"));
+        }
     }
-    println!("  coded/stored chunks: {}/{}", s.coded, s.stored);
-    Ok(())
+    let _ = e.print();
+    ExitCode::from(if e.use_stderr() { 2 } else { 0 })
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if let Some(m) = cli::args::bad_level(args.get(1..).unwrap_or_default()) {
+        return usage(&m);
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => return clap_error(e),
+    };
     // An exit on a signal skips destructors: remove the temporary output
     // ourselves (the destination is never touched before the rename).
-    let _ = ctrlc::set_handler(|| {
-        lmc::output::remove_temporary_files();
-        eprintln!("lmc: interrupted");
-        std::process::exit(130);
-    });
+    #[cfg(unix)]
+    let _ = cli::signals::install(lmc::output::remove_temporary_files);
     match cli.cmd {
         Some(Cmd::Compress(o)) => run(o, false),
         Some(Cmd::Decompress(o)) => run(o, true),

@@ -219,21 +219,22 @@ pub fn load_model_bytes(path: &Path) -> Result<Vec<u8>, Error> {
     })
 }
 
+/// The shipped model found on this machine whose fingerprint is
+/// `fingerprint`: its size, path and bytes (what `lmc -d` decodes a file
+/// with when no model is named).
+pub fn find_shipped(fingerprint: u64) -> Option<(Shipped, PathBuf, Vec<u8>)> {
+    SHIPPED.iter().find_map(|s| {
+        let p = shipped_path(s.level).ok()?;
+        let bytes = std::fs::read(&p).ok()?;
+        let fp = ModelFile::parse(&bytes).ok()?.fingerprint();
+        (fp == fingerprint).then_some((*s, p, bytes))
+    })
+}
+
 /// The shipped model (by name) whose fingerprint is `fingerprint`, if any
 /// is found on this machine.
 pub fn identify(fingerprint: u64) -> Option<String> {
-    for s in &SHIPPED {
-        if let Ok(p) = shipped_path(s.level) {
-            if let Ok(bytes) = std::fs::read(&p) {
-                if let Ok(f) = ModelFile::parse(&bytes) {
-                    if f.fingerprint() == fingerprint {
-                        return Some(format!("{} (level -{})", s.name, s.level));
-                    }
-                }
-            }
-        }
-    }
-    None
+    find_shipped(fingerprint).map(|(s, _, _)| format!("{} (level -{})", s.name, s.level))
 }
 
 /// A tiny random int8 model (d 8, 1 layer, context 64): it compresses

@@ -3,6 +3,7 @@
 //! renamed over the destination only when the caller has verified it, and
 //! deleted otherwise (also when dropped on an error path).
 
+use std::ffi::{OsStr, OsString};
 use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -50,17 +51,73 @@ fn dir_of(path: &Path) -> &Path {
     }
 }
 
+/// The longest file name on common file systems (Linux, macOS).
+const NAME_MAX: usize = 255;
+/// Bytes a temporary name adds to its prefix: six random characters and
+/// [`TEMP_SUFFIX`].
+const TEMP_EXTRA: usize = 6 + TEMP_SUFFIX.len();
+/// The end of every temporary name.
+pub const TEMP_SUFFIX: &str = ".lmc-tmp";
+
+/// `.NAME.`, with `NAME` cut so that the whole temporary name is at
+/// most `budget` bytes.
+fn temp_prefix(name: &OsStr, budget: Option<usize>) -> OsString {
+    let keep = |len: usize| match budget {
+        None => len,
+        Some(b) => b.saturating_sub(TEMP_EXTRA + 2).min(len),
+    };
+    #[cfg(unix)]
+    let cut = {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = name.as_bytes();
+        OsStr::from_bytes(&bytes[..keep(bytes.len())]).to_owned()
+    };
+    #[cfg(not(unix))]
+    let cut = {
+        let text = name.to_string_lossy();
+        let mut k = keep(text.len());
+        while !text.is_char_boundary(k) {
+            k -= 1;
+        }
+        OsString::from(&text[..k])
+    };
+    let mut p = OsString::from(".");
+    p.push(cut);
+    p.push(".");
+    p
+}
+
+fn temp_in(dest: &Path, prefix: &OsStr) -> io::Result<NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(TEMP_SUFFIX)
+        .rand_bytes(6)
+        .tempfile_in(dir_of(dest))
+}
+
+/// ENAMETOOLONG.
+fn name_too_long(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::InvalidFilename || e.raw_os_error() == Some(36)
+}
+
 impl AtomicFile {
     /// Starts writing `dest` (nothing appears under its name yet).
+    ///
+    /// The temporary file is `.NAME.XXXXXX.lmc-tmp` beside `dest`; when
+    /// that is longer than a file name may be, `NAME` is shortened so that
+    /// the temporary name is no longer than `dest`'s own name: it fits
+    /// wherever the final name fits.
     pub fn create(dest: &Path) -> io::Result<Self> {
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".lmc-tmp")
-            .tempfile_in(dir_of(dest))?;
+        let name = dest.file_name().unwrap_or_default();
+        let full = temp_prefix(name, None);
+        let tmp = if full.len() + TEMP_EXTRA <= NAME_MAX {
+            match temp_in(dest, &full) {
+                Err(e) if name_too_long(&e) => temp_in(dest, &temp_prefix(name, Some(name.len()))),
+                r => r,
+            }
+        } else {
+            temp_in(dest, &temp_prefix(name, Some(name.len())))
+        }?;
         live().push(tmp.path().to_path_buf());
         Ok(Self {
             tmp: Some(tmp),

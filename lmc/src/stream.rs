@@ -6,9 +6,11 @@
 //! [`BATCH_BYTES`] of chunk data), each coded or decoded on its own thread
 //! with that thread's model, built once per call.
 
-use std::io::{Read, Seek, Write};
+use std::io::{self, Read, Seek, Write};
 
-use coder_core::container::{Header, Method, StreamReader, StreamWriter, MAX_CHUNK_SIZE};
+use coder_core::container::{
+    Header, Method, StreamReader, StreamWriter, HEADER_LEN, MAGIC, MAX_CHUNK_SIZE, VERSION,
+};
 use coder_core::{encode_into, max_encoded_len, Crc32, Meter, Model};
 use rayon::prelude::*;
 
@@ -159,10 +161,104 @@ pub fn compress<M: ChunkModel, R: Read, W: Write + Seek>(
     })
 }
 
+/// A stream's reader as [`open`] and [`Streams`] return it: the header
+/// bytes already read, then the rest of the input.
+pub type Reader<R> = StreamReader<io::Chain<io::Cursor<Vec<u8>>, R>>;
+
+/// Appends up to `n` more bytes of `input` to `buf` (fewer only at its
+/// end).
+fn read_up_to<R: Read>(input: &mut R, n: usize, buf: &mut Vec<u8>) -> io::Result<usize> {
+    input.take(n as u64).read_to_end(buf)
+}
+
+/// Refuses a header whose version byte is not ours unless the header's
+/// own checksum (bytes `32..36`, the CRC-32 of bytes `0..32`, which every
+/// version keeps) holds: a damaged version byte is a damaged header, not a
+/// newer format. A header cut short cannot be checked: truncated.
+fn check_header_integrity(b: &[u8]) -> Result<(), Error> {
+    if b.len() < 5 || b[..4] != MAGIC || b[4] == VERSION {
+        return Ok(()); // coder-core's checks say what is wrong, if anything
+    }
+    let Some(h) = b.get(..HEADER_LEN) else {
+        return Err(Error::TruncatedHeader);
+    };
+    if coder_core::crc32(&h[..32]).to_le_bytes() != h[32..36] {
+        return Err(Error::BadHeader);
+    }
+    Ok(())
+}
+
+/// Reads the header of the stream at the start of `input` (after
+/// `prefix`, bytes of it already read) and checks it: a reader of its
+/// records.
+fn open_after<R: Read>(prefix: &[u8], mut input: R) -> Result<Reader<R>, Error> {
+    let mut b = prefix.to_vec();
+    read_up_to(&mut input, HEADER_LEN - prefix.len(), &mut b)?;
+    check_header_integrity(&b)?;
+    StreamReader::new(io::Cursor::new(b).chain(input)).map_err(|e| Error::from_stream(e, None))
+}
+
 /// Reads and checks the header at the start of `input`: a reader of its
 /// records.
-pub fn open<R: Read>(input: R) -> Result<StreamReader<R>, Error> {
-    StreamReader::new(input).map_err(|e| Error::from_stream(e, None))
+pub fn open<R: Read>(input: R) -> Result<Reader<R>, Error> {
+    open_after(&[], input)
+}
+
+/// `e` in the `n`th stream (1-based; the first needs no saying).
+fn locate(n: u64, e: Error) -> Error {
+    match n {
+        0 | 1 => e,
+        n => Error::InStream {
+            stream: n - 1,
+            error: Box::new(e),
+        },
+    }
+}
+
+/// The streams of a file, one after the other: `lmc -c a b > ab.lmc`
+/// writes two, and they decode to the concatenation (as gzip members do).
+/// Bytes after a stream that do not start another are
+/// [`Error::TrailingData`]; errors in the second and later streams say
+/// which stream ([`Error::InStream`]).
+pub struct Streams<R> {
+    input: R,
+    index: u64,
+}
+
+impl<R: Read> Streams<R> {
+    /// The streams of `input`.
+    pub fn new(input: R) -> Self {
+        Self { input, index: 0 }
+    }
+
+    /// Index of the stream last returned (0 for the first).
+    pub fn index(&self) -> u64 {
+        self.index.saturating_sub(1)
+    }
+
+    /// Wraps an error of the current stream with its index (from the
+    /// second on).
+    pub fn locate(&self, e: Error) -> Error {
+        locate(self.index, e)
+    }
+
+    /// The next stream's reader, or `None` at the end of the input (the
+    /// first is always read: an empty input is not ours). Call it again
+    /// only after reading all the records of the previous one
+    /// (`reader.index() == reader.header().chunk_count()`).
+    pub fn next_stream(&mut self) -> Result<Option<Reader<&mut R>>, Error> {
+        let mut prefix = Vec::new();
+        if self.index > 0 && read_up_to(&mut self.input, 1, &mut prefix)? == 0 {
+            return Ok(None);
+        }
+        self.index += 1;
+        let index = self.index;
+        match open_after(&prefix, &mut self.input) {
+            Ok(r) => Ok(Some(r)),
+            Err(Error::NotOurs) if index > 1 => Err(Error::TrailingData),
+            Err(e) => Err(locate(index, e)),
+        }
+    }
 }
 
 /// The next record of `reader`, errors naming the chunk.
@@ -197,13 +293,46 @@ pub fn check_model<M: ChunkModel>(header: &Header, model: &M) -> Result<(), Erro
 /// the data as it is decoded, so on an error it holds a prefix: write to a
 /// temporary file and keep it only on `Ok` (as `lmc` does). Calls
 /// `progress` with the output bytes of every chunk decoded.
+///
+/// Concatenated streams ([`Streams`]) decode to the concatenation, each
+/// checked as above; for more than one, the header returned describes all
+/// the output (its length and CRC-32) with the first stream's model and
+/// chunk size.
 pub fn decompress<M: ChunkModel, R: Read, W: Write>(
     model: &M,
     input: R,
     out: &mut W,
     progress: impl Fn(u64) + Sync,
 ) -> Result<Header, Error> {
-    let mut reader = open(input)?;
+    let mut streams = Streams::new(input);
+    let mut all = Crc32::new();
+    let (mut first, mut total, mut count) = (None, 0u64, 0u64);
+    while let Some(mut reader) = streams.next_stream()? {
+        let r = decode_stream(model, &mut reader, out, &progress, &mut all);
+        drop(reader);
+        let header = r.map_err(|e| streams.locate(e))?;
+        total += header.original_len;
+        count += 1;
+        first.get_or_insert(header);
+    }
+    out.flush()?;
+    let first = first.ok_or(Error::NotOurs)?;
+    if count == 1 {
+        return Ok(first);
+    }
+    Header::new(first.fingerprint, first.chunk_size, total, all.finish()).map_err(Error::Coder)
+}
+
+/// Decodes the records of one stream into `out` and checks its CRC-32
+/// (`all` follows every byte written); leaves `reader` after its last
+/// record.
+fn decode_stream<M: ChunkModel, R: Read, W: Write>(
+    model: &M,
+    reader: &mut StreamReader<R>,
+    out: &mut W,
+    progress: &(impl Fn(u64) + Sync),
+    all: &mut Crc32,
+) -> Result<Header, Error> {
     let header = *reader.header();
     check_model(&header, model)?;
     let chunks = header.chunk_count();
@@ -214,7 +343,7 @@ pub fn decompress<M: ChunkModel, R: Read, W: Write>(
             let end = chunks.min(reader.index() + batch);
             let mut records = Vec::new();
             while reader.index() < end {
-                match next_record(&mut reader)? {
+                match next_record(reader)? {
                     Some(r) => records.push(r),
                     None => break,
                 }
@@ -237,18 +366,16 @@ pub fn decompress<M: ChunkModel, R: Read, W: Write>(
             for d in decoded {
                 let d = d?;
                 crc.update(&d);
+                all.update(&d);
                 out.write_all(&d)?;
             }
         }
         Ok(crc.finish())
     })??;
-    // The end of the stream: nothing may follow the last record.
-    next_record(&mut reader)?;
     header.check_crc(crc).map_err(|_| Error::ChecksumMismatch {
         expected: header.crc32,
         actual: crc,
     })?;
-    out.flush()?;
     Ok(header)
 }
 
@@ -263,11 +390,13 @@ pub struct RecordStats {
     pub compressed_len: u64,
 }
 
-/// Walks the records of `reader` (from [`open`]) without decoding: checks
-/// their lengths and the end of the stream.
+/// Walks the records of `reader` (from [`open`] or [`Streams`]) without
+/// decoding, checking their lengths; stops after the last one (what
+/// follows is [`Streams::next_stream`]'s to check).
 pub fn scan<R: Read>(reader: &mut StreamReader<R>) -> Result<RecordStats, Error> {
     let mut s = RecordStats::default();
-    while let Some(r) = next_record(reader)? {
+    while reader.index() < reader.header().chunk_count() {
+        let Some(r) = next_record(reader)? else { break };
         match r.method {
             Method::Coded => s.coded += 1,
             Method::Stored => s.stored += 1,

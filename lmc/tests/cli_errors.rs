@@ -272,13 +272,52 @@ fn not_our_files() {
         "not an lmc compressed file (bad magic)",
     );
 
+    // A newer version's header (its own checksum holds) versus a damaged
+    // version byte (the checksum fails): only the first is "not supported".
     let mut bad = c.packed.clone();
     bad[4] = 2;
+    let check = coder_core::crc32(&bad[..32]).to_le_bytes();
+    bad[32..36].copy_from_slice(&check);
     expect_failure(
         &c,
         &bad,
         "lmc format version 2 is not supported by this build (it reads version 1)",
     );
+}
+
+#[test]
+fn a_flipped_version_bit_is_a_corrupt_header() {
+    let c = setup();
+    for bit in 0..8 {
+        let mut bad = c.packed.clone();
+        bad[4] ^= 1 << bit;
+        expect_failure(&c, &bad, "corrupt header (header checksum mismatch)");
+    }
+    // Cut short, an unknown version cannot be checked: truncated.
+    let mut bad = c.packed[..20].to_vec();
+    bad[4] = 3;
+    expect_failure(&c, &bad, "truncated file (ends inside the header)");
+}
+
+#[test]
+fn every_header_byte_and_sampled_payload_bits_fail_cleanly() {
+    let c = setup();
+    let mut cases = Vec::new();
+    for i in 0..36 {
+        let mut bad = c.packed.clone();
+        bad[i] ^= 0x5a;
+        cases.push(bad);
+    }
+    for i in (36..c.packed.len()).step_by(7) {
+        let mut bad = c.packed.clone();
+        bad[i] ^= 1 << (i % 8);
+        cases.push(bad);
+    }
+    // Status 1, one line naming the file, nothing written, to a file, to
+    // stdout, in -t mode, over an existing -f -o target and from stdin.
+    for bad in &cases {
+        expect_one_of(&c, bad, &[""]);
+    }
     let mut bad = c.packed.clone();
     bad[17] ^= 1; // chunk size
     expect_failure(&c, &bad, "corrupt header (header checksum mismatch)");
@@ -373,7 +412,6 @@ fn bad_models_and_inputs() {
 #[cfg(unix)]
 #[test]
 fn interrupted_run_leaves_nothing() {
-    use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let model = write_model(d, 1);
@@ -388,18 +426,7 @@ fn interrupted_run_leaves_nothing() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while !listing(d).iter().any(|n| n.ends_with(".lmc-tmp")) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no temporary file appeared"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "lmc ended before the signal"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_temporary(d, &mut child);
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -129,3 +129,21 @@ pub fn listing(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Waits (at most a minute) until a temporary output appears in `dir`,
+/// while `child` is still running.
+pub fn wait_for_temporary(dir: &Path, child: &mut std::process::Child) {
+    use std::time::{Duration, Instant};
+    let start = Instant::now();
+    while !listing(dir).iter().any(|n| n.ends_with(".lmc-tmp")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no temporary file appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "lmc ended before its output was being written"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
