@@ -597,6 +597,10 @@ fn process(
     models: &Models<'_>,
 ) -> Res<Option<String>> {
     let stdin = is_stdin(input);
+    if !stdin {
+        // A missing input is the problem to report, not its output.
+        fs::metadata(input)?;
+    }
     let plan = lmc::plan(input, &opts.rules(decompress))?;
     match &plan.dest {
         Dest::File(d) => {

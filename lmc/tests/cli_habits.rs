@@ -248,6 +248,22 @@ fn an_output_that_is_a_directory_is_named() {
         "lmc: t: output t.lmc is a directory; name a file (e.g. -o t.lmc/NAME)\n"
     );
     assert_eq!(fs::read(d.join("t")).unwrap(), text);
+    // A missing input is what is reported, even when its output exists.
+    let o = with_model(d, &model)
+        .args(["-d", "t.lmc/x.lmc"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    fs::write(d.join("gone"), b"").unwrap();
+    let o = with_model(d, &model)
+        .args(["-d", "gone.lmc"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stderr(&o),
+        "lmc: gone.lmc: No such file or directory\n",
+        "the input is at fault, not its output"
+    );
 }
 
 /// Starts compressing `mib` MiB of noise (a second or more each) as
