@@ -275,6 +275,16 @@ impl From<model_int8::Error> for Error {
 }
 
 impl Error {
+    /// Whether this is a write to a closed pipe (EPIPE; `lmc -dc f | head`),
+    /// which ends the run quietly, as gzip's death by SIGPIPE does.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Io(e) => e.kind() == io::ErrorKind::BrokenPipe,
+            Error::InStream { error, .. } => error.is_broken_pipe(),
+            _ => false,
+        }
+    }
+
     /// A `coder-core` stream error (see [`coder_core::Error::from_io`]),
     /// `at` chunk `(index, count)` once the header is read, or a genuine
     /// I/O error.

@@ -11,13 +11,16 @@
 //!
 //! Levels pick the shipped model: `-1` 200K (default), `-2` 800K, `-3`
 //! 3.2M; `--model FILE` any model file; `-d`, `-t` find the shipped model
-//! a file was made with by themselves. Outputs appear only when complete
-//! and verified: they are written to a temporary file beside the
-//! destination (or, for stdout, in the temp directory) that is renamed or
-//! copied out at the end and deleted on any error.
+//! a file was made with by themselves. Output files appear only when
+//! complete and verified: they are written to a temporary file beside the
+//! destination that is renamed at the end and deleted on any error.
+//! Decompression to stdout streams (a batch of chunks at a time; the
+//! CRC-32 is checked at the end, as gzip's trailer); compression to stdout
+//! is spooled, since the header is written last.
 //!
 //! Exit status: 0 success, 1 an error, 2 a usage error or a warning (as
-//! gzip), 128 + N on signal N.
+//! gzip), 128 + N on signal N, 141 (SIGPIPE's) when stdout's reader has
+//! gone.
 
 mod cli;
 
@@ -38,6 +41,9 @@ use lmc::dest::is_stdin;
 use lmc::{models, AtomicFile, Dest, Error, Int8Source, LogLoss, Rules};
 /// Inputs at least this large get a progress bar on a terminal.
 const PROGRESS_MIN_BYTES: u64 = 1 << 20;
+/// Exit status when stdout's reader has gone: 128 + SIGPIPE (13), what a
+/// shell reports for gzip in `gzip -dc f | head`.
+const BROKEN_PIPE_STATUS: u8 = 141;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -565,7 +571,14 @@ fn decompress_one(input: &Path, opts: &Opts, models: &Models<'_>, dest: &Dest) -
             lmc::decompress(&model, &mut reader, &mut io::sink(), tick(&pb))?,
             None,
         ),
-        _ => write_verified(dest, opts, meta.as_ref(), &pb, |w| {
+        // Streamed, a batch of chunks at a time: the pipe's reader gets
+        // data before the end, and only the exit status says it was whole.
+        Dest::Stdout => {
+            let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            let header = lmc::decompress(&model, &mut reader, &mut out, tick(&pb))?;
+            (header, None)
+        }
+        Dest::File(_) => write_verified(dest, opts, meta.as_ref(), &pb, |w| {
             lmc::decompress(&model, &mut reader, w, tick(&pb))
         })?,
     };
@@ -759,6 +772,9 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
                 }
                 warned = true;
             }
+            // The reader of stdout went away (`lmc -dc f | head`): stop
+            // quietly with the status of gzip killed by SIGPIPE.
+            Err(e) if e.is_broken_pipe() => return ExitCode::from(BROKEN_PIPE_STATUS),
             Err(e) => {
                 eprintln!("lmc: {}: {e}", display(f));
                 failed = true;

@@ -290,8 +290,11 @@ pub fn check_model<M: ChunkModel>(header: &Header, model: &M) -> Result<(), Erro
 /// Everything is checked: the header, the model's fingerprint (before any
 /// decoding), every record's length, the canonical coding of every chunk,
 /// the end of the stream, and the CRC-32 of all the output. `out` receives
-/// the data as it is decoded, so on an error it holds a prefix: write to a
-/// temporary file and keep it only on `Ok` (as `lmc` does). Calls
+/// the data as it is decoded (and is flushed after every batch of chunks),
+/// so on an error it holds what was decoded before the error, which only
+/// the final CRC-32 vouches for: write to a temporary file and keep it only
+/// on `Ok` (as `lmc` does for files), or treat anything read from a pipe as
+/// unverified until the writer succeeds (as with `gzip -dc`). Calls
 /// `progress` with the output bytes of every chunk decoded.
 ///
 /// Concatenated streams ([`Streams`]) decode to the concatenation, each
@@ -369,6 +372,8 @@ fn decode_stream<M: ChunkModel, R: Read, W: Write>(
                 all.update(&d);
                 out.write_all(&d)?;
             }
+            // A pipe gets each batch as soon as it is decoded.
+            out.flush()?;
         }
         Ok(crc.finish())
     })??;

@@ -89,6 +89,21 @@ pub fn lmc(dir: &Path) -> Command {
     c
 }
 
+/// Compresses `name` in `dir` with `model` in 64-byte chunks (`args`
+/// added, e.g. `-k`) to `name.lmc`; the stream written.
+pub fn pack(dir: &Path, model: &Path, args: &[&str], name: &str) -> Vec<u8> {
+    let o = lmc(dir)
+        .args(["-b", "64"])
+        .args(args)
+        .arg("--model")
+        .arg(model)
+        .arg(name)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::read(dir.join(format!("{name}.lmc"))).unwrap()
+}
+
 /// Runs `cmd` with `stdin` as standard input.
 pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
     use std::io::Write;
