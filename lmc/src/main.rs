@@ -79,74 +79,76 @@ struct Opts {
     /// Files to process; none or "-" reads stdin and writes stdout.
     files: Vec<PathBuf>,
     /// Decompress.
-    #[arg(short = 'd', long)]
+    #[arg(help_heading = "Operation", short = 'd', long)]
     decompress: bool,
-    /// Test compressed files: decode and verify, write nothing.
-    #[arg(short = 't', long)]
+    /// Test compressed files: decode and verify, write nothing (silent
+    /// unless -v).
+    #[arg(help_heading = "Operation", short = 't', long)]
     test: bool,
-    /// List compressed files' headers (same as `lmc info`).
-    #[arg(short = 'l', long)]
+    /// List compressed files: sizes, ratio, name (with -v: headers, as
+    /// `lmc info`).
+    #[arg(help_heading = "Operation", short = 'l', long)]
     list: bool,
     /// Write to standard output, keep input files.
-    #[arg(short = 'c', long)]
+    #[arg(help_heading = "Output", short = 'c', long)]
     stdout: bool,
     /// Write to FILE (one input only; not with -c).
-    #[arg(short = 'o', long, value_name = "FILE")]
+    #[arg(help_heading = "Output", short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Overwrite existing outputs; write compressed data to a terminal.
-    #[arg(short = 'f', long)]
+    #[arg(help_heading = "Output", short = 'f', long)]
     force: bool,
     /// Keep (do not delete) input files.
-    #[arg(short = 'k', long, overrides_with = "rm")]
+    #[arg(help_heading = "Output", short = 'k', long, overrides_with = "rm")]
     keep: bool,
     /// Remove input files once their outputs are written (the default;
     /// undoes an earlier -k).
-    #[arg(long, overrides_with = "keep")]
+    #[arg(help_heading = "Output", long, overrides_with = "keep")]
     rm: bool,
     /// Suffix of compressed files (default .lmc).
-    #[arg(short = 'S', long, value_name = "SUF")]
+    #[arg(help_heading = "Output", short = 'S', long, value_name = "SUF")]
     suffix: Option<String>,
     /// Operate on directories recursively.
-    #[arg(short = 'r', long)]
+    #[arg(help_heading = "Operation", short = 'r', long)]
     recursive: bool,
     /// Model file to code with (instead of a shipped one).
-    #[arg(short = 'm', long, value_name = "FILE", overrides_with_all = LEVELS)]
+    #[arg(help_heading = "Tuning", short = 'm', long, value_name = "FILE", overrides_with_all = LEVELS)]
     model: Option<PathBuf>,
     /// Shipped model by level: 1 = 200K (default), 2 = 800K, 3 = 3.2M.
-    #[arg(short = 'L', long, value_parser = parse_level, overrides_with_all = LEVELS)]
+    #[arg(help_heading = "Tuning", short = 'L', long, value_parser = parse_level, overrides_with_all = LEVELS)]
     level: Option<u8>,
     /// Same as --level 1 (the 200K model).
-    #[arg(short = '1', overrides_with_all = LEVELS)]
+    #[arg(help_heading = "Tuning", short = '1', overrides_with_all = LEVELS)]
     l1: bool,
     /// Same as --level 2 (the 800K model).
-    #[arg(short = '2', overrides_with_all = LEVELS)]
+    #[arg(help_heading = "Tuning", short = '2', overrides_with_all = LEVELS)]
     l2: bool,
     /// Same as --level 3 (the 3.2M model).
-    #[arg(short = '3', overrides_with_all = LEVELS)]
+    #[arg(help_heading = "Tuning", short = '3', overrides_with_all = LEVELS)]
     l3: bool,
     /// The fastest level (-1).
-    #[arg(long, overrides_with_all = LEVELS)]
+    #[arg(help_heading = "Tuning", long, overrides_with_all = LEVELS)]
     fast: bool,
     /// The best compression (-3).
-    #[arg(long, overrides_with_all = LEVELS)]
+    #[arg(help_heading = "Tuning", long, overrides_with_all = LEVELS)]
     best: bool,
     /// Chunk size when compressing (bytes; K and M suffixes allowed).
-    #[arg(short = 'b', long, value_name = "BYTES", value_parser = parse_size, default_value = "2048", allow_hyphen_values = true)]
+    #[arg(help_heading = "Tuning", short = 'b', long, value_name = "BYTES", value_parser = parse_size, default_value = "2048", allow_hyphen_values = true)]
     chunk_size: u32,
     /// Worker threads (default: all cores).
-    #[arg(short = 'T', long, value_name = "N", value_parser = parse_threads, allow_hyphen_values = true)]
+    #[arg(help_heading = "Tuning", short = 'T', long, value_name = "N", value_parser = parse_threads, allow_hyphen_values = true)]
     threads: Option<usize>,
     /// Show a progress bar on stderr even when it is not a terminal.
-    #[arg(long, overrides_with = "no_progress")]
+    #[arg(help_heading = "Output", long, overrides_with = "no_progress")]
     progress: bool,
     /// Never show a progress bar.
-    #[arg(long, overrides_with = "progress")]
+    #[arg(help_heading = "Output", long, overrides_with = "progress")]
     no_progress: bool,
     /// Print only errors.
-    #[arg(short = 'q', long, overrides_with = "verbose")]
+    #[arg(help_heading = "Output", short = 'q', long, overrides_with = "verbose")]
     quiet: bool,
     /// Print sizes, rate and speed of every file.
-    #[arg(short = 'v', long, overrides_with = "quiet")]
+    #[arg(help_heading = "Output", short = 'v', long, overrides_with = "quiet")]
     verbose: bool,
 }
 
@@ -583,7 +585,7 @@ fn decompress_one(input: &Path, opts: &Opts, models: &Models<'_>, dest: &Dest) -
         })?,
     };
     pb.finish_and_clear();
-    if opts.verbose || (opts.test && !opts.quiet) {
+    if opts.verbose {
         let compressed = reader.n;
         let line = rate_line(
             &display(input),
@@ -832,6 +834,70 @@ fn info_one(path: &Path) -> Res<()> {
     Ok(())
 }
 
+/// A row of `-l`'s table, as gzip prints it.
+fn list_row(compressed: u64, original: u64, name: &str) {
+    // gzip's ratio: the share of the original saved (negative when the
+    // file grew).
+    let ratio = if original == 0 {
+        0.0
+    } else {
+        100.0 * (original as f64 - compressed as f64) / original as f64
+    };
+    println!("{compressed:>19} {original:>19} {ratio:>5.1}% {name}");
+}
+
+/// `lmc -l`: gzip's table, one line per file (compressed size, original
+/// size, ratio, the name it decompresses to), a totals line for several.
+fn list(opts: &Opts) -> ExitCode {
+    let files = if opts.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        opts.files.clone()
+    };
+    let suffix = opts.rules(true).suffix().to_string();
+    let mut status = ExitCode::SUCCESS;
+    let (mut compressed, mut original, mut listed) = (0u64, 0u64, 0usize);
+    println!(
+        "{:>19} {:>19}  ratio uncompressed_name",
+        "compressed", "uncompressed"
+    );
+    for f in &files {
+        match list_one(f) {
+            Ok((c, o)) => {
+                let shown = display(f);
+                let name = shown.strip_suffix(suffix.as_str()).unwrap_or(&shown);
+                list_row(c, o, name);
+                compressed += c;
+                original += o;
+                listed += 1;
+            }
+            Err(e) => {
+                eprintln!("lmc: {}: {e}", display(f));
+                status = ExitCode::FAILURE;
+            }
+        }
+    }
+    if listed > 1 {
+        list_row(compressed, original, "(totals)");
+    }
+    status
+}
+
+/// Compressed and original bytes of all the streams of `path` (records
+/// are walked and their lengths checked, not decoded).
+fn list_one(path: &Path) -> Res<(u64, u64)> {
+    let (reader, _) = open_input(path)?;
+    let mut streams = lmc::Streams::new(BufReader::with_capacity(1 << 16, reader));
+    let (mut compressed, mut original) = (0, 0);
+    while let Some(mut r) = streams.next_stream()? {
+        original += r.header().original_len;
+        let s = lmc::scan(&mut r);
+        drop(r);
+        compressed += s.map_err(|e| streams.locate(e))?.compressed_len;
+    }
+    Ok((compressed, original))
+}
+
 fn print_header(h: &coder_core::container::Header) {
     let known = models::identify(h.fingerprint);
     println!(
@@ -881,7 +947,8 @@ fn main() -> ExitCode {
         Some(Cmd::Compress(o)) => run(o, false),
         Some(Cmd::Decompress(o)) => run(o, true),
         Some(Cmd::Info { files }) => info(&files),
-        None if cli.opts.list => info(&cli.opts.files),
+        None if cli.opts.list && cli.opts.verbose => info(&cli.opts.files),
+        None if cli.opts.list => list(&cli.opts),
         None => run(cli.opts, false),
     }
 }

@@ -478,3 +478,95 @@ fn decompression_finds_the_shipped_model_by_itself() {
         format!("lmc: t.lmc: compressed with model {fp:016x}, which is none of the shipped models found here; pass it with --model FILE\n")
     );
 }
+
+#[test]
+fn list_is_gzips_table_and_test_is_silent() {
+    let (dir, model, text) = setup();
+    let d = dir.path();
+    let b = sample(&fs::read(&model).unwrap(), 100, 64, 5);
+    fs::write(d.join("b"), &b).unwrap();
+    ok(&with_model(d, &model)
+        .args(["-k", "t", "b"])
+        .output()
+        .unwrap());
+    let (lt, lb) = (
+        fs::metadata(d.join("t.lmc")).unwrap().len(),
+        fs::metadata(d.join("b.lmc")).unwrap().len(),
+    );
+    let row = |c: u64, o: u64, name: &str| {
+        let ratio = 100.0 * (o as f64 - c as f64) / o as f64;
+        format!("{c:>19} {o:>19} {ratio:>5.1}% {name}\n")
+    };
+    let head = "         compressed        uncompressed  ratio uncompressed_name\n";
+    let o = lmc(d).args(["-l", "t.lmc"]).output().unwrap();
+    ok(&o);
+    let one = format!("{head}{}", row(lt, text.len() as u64, "t"));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        one,
+        "no totals for one file"
+    );
+    let o = lmc(d).args(["-l", "t.lmc", "b.lmc"]).output().unwrap();
+    ok(&o);
+    let (n, m) = (text.len() as u64, b.len() as u64);
+    let two = format!(
+        "{head}{}{}{}",
+        row(lt, n, "t"),
+        row(lb, m, "b"),
+        row(lt + lb, n + m, "(totals)")
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), two);
+    assert_eq!(stderr(&o), "");
+    // A damaged file is one line on stderr and status 1; the others listed.
+    fs::write(d.join("bad.lmc"), b"not ours").unwrap();
+    let o = lmc(d).args(["-l", "bad.lmc", "t.lmc"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), one);
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+
+    // -t: silent on success; -v says OK.
+    let o = with_model(d, &model)
+        .args(["-t", "t.lmc"])
+        .output()
+        .unwrap();
+    ok(&o);
+    assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{}", stderr(&o));
+    let o = with_model(d, &model)
+        .args(["-t", "-v", "t.lmc"])
+        .output()
+        .unwrap();
+    ok(&o);
+    assert!(stderr(&o).starts_with("t.lmc: ") && stderr(&o).ends_with(": OK\n"));
+}
+
+#[test]
+fn help_groups_options_as_gzip_does() {
+    let o = Command::new(env!("CARGO_BIN_EXE_lmc"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    ok(&o);
+    let h = String::from_utf8(o.stdout).unwrap();
+    let at = |s: &str| h.find(s).unwrap_or_else(|| panic!("{s:?} in {h}"));
+    let (op, out, tune) = (at("\nOperation:\n"), at("\nOutput:\n"), at("\nTuning:\n"));
+    assert!(op < out && out < tune, "{h}");
+    for (flag, group) in [
+        ("-d, --decompress", op),
+        ("-t, --test", op),
+        ("-l, --list", op),
+        ("-c, --stdout", out),
+        ("-k, --keep", out),
+        ("-v, --verbose", out),
+        ("--best", tune),
+        ("-b, --chunk-size", tune),
+        ("-T, --threads", tune),
+    ] {
+        let p = at(flag);
+        let next = [op, out, tune, h.len()]
+            .into_iter()
+            .filter(|&g| g > group)
+            .min()
+            .unwrap();
+        assert!(group < p && p < next, "{flag} under its heading: {h}");
+    }
+}

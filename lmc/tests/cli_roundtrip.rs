@@ -256,6 +256,14 @@ fn stdin_stdout_and_test_mode() {
         .unwrap();
     ok(&o);
     assert!(o.stdout.is_empty());
+    assert_eq!(stderr(&o), "", "-t is silent on success");
+    let o = lmc(d)
+        .args(["-t", "-v", "--model"])
+        .arg(&model)
+        .arg("f.lmc")
+        .output()
+        .unwrap();
+    ok(&o);
     assert!(stderr(&o).contains("OK"), "{}", stderr(&o));
     assert_eq!(listing(d), ["f.lmc", "model-3.lmm"]);
 }
@@ -338,9 +346,9 @@ fn info_counts_chunks_and_rate() {
     let o = lmc(d).args(["info", "t.lmc"]).output().unwrap();
     ok(&o);
     let s = String::from_utf8(o.stdout).unwrap();
-    let l = lmc(d).args(["-l", "t.lmc"]).output().unwrap();
+    let l = lmc(d).args(["-v", "-l", "t.lmc"]).output().unwrap();
     ok(&l);
-    assert_eq!(String::from_utf8(l.stdout).unwrap(), s, "-l is info");
+    assert_eq!(String::from_utf8(l.stdout).unwrap(), s, "-v -l is info");
     assert!(s.contains("chunk size:  64 bytes"), "{s}");
     assert!(s.contains("chunks:      4"), "{s}");
     assert!(s.contains(&format!("compressed:  {len} bytes")), "{s}");
