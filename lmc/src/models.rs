@@ -146,6 +146,10 @@ pub struct Shipped {
     pub name: &'static str,
     /// File names it may have under a models directory, preferred first.
     pub files: &'static [&'static str],
+    /// Earlier models of this size that were replaced as the default: not
+    /// chosen by a level, but still found by fingerprint so that files
+    /// compressed with them decode without `--model`.
+    pub retired: &'static [&'static str],
 }
 
 /// The shipped sizes: level 1 = 200K (the default), 2 = 800K, 3 = 3.2M.
@@ -154,16 +158,19 @@ pub const SHIPPED: [Shipped; 3] = [
         level: 1,
         name: "200K",
         files: &["lm-200k.lmm"],
+        retired: &[],
     },
     Shipped {
         level: 2,
         name: "800K",
         files: &["lm-800k.lmm"],
+        retired: &["lm-800k-enwik8.lmm"],
     },
     Shipped {
         level: 3,
         name: "3.2M",
         files: &["lm-3m2.lmm", "lm-3.2m.lmm", "lm-3200k.lmm"],
+        retired: &[],
     },
 ];
 
@@ -223,11 +230,22 @@ pub fn load_model_bytes(path: &Path) -> Result<Vec<u8>, Error> {
 /// `fingerprint`: its size, path and bytes (what `lmc -d` decodes a file
 /// with when no model is named).
 pub fn find_shipped(fingerprint: u64) -> Option<(Shipped, PathBuf, Vec<u8>)> {
-    SHIPPED.iter().find_map(|s| {
-        let p = shipped_path(s.level).ok()?;
+    let matches = |p: PathBuf| {
         let bytes = std::fs::read(&p).ok()?;
         let fp = ModelFile::parse(&bytes).ok()?.fingerprint();
-        (fp == fingerprint).then_some((*s, p, bytes))
+        (fp == fingerprint).then_some((p, bytes))
+    };
+    SHIPPED.iter().find_map(|s| {
+        let current = shipped_path(s.level).ok().and_then(matches);
+        current
+            .or_else(|| {
+                model_dirs()
+                    .iter()
+                    .flat_map(|d| s.retired.iter().map(move |f| d.join(f)))
+                    .filter(|p| p.is_file())
+                    .find_map(matches)
+            })
+            .map(|(p, bytes)| (*s, p, bytes))
     })
 }
 

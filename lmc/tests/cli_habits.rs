@@ -436,6 +436,37 @@ fn keep_rm_suffix_and_recursive() {
 }
 
 #[test]
+fn files_of_a_retired_shipped_model_still_decode_by_themselves() {
+    let (dir, model, text) = setup();
+    let d = dir.path();
+    let ship = d.join("ship");
+    fs::create_dir(&ship).unwrap();
+    // Compressed with -2 while this model was the 800K default ...
+    fs::copy(&model, ship.join("lm-800k.lmm")).unwrap();
+    let o = lmc(d)
+        .env("LMC_MODEL_DIR", &ship)
+        .args(["-2", "-b", "64", "-k", "t"])
+        .output()
+        .unwrap();
+    ok(&o);
+    // ... then a new 800K is shipped and the old one kept under its
+    // retired name: the file still decodes without naming a model.
+    fs::rename(ship.join("lm-800k.lmm"), ship.join("lm-800k-enwik8.lmm")).unwrap();
+    fs::write(
+        ship.join("lm-800k.lmm"),
+        fs::read(write_model(d, 3)).unwrap(),
+    )
+    .unwrap();
+    let o = lmc(d)
+        .env("LMC_MODEL_DIR", &ship)
+        .args(["-d", "-c", "t.lmc"])
+        .output()
+        .unwrap();
+    ok(&o);
+    assert_eq!(o.stdout, text);
+}
+
+#[test]
 fn decompression_finds_the_shipped_model_by_itself() {
     let (dir, model, text) = setup();
     let d = dir.path();
