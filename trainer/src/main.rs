@@ -31,6 +31,12 @@ enum Cmd {
     Eval(EvalCli),
     /// Training throughput (tokens/s) for paper sizes and contexts.
     Bench(BenchCli),
+    /// Redraw a run's curves (`val_bpb.png`) from its `metrics.csv`.
+    Plot {
+        /// Run directory.
+        #[arg(long)]
+        run: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -553,7 +559,7 @@ fn single_threaded_gemm_for_fused(cmd: &Cmd) {
     let burn = match cmd {
         Cmd::Train(a) => a.engine == Engine::Burn,
         Cmd::Bench(a) => a.engine == Engine::Burn,
-        Cmd::Export(_) | Cmd::Eval(_) => false,
+        Cmd::Export(_) | Cmd::Eval(_) | Cmd::Plot { .. } => false,
     };
     if !burn && std::env::var_os("MATMUL_NUM_THREADS").is_none() {
         std::env::set_var("MATMUL_NUM_THREADS", "1");
@@ -568,6 +574,10 @@ fn main() -> ExitCode {
         Cmd::Export(a) => run_export(a),
         Cmd::Eval(a) => run_eval(a),
         Cmd::Bench(a) => run_bench(a),
+        Cmd::Plot { run } => {
+            let dir = trainer::run::RunDir(run);
+            trainer::plot::plot_metrics(&dir.metrics(), &dir.plot())
+        }
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,12 +31,28 @@ fn font_loaded() -> bool {
     })
 }
 
-/// Reads `metrics.csv` and draws train and validation bits per byte.
+/// Reads `metrics.csv` and draws train bits per byte and one validation
+/// curve per validation source (`val_bpb`, then each `val_NAME` column).
 pub fn plot_metrics(csv: &Path, png: &Path) -> Result<()> {
     let text = fs::read_to_string(csv).map_err(Error::io("read", csv))?;
     let plot_err = |e: &dyn std::fmt::Display| Error::Plot(format!("{}: {e}", png.display()));
+    let header: Vec<&str> = text.lines().next().unwrap_or("").split(',').collect();
+    // Validation columns from 5 on, except tokens_per_s (column 6).
+    let val_cols: Vec<(usize, String)> = header
+        .iter()
+        .enumerate()
+        .filter(|&(i, h)| i == 5 || (i > 6 && h.starts_with("val_")))
+        .map(|(i, h)| {
+            let name = if i == 5 {
+                "first source (headline)".to_string()
+            } else {
+                h["val_".len()..].to_string()
+            };
+            (i, name)
+        })
+        .collect();
     let mut train = Vec::new();
-    let mut val = Vec::new();
+    let mut vals: Vec<Vec<(f64, f64)>> = vec![Vec::new(); val_cols.len()];
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         if f.len() < 6 {
@@ -49,10 +65,13 @@ pub fn plot_metrics(csv: &Path, png: &Path) -> Result<()> {
         if let Ok(t) = f[4].parse::<f64>() {
             train.push((x, t));
         }
-        if let Ok(v) = f[5].parse::<f64>() {
-            val.push((x, v));
+        for ((i, _), v) in val_cols.iter().zip(vals.iter_mut()) {
+            if let Some(Ok(y)) = f.get(*i).map(|s| s.parse::<f64>()) {
+                v.push((x, y));
+            }
         }
     }
+    let val: Vec<(f64, f64)> = vals.iter().flatten().copied().collect();
     if train.is_empty() && val.is_empty() {
         return Ok(());
     }
@@ -88,12 +107,18 @@ pub fn plot_metrics(csv: &Path, png: &Path) -> Result<()> {
         s.label("train (recent steps)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
     }
-    let s = chart
-        .draw_series(LineSeries::new(val, RED.stroke_width(2)))
-        .map_err(|e| plot_err(&e))?;
+    let colours = [RED, GREEN, MAGENTA, CYAN, BLACK];
+    for (k, ((_, name), v)) in val_cols.iter().zip(vals).enumerate() {
+        let c = colours[k % colours.len()];
+        let s = chart
+            .draw_series(LineSeries::new(v, c.stroke_width(2)))
+            .map_err(|e| plot_err(&e))?;
+        if labels {
+            s.label(format!("validation: {name}, 2048-byte chunks"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+        }
+    }
     if labels {
-        s.label("validation, 2048-byte chunks")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.8))
