@@ -435,20 +435,27 @@ fn keep_rm_suffix_and_recursive() {
     fails_with(&o, "lmc: tree: is a directory -- ignored");
 }
 
-#[test]
-fn files_of_a_retired_shipped_model_still_decode_by_themselves() {
-    let (dir, model, text) = setup();
-    let d = dir.path();
+/// A models directory shipping `model` as the 800K, and `t.lmc` made
+/// from `t` with `-2`; returns the directory.
+fn compressed_with_shipped_800k(d: &Path, model: &Path) -> std::path::PathBuf {
     let ship = d.join("ship");
     fs::create_dir(&ship).unwrap();
-    // Compressed with -2 while this model was the 800K default ...
-    fs::copy(&model, ship.join("lm-800k.lmm")).unwrap();
+    fs::copy(model, ship.join("lm-800k.lmm")).unwrap();
     let o = lmc(d)
         .env("LMC_MODEL_DIR", &ship)
         .args(["-2", "-b", "64", "-k", "t"])
         .output()
         .unwrap();
     ok(&o);
+    ship
+}
+
+#[test]
+fn files_of_a_retired_shipped_model_still_decode_by_themselves() {
+    let (dir, model, text) = setup();
+    let d = dir.path();
+    // Compressed with -2 while this model was the 800K default ...
+    let ship = compressed_with_shipped_800k(d, &model);
     // ... then a new 800K is shipped and the old one kept under its
     // retired name: the file still decodes without naming a model.
     fs::rename(ship.join("lm-800k.lmm"), ship.join("lm-800k-enwik8.lmm")).unwrap();
@@ -470,15 +477,7 @@ fn files_of_a_retired_shipped_model_still_decode_by_themselves() {
 fn decompression_finds_the_shipped_model_by_itself() {
     let (dir, model, text) = setup();
     let d = dir.path();
-    let ship = d.join("ship");
-    fs::create_dir(&ship).unwrap();
-    fs::copy(&model, ship.join("lm-800k.lmm")).unwrap();
-    let o = lmc(d)
-        .env("LMC_MODEL_DIR", &ship)
-        .args(["-2", "-b", "64", "-k", "t"])
-        .output()
-        .unwrap();
-    ok(&o);
+    let ship = compressed_with_shipped_800k(d, &model);
     for args in [&["-d", "-c"][..], &["-t"], &["-l"]] {
         let o = lmc(d)
             .env("LMC_MODEL_DIR", &ship)
