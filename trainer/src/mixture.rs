@@ -189,6 +189,13 @@ impl Mixture {
         if sources.is_empty() {
             return Err(Error::Data("no training source".into()));
         }
+        if data.len() != sources.len() {
+            return Err(Error::Data(format!(
+                "{} sources but {} byte buffers",
+                sources.len(),
+                data.len()
+            )));
+        }
         let total: f64 = sources.iter().map(|s| s.weight).sum();
         let mut acc = 0.0;
         let mut cumulative: Vec<f64> = sources
@@ -206,18 +213,8 @@ impl Mixture {
         })
     }
 
-    /// Source names, in order.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// The bytes of source `i`.
-    pub fn bytes(&self, i: usize) -> &[u8] {
-        &self.data[i]
-    }
-
     /// Draws a source by weight.
-    pub fn pick(&self, rng: &mut impl Rng) -> usize {
+    fn pick(&self, rng: &mut impl Rng) -> usize {
         let u: f64 = rng.random();
         self.cumulative
             .iter()
@@ -241,9 +238,10 @@ impl Mixture {
         for _ in 0..batch {
             let i = self.pick(rng);
             let d = &self.data[i];
-            if d.len() < len {
+            // `data::sample_batch` needs more bytes than a sequence.
+            if d.len() <= len {
                 return Err(Error::Data(format!(
-                    "source {} has {} bytes, fewer than a sequence of {len}",
+                    "source {} has {} bytes, not more than a sequence of {len}",
                     self.names[i],
                     d.len()
                 )));

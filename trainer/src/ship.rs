@@ -308,20 +308,23 @@ fn other_validation(
     fm: &FloatModel,
     chunk: usize,
 ) -> Result<Vec<OtherValidation>> {
+    if cfg.val.len() < 2 {
+        // No further source; and the fused engine does not run LayerNorm.
+        return Ok(Vec::new());
+    }
     let n = cfg.val_chunks;
+    let mut engine = crate::fused::Engine::new(&fm.config, threads())?;
+    let params = engine.layout().flatten(fm)?;
     cfg.val
         .iter_mut()
         .skip(1)
         .map(|s| {
-            let bytes = s.load()?;
-            let chunks = train::val_chunks(&(0..bytes.len()), chunk, n);
-            let total: usize = chunks.iter().map(|r| r.len()).sum();
-            let mut engine = crate::fused::Engine::new(&fm.config, threads())?;
-            let params = engine.layout().flatten(fm)?;
+            let v = train::ValSet::load(s, chunk, n)?;
+            let total: usize = v.chunks.iter().map(|r| r.len()).sum();
             Ok(OtherValidation {
-                name: s.name.clone(),
+                name: v.name,
                 bytes: total,
-                float_bpb: crate::fused::bits(&mut engine, &params, &bytes, &chunks, 4)
+                float_bpb: crate::fused::bits(&mut engine, &params, &v.bytes, &v.chunks, 4)
                     / total as f64,
             })
         })

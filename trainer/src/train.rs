@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use crate::data;
 use crate::error::{Error, Result};
 use crate::learner::{self, Learner};
-use crate::mixture::{self, Mixture};
+use crate::mixture::{self, Mixture, Source};
 use crate::plot;
 use crate::run::{read_float_model, read_json, write_json, RunDir, RunState, TrainConfig};
 
@@ -92,6 +92,20 @@ pub struct ValSet {
     pub chunks: Vec<Range<usize>>,
 }
 
+impl ValSet {
+    /// Loads `source` (fixing an open range in place) and picks at most
+    /// `n` evenly spread `chunk`-byte chunks of it ([`val_chunks`]).
+    pub fn load(source: &mut Source, chunk: usize, n: usize) -> Result<Self> {
+        let bytes = source.load()?;
+        let chunks = val_chunks(&(0..bytes.len()), chunk, n);
+        Ok(Self {
+            name: source.name.clone(),
+            bytes,
+            chunks,
+        })
+    }
+}
+
 /// The learner a run starts or continues with: its last checkpoint when
 /// resuming, else `cfg.init_from` (a warm restart: the float model's
 /// weights, a fresh optimizer), else a random initialisation.
@@ -156,22 +170,11 @@ pub fn train(
     mixture::check_disjoint(&cfg.train, &cfg.val)?;
     let mix = Mixture::load(&mut cfg.train)?;
     let config = cfg.model;
+    let chunk = 2048.min(config.max_context as usize);
     let vals = cfg
         .val
         .iter_mut()
-        .map(|s| {
-            let bytes = s.load()?;
-            let chunks = val_chunks(
-                &(0..bytes.len()),
-                2048.min(config.max_context as usize),
-                cfg.val_chunks,
-            );
-            Ok(ValSet {
-                name: s.name.clone(),
-                bytes,
-                chunks,
-            })
-        })
+        .map(|s| ValSet::load(s, chunk, cfg.val_chunks))
         .collect::<Result<Vec<_>>>()?;
     let mut learner = open_learner(&cfg, &run, resuming)?;
     write_json(&run.config(), &cfg)?;
