@@ -7,9 +7,11 @@
 //!   200K model (with a warning) while none is shipped;
 //! * the host's compression of the text sample with that model (the
 //!   firmware checks that its own output is byte-identical and that it
-//!   decodes this blob);
-//! * the first `$FIRMWARE_SAMPLE_LEN` bytes (default 2048) of the text
-//!   sample `data/enwik8-heldout-4k.txt`;
+//!   decodes this blob), in 2048-byte chunks, and of the first
+//!   `$FIRMWARE_STREAM_LEN` bytes (default 16384) as one chunk: a stream
+//!   past the model's context;
+//! * the text `data/enwik8-heldout-16k.txt`, as far as the sample
+//!   (`$FIRMWARE_SAMPLE_LEN` bytes, default 2048) and the stream need;
 //! * the `model-int8` golden model and input (the firmware recomputes the
 //!   golden frequency-table hash);
 //! * `generated.rs`: the constants and `include_bytes!` of all that.
@@ -36,10 +38,13 @@ const GOLDEN_INPUT_LEN: usize = 300;
 const CHUNK: usize = 2048;
 /// Default number of sample bytes the firmware compresses.
 const DEFAULT_SAMPLE_LEN: usize = 2048;
+/// Default length of the stream the firmware codes as one chunk (past the
+/// models' 2048-position context).
+const DEFAULT_STREAM_LEN: usize = 16384;
 /// `coder-core`'s adaptive model, run on the device too (it fits in the
 /// int8 model's working memory: 66 KiB).
 const ORDER2: ContextConfig = ContextConfig::order2_bytes(6);
-const SAMPLE_PATH: &str = "data/enwik8-heldout-4k.txt";
+const SAMPLE_PATH: &str = "data/enwik8-heldout-16k.txt";
 const SHIPPED_MODEL: &str = "../model-int8/models/lm-200k.lmm";
 /// Window and context of the random stand-in models.
 const RANDOM_WINDOW: u32 = 256;
@@ -58,7 +63,11 @@ fn main() {
     ] {
         println!("cargo:rerun-if-changed={p}");
     }
-    for v in ["FIRMWARE_MODEL", "FIRMWARE_SAMPLE_LEN"] {
+    for v in [
+        "FIRMWARE_MODEL",
+        "FIRMWARE_SAMPLE_LEN",
+        "FIRMWARE_STREAM_LEN",
+    ] {
         println!("cargo:rerun-if-env-changed={v}");
     }
 
@@ -67,24 +76,37 @@ fn main() {
     let config = *file.config();
     fs::write(out.join("model.lmm"), &model).unwrap();
 
-    let sample_all = fs::read(SAMPLE_PATH).unwrap();
-    let sample_len = match env::var("FIRMWARE_SAMPLE_LEN") {
-        Ok(v) => v.parse().expect("FIRMWARE_SAMPLE_LEN: a byte count"),
-        Err(_) => DEFAULT_SAMPLE_LEN,
+    let text_all = fs::read(SAMPLE_PATH).unwrap();
+    let len_var = |var: &str, default: usize| {
+        let n = match env::var(var) {
+            Ok(v) => v.parse().unwrap_or_else(|_| panic!("{var}: a byte count")),
+            Err(_) => default,
+        };
+        assert!(
+            (1..=text_all.len()).contains(&n),
+            "{var} must be 1..={}",
+            text_all.len()
+        );
+        n
     };
-    assert!(
-        (1..=sample_all.len()).contains(&sample_len),
-        "FIRMWARE_SAMPLE_LEN must be 1..={}",
-        sample_all.len()
-    );
-    let sample = &sample_all[..sample_len];
-    fs::write(out.join("sample.bin"), sample).unwrap();
+    let sample_len = len_var("FIRMWARE_SAMPLE_LEN", DEFAULT_SAMPLE_LEN);
+    let stream_len = len_var("FIRMWARE_STREAM_LEN", DEFAULT_STREAM_LEN);
+    // The sample and the stream are both prefixes of this.
+    fs::write(
+        out.join("text.bin"),
+        &text_all[..sample_len.max(stream_len)],
+    )
+    .unwrap();
+    let sample = &text_all[..sample_len];
+    let stream = &text_all[..stream_len];
 
     // The host's compression, with the same model and container.
     let mut work = vec![0u8; model_int8::working_memory_size(&config)];
     let mut m = Int8Model::new(&file, &mut work).unwrap();
     let blob = compress_to_vec(&mut m, sample, CHUNK).unwrap();
     fs::write(out.join("host_blob.bin"), &blob).unwrap();
+    let blob = compress_to_vec(&mut m, stream, stream_len).unwrap();
+    fs::write(out.join("host_stream_blob.bin"), &blob).unwrap();
     let mut ctx = ContextModel::new_in(ORDER2, vec![0u32; ORDER2.storage_len()]).unwrap();
     let blob2 = compress_to_vec(&mut ctx, sample, CHUNK).unwrap();
     fs::write(out.join("host_order2_blob.bin"), &blob2).unwrap();
@@ -117,6 +139,7 @@ fn main() {
     .unwrap();
     writeln!(g, "pub const CHUNK: usize = {CHUNK};").unwrap();
     writeln!(g, "pub const SAMPLE_LEN: usize = {sample_len};").unwrap();
+    writeln!(g, "pub const STREAM_LEN: usize = {stream_len};").unwrap();
     writeln!(
         g,
         "pub const ORDER2: ContextConfig = ContextConfig::order2_bytes({});",
@@ -126,10 +149,11 @@ fn main() {
     for (item, file) in [
         ("MODEL", "model.lmm"),
         ("HOST_BLOB", "host_blob.bin"),
+        ("HOST_STREAM_BLOB", "host_stream_blob.bin"),
         ("HOST_ORDER2_BLOB", "host_order2_blob.bin"),
         ("GOLDEN_MODEL", "golden.lmm"),
         ("GOLDEN_INPUT", "golden_input.bin"),
-        ("SAMPLE", "sample.bin"),
+        ("TEXT", "text.bin"),
     ] {
         let len = fs::metadata(out.join(file)).unwrap().len();
         writeln!(

@@ -19,7 +19,7 @@ for model in "$m200" random-800k; do
   out=$(dirname "$(ls -t target/thumbv7em-none-eabihf/release/build/firmware-demo-*/out/generated.rs | head -1)")
   echo "== $model"
   "$SIZE" -A "$elf" | grep -E '^\.(vector_table|text|rodata|data|bss|uninit) '
-  for f in model.lmm golden.lmm host_blob.bin host_order2_blob.bin golden_input.bin sample.bin; do
+  for f in model.lmm golden.lmm host_blob.bin host_order2_blob.bin golden_input.bin text.bin host_stream_blob.bin; do
     printf '%-22s %8d\n' "$f" "$(stat -c %s "$out/$f")"
   done
   cp "$elf" "target/firmware-${model##*/}.elf"

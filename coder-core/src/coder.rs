@@ -124,6 +124,43 @@ impl<'a> Encoder<'a> {
         self.encode_raw(start, freq.get(), precision)
     }
 
+    /// Encodes one binary decision: `bit`, where a one has probability
+    /// `p1 / 2^16` (`p1 >= 1`; a zero gets the other `2^16 - p1`).
+    ///
+    /// The same as [`encode_interval`](Self::encode_interval) with zeros on
+    /// `[0, 2^16 - p1)` and ones on `[2^16 - p1, 2^16)` at precision 16,
+    /// for bitwise (context-mixing) models; [`Decoder::decode_bit`] reads
+    /// it back. `p1 == 0` is [`Error::BadFrequencies`].
+    ///
+    /// ```
+    /// use coder_core::{Decoder, Encoder};
+    /// let bits = [true, true, false, true];
+    /// let mut out = [0u8; 8];
+    /// let mut enc = Encoder::new(&mut out);
+    /// for &b in &bits {
+    ///     enc.encode_bit(0xC000, b).unwrap(); // P(1) = 3/4
+    /// }
+    /// let n = enc.finish().unwrap();
+    /// assert_eq!(&out[..n], &[0x79]);
+    /// let mut dec = Decoder::new(&out[..n]);
+    /// for &b in &bits {
+    ///     assert_eq!(dec.decode_bit(0xC000).unwrap(), b);
+    /// }
+    /// dec.finish().unwrap();
+    /// ```
+    #[inline]
+    pub fn encode_bit(&mut self, p1: u16, bit: bool) -> Result<(), Error> {
+        if p1 == 0 {
+            return Err(Error::BadFrequencies);
+        }
+        let p0 = (1u32 << 16) - u32::from(p1);
+        if bit {
+            self.encode_raw(p0, u32::from(p1), 16)
+        } else {
+            self.encode_raw(0, p0, 16)
+        }
+    }
+
     /// Requires `1 <= precision <= 24`, `freq >= 1`, `start + freq <= 2^precision`.
     #[inline(always)]
     fn encode_raw(&mut self, start: u32, freq: u32, precision: u32) -> Result<(), Error> {
@@ -297,6 +334,33 @@ impl<'a> Decoder<'a> {
         let (s, start, freq) = table.lookup(t).ok_or(Error::Corrupt)?;
         self.consume(r, start, freq.get());
         Ok(s)
+    }
+
+    /// Decodes one binary decision coded by [`Encoder::encode_bit`] with
+    /// the same `p1` (the probability of a one, in `2^-16`). No division:
+    /// the bit is `code >= r * (2^16 - p1)`, which is exactly what
+    /// [`decode_symbol`](Self::decode_symbol) finds for a two-symbol table.
+    #[inline]
+    pub fn decode_bit(&mut self, p1: u16) -> Result<bool, Error> {
+        if p1 == 0 {
+            return Err(Error::BadFrequencies);
+        }
+        if self.pos > self.input.len() + 8 {
+            return Err(Error::Corrupt);
+        }
+        let r = self.range >> 16;
+        // The target `code / r` must be below 2^16.
+        if self.code >= r << 16 {
+            return Err(Error::Corrupt);
+        }
+        let p0 = (1u32 << 16) - u32::from(p1);
+        let bit = self.code >= r * u64::from(p0);
+        if bit {
+            self.consume(r, p0, u32::from(p1));
+        } else {
+            self.consume(r, 0, p0);
+        }
+        Ok(bit)
     }
 
     /// Decodes one symbol with `model` (using its [`Model::lookup`]) and

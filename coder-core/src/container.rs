@@ -1,4 +1,4 @@
-//! The chunked container format, version 1.
+//! The chunked container format, versions 1 and 2.
 //!
 //! A stream is a header followed by one record per chunk. The input is cut
 //! into chunks of `chunk_size` bytes (the last one shorter); each chunk is
@@ -10,14 +10,22 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 4 | magic `4C 4D 43 5A` (`"LMCZ"`) |
-//! | 4 | 1 | format version, `1` |
-//! | 5 | 1 | flags, `0` (none defined in version 1) |
-//! | 6 | 2 | reserved, `0` |
+//! | 4 | 1 | format version, `1` or `2` |
+//! | 5 | 1 | version 2: the [`Mode`] code (version 1: `0`) |
+//! | 6 | 1 | version 2: flags, bit 0 = chained (version 1: `0`) |
+//! | 7 | 1 | version 2: the mixer preset of the mode (version 1: `0`) |
 //! | 8 | 8 | fingerprint of the model ([`Model::fingerprint`]) |
 //! | 16 | 4 | chunk size in bytes, `1..=2^24` |
 //! | 20 | 8 | length of the original data in bytes |
 //! | 28 | 4 | CRC-32 (ISO-HDLC, as zlib) of the original data |
 //! | 32 | 4 | CRC-32 of header bytes `0..32` |
+//!
+//! Version 1 is version 2 with [`Coding::default`] (the model alone, chunks
+//! independent): a writer writes version 1 for it, so those streams are
+//! byte-identical to what earlier builds wrote, and version 2 only for the
+//! other codings. How a chunk is coded under each [`Mode`] and what
+//! *chained* means is the caller's contract ([`Coding`]); the container
+//! only records it.
 //!
 //! The header checksum makes a damaged header a [`Error::BadHeader`], so a
 //! [`Error::ModelMismatch`] always means a genuinely different model.
@@ -69,8 +77,145 @@ pub use stream::{Record, StreamReader, StreamWriter, Summary};
 
 /// The first four bytes of every stream.
 pub const MAGIC: [u8; 4] = *b"LMCZ";
-/// The format version this crate writes and reads.
-pub const VERSION: u8 = 1;
+/// The newest format version, the one this crate writes for every coding
+/// but the default (which it writes as version 1).
+pub const VERSION: u8 = 2;
+/// The oldest format version this crate reads.
+pub const MIN_VERSION: u8 = 1;
+
+/// Whether this crate reads streams of format version `v`.
+pub const fn reads_version(v: u8) -> bool {
+    v >= MIN_VERSION && v <= VERSION
+}
+
+/// What codes a stream's chunks: the model alone, the model mixed with
+/// adaptive models, or the adaptive models alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Mode {
+    /// The model alone, one symbol per byte (version 1's only mode).
+    #[default]
+    Model,
+    /// The model's prediction mixed with adaptive context and match models
+    /// (the mixer preset says which), bit by bit.
+    Mixed,
+    /// The adaptive models alone, no language model: the fast mode. The
+    /// header's fingerprint is the mixer configuration's.
+    Adaptive,
+}
+
+impl Mode {
+    /// The header code of the mode.
+    pub const fn code(self) -> u8 {
+        match self {
+            Mode::Model => 0,
+            Mode::Mixed => 1,
+            Mode::Adaptive => 2,
+        }
+    }
+
+    /// The mode of a header code.
+    pub const fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Mode::Model),
+            1 => Some(Mode::Mixed),
+            2 => Some(Mode::Adaptive),
+            _ => None,
+        }
+    }
+
+    /// Whether the mode runs a mixer (and so names a preset).
+    pub const fn mixes(self) -> bool {
+        !matches!(self, Mode::Model)
+    }
+
+    /// Whether the mode runs the language model.
+    pub const fn uses_model(self) -> bool {
+        !matches!(self, Mode::Adaptive)
+    }
+}
+
+/// How a stream's chunks were coded, as its header records it.
+///
+/// * `mode`: see [`Mode`].
+/// * `preset`: the mixer preset of a mixing mode (`0` for [`Mode::Model`]);
+///   its meaning is the mixer's (`crate::mix`).
+/// * `chained`: each chunk but the first is coded by a language model that
+///   has first observed the `window` bytes before the chunk (fewer at the
+///   start of the stream; `window` is the model's attention window), so
+///   decoding follows the chain while encoding stays parallel. Only with a
+///   mode that runs the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Coding {
+    /// What codes the chunks.
+    pub mode: Mode,
+    /// The mixer preset (`0` without a mixer).
+    pub preset: u8,
+    /// Whether each chunk starts from the previous chunk's last window.
+    pub chained: bool,
+}
+
+impl Coding {
+    /// The model alone, independent chunks: version 1's only coding.
+    pub const MODEL: Coding = Coding {
+        mode: Mode::Model,
+        preset: 0,
+        chained: false,
+    };
+
+    /// Checks the combination: a preset exactly when the mode mixes,
+    /// chaining only with a language model; [`Error::BadConfig`] otherwise.
+    pub const fn check(self) -> Result<Self, Error> {
+        let preset_ok = self.mode.mixes() == (self.preset != 0);
+        let chain_ok = !self.chained || self.mode.uses_model();
+        if preset_ok && chain_ok {
+            Ok(self)
+        } else {
+            Err(Error::BadConfig)
+        }
+    }
+
+    /// The format version a stream of this coding is written as.
+    pub const fn version(self) -> u8 {
+        if matches!(self.mode, Mode::Model) && !self.chained {
+            1
+        } else {
+            2
+        }
+    }
+
+    /// Header bytes `5..8`.
+    const fn to_bytes(self) -> [u8; 3] {
+        [self.mode.code(), self.chained as u8, self.preset]
+    }
+
+    /// Parses header bytes `5..8` of a stream of format `version`.
+    fn from_bytes(version: u8, b: [u8; 3]) -> Result<Self, Error> {
+        if version == 1 {
+            return if b == [0, 0, 0] {
+                Ok(Coding::MODEL)
+            } else {
+                Err(Error::BadHeader)
+            };
+        }
+        let mode = Mode::from_code(b[0]).ok_or(Error::BadHeader)?;
+        if b[1] > 1 {
+            return Err(Error::BadHeader);
+        }
+        let c = Coding {
+            mode,
+            preset: b[2],
+            chained: b[1] == 1,
+        };
+        // Version 2 is never written for the default coding.
+        match c.check() {
+            Ok(c) if c.version() == 2 => Ok(c),
+            _ => Err(Error::BadHeader),
+        }
+    }
+}
 /// Length of the header in bytes.
 pub const HEADER_LEN: usize = 36;
 /// Largest chunk size.
@@ -91,6 +236,8 @@ pub struct Header {
     pub original_len: u64,
     /// CRC-32 of the original data.
     pub crc32: u32,
+    /// How the chunks were coded ([`Coding::MODEL`] for version 1).
+    pub coding: Coding,
 }
 
 impl Header {
@@ -110,14 +257,29 @@ impl Header {
             chunk_size,
             original_len,
             crc32,
+            coding: Coding::MODEL,
         })
+    }
+
+    /// The header with `coding` (checked by [`Coding::check`]).
+    pub fn with_coding(self, coding: Coding) -> Result<Self, Error> {
+        Ok(Self {
+            coding: coding.check()?,
+            ..self
+        })
+    }
+
+    /// The format version this header is written as.
+    pub fn version(&self) -> u8 {
+        self.coding.version()
     }
 
     /// The header's bytes.
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         b[0..4].copy_from_slice(&MAGIC);
-        b[4] = VERSION;
+        b[4] = self.coding.version();
+        b[5..8].copy_from_slice(&self.coding.to_bytes());
         b[8..16].copy_from_slice(&self.fingerprint.to_le_bytes());
         b[16..20].copy_from_slice(&self.chunk_size.to_le_bytes());
         b[20..28].copy_from_slice(&self.original_len.to_le_bytes());
@@ -139,25 +301,28 @@ impl Header {
     ///
     /// Errors, in the order checked: [`Error::NotAContainer`] (magic),
     /// [`Error::UnsupportedVersion`], [`Error::Truncated`] (fewer than
-    /// [`HEADER_LEN`] bytes), [`Error::BadHeader`] (checksum, flags,
-    /// reserved bytes or chunk size).
+    /// [`HEADER_LEN`] bytes), [`Error::BadHeader`] (checksum, coding bytes
+    /// or chunk size).
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         let n = bytes.len().min(4);
         if bytes[..n] != MAGIC[..n] {
             return Err(Error::NotAContainer);
         }
-        match bytes.get(4) {
+        let version = match bytes.get(4) {
             None => return Err(Error::Truncated),
-            Some(&VERSION) => {}
+            Some(&v) if reads_version(v) => v,
             Some(&v) => return Err(Error::UnsupportedVersion(v)),
-        }
+        };
         let b = bytes.get(..HEADER_LEN).ok_or(Error::Truncated)?;
         let le32 = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         let le64 = |i: usize| u64::from(le32(i)) | u64::from(le32(i + 4)) << 32;
-        if le32(32) != crate::crc32(&b[..32]) || b[5..8] != [0, 0, 0] {
+        if le32(32) != crate::crc32(&b[..32]) {
             return Err(Error::BadHeader);
         }
-        Header::new(le64(8), le32(16), le64(20), le32(28)).map_err(|_| Error::BadHeader)
+        let coding = Coding::from_bytes(version, [b[5], b[6], b[7]])?;
+        Header::new(le64(8), le32(16), le64(20), le32(28))
+            .and_then(|h| h.with_coding(coding))
+            .map_err(|_| Error::BadHeader)
     }
 
     /// Fails with [`Error::ModelMismatch`] unless `model` is the one the
@@ -174,6 +339,16 @@ impl Header {
             Ok(())
         } else {
             Err(Error::ModelMismatch)
+        }
+    }
+
+    /// Fails with [`Error::UnsupportedCoding`] unless the stream's chunks
+    /// were coded as `coding` (what the caller decodes).
+    pub fn check_coding(&self, coding: Coding) -> Result<(), Error> {
+        if self.coding == coding {
+            Ok(())
+        } else {
+            Err(Error::UnsupportedCoding)
         }
     }
 
@@ -530,7 +705,9 @@ pub fn compress_into<M: Model + ?Sized>(
 /// Decompresses `stream` into `out`; returns the original length.
 ///
 /// The header is checked first, and the model's fingerprint against it,
-/// before any decoding; `out` must hold the original length.
+/// before any decoding; `out` must hold the original length. Only streams
+/// of the model alone ([`Coding::MODEL`], what [`compress_into`] writes);
+/// others are [`Error::UnsupportedCoding`].
 pub fn decompress_into<M: Model + ?Sized>(
     model: &mut M,
     stream: &[u8],
@@ -539,6 +716,7 @@ pub fn decompress_into<M: Model + ?Sized>(
     let reader = ChunkReader::new(stream)?;
     let header = *reader.header();
     header.check_model(model)?;
+    header.check_coding(Coding::MODEL)?;
     let len = usize::try_from(header.original_len).map_err(|_| Error::OutputFull)?;
     let out = out.get_mut(..len).ok_or(Error::OutputFull)?;
     let mut crc = Crc32::new();
@@ -580,6 +758,7 @@ pub fn decompress_to_vec<M: Model + ?Sized>(
     let reader = ChunkReader::new(stream)?;
     let header = *reader.header();
     header.check_model(model)?;
+    header.check_coding(Coding::MODEL)?;
     let mut out = alloc::vec::Vec::new();
     let mut crc = Crc32::new();
     for chunk in reader {

@@ -38,6 +38,9 @@ pub enum Error {
     BadHeader,
     /// Bytes follow the last chunk of a container.
     TrailingData,
+    /// The stream's chunks were coded in a way ([`Coding`](crate::container::Coding))
+    /// this decoder does not run.
+    UnsupportedCoding,
 }
 
 impl fmt::Display for Error {
@@ -45,7 +48,8 @@ impl fmt::Display for Error {
         if let Error::UnsupportedVersion(v) = self {
             return write!(
                 f,
-                "unsupported container format version {v} (this build reads version {})",
+                "unsupported container format version {v} (this build reads versions {} to {})",
+                crate::container::MIN_VERSION,
                 crate::container::VERSION
             );
         }
@@ -66,6 +70,9 @@ impl fmt::Display for Error {
             Error::BadConfig => "model configuration is out of range or its storage is too small",
             Error::BadHeader => "compressed stream header is corrupt",
             Error::TrailingData => "compressed stream has extra bytes after its last chunk",
+            Error::UnsupportedCoding => {
+                "compressed stream was coded in a mode (mixing, chaining) this decoder does not run"
+            }
         })
     }
 }

@@ -41,6 +41,7 @@ mod fingerprint;
 pub mod freq;
 #[cfg(feature = "std")]
 mod meter;
+pub mod mix;
 mod model;
 pub mod models;
 
@@ -53,6 +54,7 @@ pub use fingerprint::{fnv1a64, fnv1a64_update, Fingerprinter, FNV_OFFSET};
 pub use freq::{FreqTable, MAX_PRECISION, MAX_SYMBOLS};
 #[cfg(feature = "std")]
 pub use meter::{symbol_bits, Meter};
+pub use mix::{MixConfig, Mixer};
 pub use model::Model;
 
 /// The README's examples run as doc tests.

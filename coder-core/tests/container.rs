@@ -3,8 +3,8 @@
 mod common;
 use coder_core::container::{
     compress_into, compress_to_vec, decode_chunk, decompress_into, decompress_to_vec, encode_chunk,
-    max_compressed_len, max_record_len, ChunkReader, ChunkRecord, Header, Method, RecordHeader,
-    HEADER_LEN, MAGIC, MAX_RECORD_HEADER_LEN,
+    max_compressed_len, max_record_len, ChunkReader, ChunkRecord, Coding, Header, Method, Mode,
+    RecordHeader, HEADER_LEN, MAGIC, MAX_RECORD_HEADER_LEN,
 };
 use coder_core::models::{ContextConfig, ContextModel, StaticModel};
 use coder_core::{crc32, Crc32, Error, FreqTable, Model};
@@ -228,15 +228,131 @@ fn bad_magic_is_not_a_container() {
 #[test]
 fn other_versions_are_unsupported() {
     let (_, mut stream) = sample();
-    stream[4] = 2;
+    for v in [0, 3, 255] {
+        stream[4] = v;
+        assert_eq!(
+            decompress_to_vec(&mut order0(), &stream),
+            Err(Error::UnsupportedVersion(v))
+        );
+        // Even a bare five bytes say so.
+        assert_eq!(
+            decompress_to_vec(&mut order0(), &stream[..5]),
+            Err(Error::UnsupportedVersion(v))
+        );
+    }
+}
+
+/// A header of `coding`, its bytes re-checksummed after `edit`.
+fn header_bytes(coding: Coding, edit: impl FnOnce(&mut [u8; HEADER_LEN])) -> [u8; HEADER_LEN] {
+    let mut b = Header::new(7, 2048, 100, 0)
+        .unwrap()
+        .with_coding(coding)
+        .unwrap()
+        .to_bytes();
+    edit(&mut b);
+    let check = crc32(&b[..32]);
+    b[32..36].copy_from_slice(&check.to_le_bytes());
+    b
+}
+
+#[test]
+fn the_default_coding_is_written_as_version_1_and_the_others_as_version_2() {
+    let plain = header_bytes(Coding::MODEL, |_| {});
+    assert_eq!((plain[4], &plain[5..8]), (1, &[0u8, 0, 0][..]));
+    assert_eq!(Header::parse(&plain).unwrap().coding, Coding::MODEL);
+    let codings = [
+        Coding {
+            mode: Mode::Model,
+            preset: 0,
+            chained: true,
+        },
+        Coding {
+            mode: Mode::Mixed,
+            preset: 1,
+            chained: false,
+        },
+        Coding {
+            mode: Mode::Mixed,
+            preset: 2,
+            chained: true,
+        },
+        Coding {
+            mode: Mode::Adaptive,
+            preset: 1,
+            chained: false,
+        },
+    ];
+    for c in codings {
+        let b = header_bytes(c, |_| {});
+        assert_eq!(b[4], 2, "{c:?}");
+        let h = Header::parse(&b).unwrap();
+        assert_eq!(h.coding, c);
+        assert_eq!(h.version(), 2);
+    }
+}
+
+#[test]
+fn impossible_codings_are_refused() {
+    let bad = [
+        Coding {
+            mode: Mode::Model,
+            preset: 1,
+            chained: false,
+        },
+        Coding {
+            mode: Mode::Mixed,
+            preset: 0,
+            chained: false,
+        },
+        Coding {
+            mode: Mode::Adaptive,
+            preset: 1,
+            chained: true,
+        },
+    ];
+    for c in bad {
+        assert_eq!(c.check(), Err(Error::BadConfig), "{c:?}");
+        assert_eq!(
+            Header::new(1, 1, 1, 0).unwrap().with_coding(c),
+            Err(Error::BadConfig)
+        );
+    }
+    // Well-checksummed headers that no writer produces.
+    let mixed = Coding {
+        mode: Mode::Mixed,
+        preset: 1,
+        chained: false,
+    };
+    for edit in [
+        (|b: &mut [u8; HEADER_LEN]| b[4] = 1) as fn(&mut [u8; HEADER_LEN]),
+        |b| b[5] = 3,
+        |b| b[6] = 2,
+        |b| b[7] = 0,
+        |b| b[5..8].copy_from_slice(&[0, 0, 0]),
+    ] {
+        assert_eq!(
+            Header::parse(&header_bytes(mixed, edit)),
+            Err(Error::BadHeader)
+        );
+    }
+}
+
+#[test]
+fn in_memory_decoding_refuses_other_codings() {
+    let (_, stream) = sample();
+    let h = Header::parse(&stream).unwrap();
+    let mixed = h
+        .with_coding(Coding {
+            mode: Mode::Mixed,
+            preset: 1,
+            chained: false,
+        })
+        .unwrap();
+    let mut s = stream.clone();
+    s[..HEADER_LEN].copy_from_slice(&mixed.to_bytes());
     assert_eq!(
-        decompress_to_vec(&mut order0(), &stream),
-        Err(Error::UnsupportedVersion(2))
-    );
-    // Even a bare five bytes say so.
-    assert_eq!(
-        decompress_to_vec(&mut order0(), &stream[..5]),
-        Err(Error::UnsupportedVersion(2))
+        decompress_to_vec(&mut order0(), &s),
+        Err(Error::UnsupportedCoding)
     );
 }
 

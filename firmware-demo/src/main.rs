@@ -29,9 +29,11 @@ use model_int8::{working_memory_size, Config, Int8Model, ModelFile};
 #[repr(C, align(32))]
 pub struct Aligned<T: ?Sized>(pub T);
 
-// MODEL_NAME, MODEL_CONFIG, GOLDEN_CONFIG, ORDER2, CHUNK, SAMPLE_LEN, and
-// the embedded MODEL, HOST_BLOB, HOST_ORDER2_BLOB, GOLDEN_MODEL,
-// GOLDEN_INPUT and SAMPLE (held-out enwik8 bytes from 3,600,000 on).
+// MODEL_NAME, MODEL_CONFIG, GOLDEN_CONFIG, ORDER2, CHUNK, SAMPLE_LEN,
+// STREAM_LEN, and the embedded MODEL, HOST_BLOB, HOST_STREAM_BLOB,
+// HOST_ORDER2_BLOB, GOLDEN_MODEL, GOLDEN_INPUT and TEXT (held-out enwik8
+// bytes from 3,600,000 on: the sample and the stream are its first
+// SAMPLE_LEN and STREAM_LEN bytes).
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 
 const fn max(a: usize, b: usize) -> usize {
@@ -48,11 +50,17 @@ const WORK_BYTES: usize = max(
     working_memory_size(&GOLDEN_CONFIG),
 );
 const _: () = assert!(4 * ORDER2.storage_len() + 4 <= WORK_BYTES);
-const PACKED_BYTES: usize = max_compressed_len(SAMPLE_LEN, CHUNK);
+/// The stream is coded as one chunk, past the model's context.
+const STREAM_CHUNK: usize = STREAM_LEN;
+const PACKED_BYTES: usize = max(
+    max_compressed_len(SAMPLE_LEN, CHUNK),
+    max_compressed_len(STREAM_LEN, STREAM_CHUNK),
+);
+const UNPACKED_BYTES: usize = max(SAMPLE_LEN, STREAM_LEN);
 
 static mut WORK: Aligned<[u8; WORK_BYTES]> = Aligned([0; WORK_BYTES]);
 static mut PACKED: [u8; PACKED_BYTES] = [0; PACKED_BYTES];
-static mut UNPACKED: [u8; SAMPLE_LEN] = [0; SAMPLE_LEN];
+static mut UNPACKED: [u8; UNPACKED_BYTES] = [0; UNPACKED_BYTES];
 
 #[entry]
 fn main() -> ! {
@@ -71,7 +79,7 @@ fn main() -> ! {
         "memory: work {=usize} B, packed {=usize} B, unpacked {=usize} B",
         WORK_BYTES,
         PACKED_BYTES,
-        SAMPLE_LEN
+        UNPACKED_BYTES
     );
     let ok = golden(work) & demo(work, packed, unpacked) & adaptive(work, packed, unpacked);
     let (used, size) = stack::usage();
@@ -106,8 +114,9 @@ fn golden(work: &mut [u8]) -> bool {
     true
 }
 
-/// Compresses the sample, checks it against the host's blob, decodes the
-/// host's blob and checks it byte for byte.
+/// Compresses the sample in `CHUNK`-byte chunks and the stream as one
+/// chunk, checks each against the host's blob, decodes the host's blobs
+/// and checks them byte for byte.
 fn demo(work: &mut [u8], packed: &mut [u8], unpacked: &mut [u8]) -> bool {
     let t = clock::ticks();
     let file = match ModelFile::parse(&MODEL.0) {
@@ -145,7 +154,19 @@ fn demo(work: &mut [u8], packed: &mut [u8], unpacked: &mut [u8]) -> bool {
             return false;
         }
     };
-    round_trip("int8", &mut m, &HOST_BLOB.0, packed, unpacked)
+    let sample = Job {
+        name: "int8",
+        input: &TEXT.0[..SAMPLE_LEN],
+        chunk: CHUNK,
+        host_blob: &HOST_BLOB.0,
+    };
+    let stream = Job {
+        name: "stream",
+        input: &TEXT.0[..STREAM_LEN],
+        chunk: STREAM_CHUNK,
+        host_blob: &HOST_STREAM_BLOB.0,
+    };
+    round_trip(&mut m, &sample, packed, unpacked) & round_trip(&mut m, &stream, packed, unpacked)
 }
 
 /// The same checks with `coder-core`'s adaptive order-2 context model, whose
@@ -164,22 +185,37 @@ fn adaptive(work: &mut [u8], packed: &mut [u8], unpacked: &mut [u8]) -> bool {
             return false;
         }
     };
-    round_trip("order2", &mut m, &HOST_ORDER2_BLOB.0, packed, unpacked)
+    let job = Job {
+        name: "order2",
+        input: &TEXT.0[..SAMPLE_LEN],
+        chunk: CHUNK,
+        host_blob: &HOST_ORDER2_BLOB.0,
+    };
+    round_trip(&mut m, &job, packed, unpacked)
 }
 
-/// Compresses the sample with `m`, checks the output against the host's
-/// blob byte for byte, decodes the host's blob and checks it against the
-/// sample.
-fn round_trip<M: Model>(
-    name: &str,
-    m: &mut M,
-    host_blob: &[u8],
-    packed: &mut [u8],
-    unpacked: &mut [u8],
-) -> bool {
-    let sample = &SAMPLE.0[..];
+/// One compression to check: `input` in `chunk`-byte chunks, which the host
+/// compressed to `host_blob`.
+struct Job<'a> {
+    name: &'a str,
+    input: &'a [u8],
+    chunk: usize,
+    host_blob: &'a [u8],
+}
+
+/// Compresses the job's input with `m`, checks the output against the
+/// host's blob byte for byte, decodes the host's blob and checks it against
+/// the input.
+fn round_trip<M: Model>(m: &mut M, job: &Job<'_>, packed: &mut [u8], unpacked: &mut [u8]) -> bool {
+    let Job {
+        name,
+        input: sample,
+        chunk,
+        host_blob,
+    } = *job;
+    let len = sample.len();
     let t = clock::ticks();
-    let n = match compress_into(m, sample, CHUNK, packed) {
+    let n = match compress_into(m, sample, chunk, packed) {
         Ok(n) => n,
         Err(e) => {
             defmt::error!("{=str}: compress: {}", name, e);
@@ -191,13 +227,13 @@ fn round_trip<M: Model>(
     defmt::info!(
         "{=str}: compressed {=usize} -> {=usize} B in {=usize}-byte chunks, {=f32} bits/byte, {=u64} {=str}, {=u64} {=str}/byte",
         name,
-        SAMPLE_LEN,
+        len,
         n,
-        CHUNK,
-        (8 * n) as f32 / SAMPLE_LEN as f32,
+        chunk,
+        (8 * n) as f32 / len as f32,
         enc,
         clock::UNIT,
-        enc / SAMPLE_LEN as u64,
+        enc / len as u64,
         clock::UNIT
     );
     defmt::info!("{=str}: device blob {=[u8]}", name, blob);
@@ -236,7 +272,7 @@ fn round_trip<M: Model>(
                 len,
                 dec,
                 clock::UNIT,
-                dec / SAMPLE_LEN as u64,
+                dec / len as u64,
                 clock::UNIT
             );
             true

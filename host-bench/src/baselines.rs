@@ -270,13 +270,16 @@ impl Compressor for Flac {
     }
 }
 
-/// Zstandard at a level, optionally with a dictionary.
+/// Zstandard at a level, optionally with a dictionary or a long window.
 #[derive(Clone, Debug)]
 pub struct Zstd {
     /// 1..=22.
     pub level: i32,
     /// A trained dictionary the decoder must also have.
     pub dict: Option<Arc<Vec<u8>>>,
+    /// `--long=N`: long-distance matching over a `2^N`-byte window (a
+    /// decoder needs as much memory; 27 is zstd's default limit).
+    pub long: Option<u32>,
 }
 
 impl Zstd {
@@ -285,6 +288,7 @@ impl Zstd {
         Self {
             level: 19,
             dict: None,
+            long: None,
         }
     }
 
@@ -293,6 +297,16 @@ impl Zstd {
         Self {
             level: 19,
             dict: Some(Arc::new(dict)),
+            long: None,
+        }
+    }
+
+    /// `zstd --ultra -22 --long=27`, its strongest setting for whole files.
+    pub fn best() -> Self {
+        Self {
+            level: 22,
+            dict: None,
+            long: Some(27),
         }
     }
 }
@@ -308,13 +322,27 @@ pub fn train_zstd_dict(training: &[u8], max_size: usize) -> Result<Vec<u8>, Erro
 
 impl Compressor for Zstd {
     fn name(&self) -> String {
+        let ultra = if self.level > 19 { "--ultra " } else { "" };
+        let long = self
+            .long
+            .map(|w| format!(" --long={w}"))
+            .unwrap_or_default();
         match &self.dict {
-            None => format!("zstd -{}", self.level),
+            None => format!("zstd {ultra}-{}{long}", self.level),
             Some(d) => format!("zstd -{} + {} KiB dict", self.level, d.len() / 1024),
         }
     }
 
     fn compress(&self, data: &[u8]) -> Result<Vec<u8>, Error> {
+        if let Some(w) = self.long {
+            use zstd::zstd_safe::CParameter;
+            let mut c = zstd::bulk::Compressor::new(self.level)
+                .map_err(|e| Error::codec(&self.name(), e))?;
+            c.set_parameter(CParameter::EnableLongDistanceMatching(true))
+                .and_then(|_| c.set_parameter(CParameter::WindowLog(w)))
+                .map_err(|e| Error::codec(&self.name(), e))?;
+            return c.compress(data).map_err(|e| Error::codec(&self.name(), e));
+        }
         let dict = self.dict.as_deref().map(Vec::as_slice).unwrap_or(&[]);
         zstd::bulk::Compressor::with_dictionary(self.level, dict)
             .and_then(|mut c| c.compress(data))
@@ -351,9 +379,24 @@ impl Default for Brotli {
     }
 }
 
+impl Brotli {
+    /// `brotli -q 11 -w 24`: the largest standard window, its strongest
+    /// setting for whole files.
+    pub fn best() -> Self {
+        Self {
+            quality: 11,
+            lgwin: 24,
+        }
+    }
+}
+
 impl Compressor for Brotli {
     fn name(&self) -> String {
-        format!("brotli -q{}", self.quality)
+        if self.lgwin == 22 {
+            format!("brotli -q{}", self.quality)
+        } else {
+            format!("brotli -q{} -w{}", self.quality, self.lgwin)
+        }
     }
 
     fn compress(&self, data: &[u8]) -> Result<Vec<u8>, Error> {

@@ -13,6 +13,11 @@
 //! - [`table1`], [`meta`] and [`report`]: running Table 1, its metadata,
 //!   and writing Markdown, JSON and CSV.
 //! - [`throughput`]: int8 inference speed of the paper's sizes.
+//! - [`files`]: whole files, `lmc` beside xz, zstd and brotli at their
+//!   strongest.
+//! - [`figure6`], [`generate`] with [`figure35`], [`figure2`]: the paper's
+//!   figures (in-context rate over length; compressors as generative
+//!   models; adjusted rate against model size), drawn by [`plot`].
 //!
 //! The file compressor `lmc` is its own crate (`lmc/`).
 //!
@@ -34,9 +39,15 @@ pub mod accounting;
 pub mod baselines;
 pub mod data;
 mod error;
+pub mod figure2;
+pub mod figure35;
+pub mod figure6;
+pub mod files;
+pub mod generate;
 pub mod lm;
 pub mod meta;
 pub mod paper;
+pub mod plot;
 pub mod report;
 pub mod table1;
 pub mod throughput;

@@ -29,6 +29,9 @@ struct Cli {
 enum Cmd {
     /// Run Table 1 and write it as Markdown, JSON and CSV.
     Table1(Box<Table1Args>),
+    /// Whole files: lmc beside xz -9e, zstd --ultra -22 --long and brotli
+    /// -q 11 -w 24, whole and in 2048-byte chunks (Markdown and JSON).
+    Files(Box<host_bench::files::FilesArgs>),
     /// Train the zstd dictionary on an enwik training range.
     TrainDict {
         /// enwik file to train on.
@@ -66,6 +69,15 @@ enum Cmd {
         #[arg(long, default_value = "reports/throughput")]
         out: PathBuf,
     },
+    /// Figure 6: the rate of the first n bytes of a chunk, n = 1..2048, for
+    /// gzip, LZMA2 and the int8 models, per data set (PNG, SVG, CSV, JSON).
+    Figure6(Box<Figure6Args>),
+    /// Figures 3-5: bytes sampled from gzip, LZMA2 and the int8 models,
+    /// conditioned on real text, audio and an image patch.
+    Generate(Box<GenerateArgs>),
+    /// Figure 2: adjusted rate (compressed + model) / raw against model
+    /// size for 10^7, 10^8 and 10^9 bytes of enwik.
+    Figure2(Box<Figure2Args>),
     /// Write an int8 model file with random weights (to try the LM rows
     /// before a trained model exists; it compresses badly).
     RandomModel {
@@ -189,10 +201,146 @@ struct Table1Args {
     threads: Option<usize>,
 }
 
+#[derive(clap::Args)]
+struct Figure6Args {
+    /// Output folder.
+    #[arg(long, default_value = "reports/figures/figure6")]
+    out: PathBuf,
+    /// Data sets (chunked exactly as in Table 1).
+    #[arg(long, value_delimiter = ',', default_values = ["enwik", "imagenet", "librispeech"])]
+    datasets: Vec<DatasetName>,
+    /// Chunks averaged per data set (evenly spaced).
+    #[arg(long, default_value_t = 100)]
+    chunks: usize,
+    /// enwik file (held-out range from --enwik-start).
+    #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
+    enwik: PathBuf,
+    /// First enwik byte used.
+    #[arg(long, default_value_t = data::ENWIK_EVAL_START)]
+    enwik_start: usize,
+    /// Folder of ImageNet JPEG/PNG photos.
+    #[arg(long, default_value = "../shared/data/imagenet")]
+    imagenet: PathBuf,
+    /// Folder tree of LibriSpeech FLAC files.
+    #[arg(long, default_value = "../shared/data/librispeech")]
+    librispeech: PathBuf,
+    /// Classical compressors (gzip, xz: the paper's settings).
+    #[arg(long, value_delimiter = ',', default_values = ["gzip", "xz"])]
+    compressors: Vec<CompressorName>,
+    /// Classical grid: every length up to this one...
+    #[arg(long, default_value_t = 64)]
+    dense: usize,
+    /// ...then every this many bytes.
+    #[arg(long, default_value_t = 16)]
+    step: usize,
+    /// int8 model files (repeatable; default: every shipped model).
+    #[arg(long = "model")]
+    models: Vec<PathBuf>,
+    /// Skip re-coding the chunks with Table 1's code path to check the
+    /// model curves' end.
+    #[arg(long)]
+    no_check: bool,
+    /// Top of the plots' y axis (rate; higher values are clipped).
+    #[arg(long, default_value_t = 2.0)]
+    y_max: f64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Modality {
+    Text,
+    Audio,
+    Image,
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    /// Output folder.
+    #[arg(long, default_value = "reports/figures/figure35")]
+    out: PathBuf,
+    /// Sampling seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// What to condition on.
+    #[arg(long, value_delimiter = ',', default_values = ["text", "audio", "image"])]
+    modalities: Vec<Modality>,
+    /// Classical samplers (gzip, xz).
+    #[arg(long, value_delimiter = ',', default_values = ["gzip", "xz"])]
+    compressors: Vec<CompressorName>,
+    /// int8 model files (repeatable; default: every shipped model).
+    #[arg(long = "model")]
+    models: Vec<PathBuf>,
+    /// enwik file (held-out range from --enwik-start).
+    #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
+    enwik: PathBuf,
+    /// First enwik byte used.
+    #[arg(long, default_value_t = data::ENWIK_EVAL_START)]
+    enwik_start: usize,
+    /// Which held-out enwik chunk (the first 1,948 bytes given, 100 sampled).
+    #[arg(long, default_value_t = 100)]
+    text_chunk: usize,
+    /// Text bytes given before sampling.
+    #[arg(long, default_value_t = 1948)]
+    text_given: usize,
+    /// Folder tree of LibriSpeech FLAC files.
+    #[arg(long, default_value = "../shared/data/librispeech")]
+    librispeech: PathBuf,
+    /// Which LibriSpeech chunk (the first 1,024 bytes given); default: the
+    /// loudest (largest variance) of 64 evenly spaced chunks.
+    #[arg(long)]
+    audio_chunk: Option<usize>,
+    /// Audio bytes given before sampling.
+    #[arg(long, default_value_t = 1024)]
+    audio_given: usize,
+    /// Folder of ImageNet JPEG/PNG photos.
+    #[arg(long, default_value = "../shared/data/imagenet")]
+    imagenet: PathBuf,
+    /// Which ImageNet patch (the left half of every row given); default:
+    /// of 64 evenly spaced patches, the one at the 75th percentile of
+    /// pixel variance (structured, neither flat nor noise).
+    #[arg(long)]
+    image_chunk: Option<usize>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct Figure2Args {
+    /// Output folder.
+    #[arg(long, default_value = "reports/figures/figure2")]
+    out: PathBuf,
+    /// Read the raw enwik LM rates from this Table 1 JSON instead of
+    /// measuring them.
+    #[arg(long)]
+    table1: Option<PathBuf>,
+    /// enwik file (held-out range from --enwik-start) to measure on.
+    #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
+    enwik: PathBuf,
+    /// First enwik byte used.
+    #[arg(long, default_value_t = data::ENWIK_EVAL_START)]
+    enwik_start: usize,
+    /// Measure on at most this many chunks (evenly spaced; default all).
+    #[arg(long)]
+    max_chunks: Option<usize>,
+    /// int8 model files (repeatable; default: every shipped model).
+    #[arg(long = "model")]
+    models: Vec<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Table1(a) => run_table1(*a),
+        Cmd::Files(a) => {
+            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            host_bench::files::run(&a, command).map(|_| ())
+        }
         Cmd::TrainDict {
             enwik,
             end,
@@ -207,6 +355,9 @@ fn main() -> ExitCode {
             threads,
             out,
         } => throughput(&enwik, start, bytes, &windows, threads, &out),
+        Cmd::Figure6(a) => run_figure6(*a),
+        Cmd::Generate(a) => run_generate(*a),
+        Cmd::Figure2(a) => run_figure2(*a),
         Cmd::RandomModel {
             d_model,
             window,
@@ -411,6 +562,404 @@ fn run_table1(mut a: Table1Args) -> Result<(), Error> {
     report::write_all(&t, &a.out)?;
     println!("{}", report::markdown(&t));
     eprintln!("wrote {}/table1.{{md,json,csv}}", a.out.display());
+    Ok(())
+}
+
+fn set_threads(threads: Option<usize>) -> Result<(), Error> {
+    if let Some(t) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .map_err(|e| Error::Data(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The command line, for the reports.
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+/// `models`, or every shipped model found (noting those missing).
+fn models_or_shipped(models: Vec<PathBuf>, meta: &mut Meta) -> Vec<PathBuf> {
+    if !models.is_empty() {
+        return models;
+    }
+    let mut out = Vec::new();
+    for s in &lmc::SHIPPED {
+        match lmc::shipped_path(s.level) {
+            Ok(p) => out.push(p),
+            Err(e) => meta.notes.push(format!("no {} model: {e}", s.name)),
+        }
+    }
+    out
+}
+
+fn classical(name: CompressorName) -> Result<Box<dyn Compressor>, Error> {
+    Ok(match name {
+        CompressorName::Gzip => Box::new(baselines::Gzip::default()),
+        CompressorName::Xz => Box::new(baselines::Xz::paper()),
+        CompressorName::Xz9e => Box::new(baselines::Xz::best()),
+        CompressorName::Zstd => Box::new(baselines::Zstd::plain()),
+        CompressorName::Brotli => Box::new(baselines::Brotli::default()),
+        _ => {
+            return Err(Error::Data(
+                "figures take gzip, xz, xz9e, zstd or brotli".into(),
+            ))
+        }
+    })
+}
+
+fn load_models<'a>(
+    paths: &[PathBuf],
+    bytes: &'a [Vec<u8>],
+    meta: &mut Meta,
+) -> Result<Vec<LmModel<'a>>, Error> {
+    let mut lms = Vec::new();
+    for (p, b) in paths.iter().zip(bytes) {
+        let m = LmModel::from_file(p, b)?;
+        meta.models.push(ModelMeta {
+            name: m.name().to_string(),
+            path: p.display().to_string(),
+            parameters: m.parameters(),
+            file_bytes: m.model_file_bytes(),
+        });
+        lms.push(m);
+    }
+    Ok(lms)
+}
+
+fn run_figure6(a: Figure6Args) -> Result<(), Error> {
+    use host_bench::figure6;
+    set_threads(a.threads)?;
+    let t0 = std::time::Instant::now();
+    let mut meta = Meta::now();
+    let sample = Sample::Even(a.chunks);
+    let paths = models_or_shipped(a.models, &mut meta);
+    let bytes = paths
+        .iter()
+        .map(|p| lm::read_model(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let lms = load_models(&paths, &bytes, &mut meta)?;
+    let compressors = a
+        .compressors
+        .iter()
+        .map(|&c| classical(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let grid = figure6::classical_grid(data::CHUNK, a.dense, a.step);
+    let mut out = Vec::new();
+    for d in &a.datasets {
+        eprintln!("loading {}", name_of(*d));
+        let chunks = match d {
+            DatasetName::Enwik => data::load_enwik(&a.enwik, a.enwik_start, None, sample)?,
+            DatasetName::Imagenet => data::load_imagenet(&a.imagenet, sample)?,
+            DatasetName::Librispeech => data::load_librispeech(&a.librispeech, sample)?,
+            DatasetName::Random => data::random_chunks(a.chunks, 0),
+        };
+        meta.datasets
+            .push(DatasetMeta::of(&chunks, &sample.describe()));
+        let mut curves = Vec::new();
+        let mut checks = Vec::new();
+        for m in &lms {
+            let done = bar(
+                &format!("{} / {} trace", chunks.kind, m.name()),
+                chunks.len() as u64,
+            );
+            let traced = figure6::trace_chunks(m.source(), &chunks, &*done)?;
+            drop(done);
+            let curve = figure6::model_curve(m.name(), &traced);
+            if !a.no_check {
+                // Table 1's own path: encode, decode, compare, container.
+                let done = bar(
+                    &format!("{} / {} table1", chunks.kind, m.name()),
+                    chunks.len() as u64,
+                );
+                let codes = lm::code_chunks(m.source(), &chunks, &*done)?;
+                drop(done);
+                // What `lm::measure_lm` sums for Table 1's raw and ideal rows.
+                let coded_sum: u64 = codes.iter().map(|c| c.bytes.len() as u64).sum();
+                let ideal_bits: f64 = codes.iter().map(|c| c.ideal_bits).sum();
+                let identical = codes.len() == traced.len()
+                    && codes.iter().zip(&traced).all(|(c, t)| c.bytes == t.code);
+                let check = figure6::Table1Check {
+                    compressor: m.name().to_string(),
+                    traced_coded_bytes: curve.coded_bytes.unwrap_or(0),
+                    table1_coded_bytes: coded_sum,
+                    table1_ideal_rate: ideal_bits / 8.0 / chunks.bytes() as f64,
+                    curve_end_rate: curve.end_rate(),
+                    identical,
+                };
+                if !identical || check.traced_coded_bytes != check.table1_coded_bytes {
+                    return Err(Error::Data(format!(
+                        "{}: the trace pass's codes differ from Table 1's",
+                        m.name()
+                    )));
+                }
+                checks.push(check);
+            }
+            curves.push(curve);
+        }
+        for c in &compressors {
+            let done = bar(
+                &format!("{} / {}", chunks.kind, c.name()),
+                chunks.len() as u64,
+            );
+            curves.push(figure6::classical_curve(
+                c.as_ref(),
+                &chunks,
+                &grid,
+                &*done,
+            )?);
+        }
+        out.push(figure6::DatasetCurves {
+            dataset: chunks.kind,
+            chunks: chunks.len(),
+            curves,
+            table1_checks: checks,
+        });
+    }
+    meta.notes.push(
+        "figure6.json keeps the model curves at the classical grid's lengths; figure6-<dataset>.csv has every n".into(),
+    );
+    meta.seconds = t0.elapsed().as_secs_f64();
+    let f = figure6::Figure6 {
+        meta,
+        command: command_line(),
+        classical_grid: format!(
+            "every n in 1..={}, then every {} up to {}",
+            a.dense,
+            a.step,
+            data::CHUNK
+        ),
+        datasets: out,
+    };
+    figure6::write_all(&f, &a.out, a.y_max)?;
+    println!("{}", figure6::markdown(&f));
+    eprintln!("wrote {}/figure6*", a.out.display());
+    Ok(())
+}
+
+fn chunk_at(c: &Chunks, i: usize) -> Result<Vec<u8>, Error> {
+    c.iter().nth(i).map(<[u8]>::to_vec).ok_or_else(|| {
+        Error::Data(format!(
+            "{}: chunk {i} asked for, {} available",
+            c.source,
+            c.len()
+        ))
+    })
+}
+
+fn run_generate(a: GenerateArgs) -> Result<(), Error> {
+    use host_bench::figure35::{self, Task};
+    use host_bench::generate::{CompressorSampler, Given, ModelSampler, Sampler};
+    use lmc::ChunkModel;
+    set_threads(a.threads)?;
+    let t0 = std::time::Instant::now();
+    let mut meta = Meta::now();
+    let mut tasks = Vec::new();
+    for m in &a.modalities {
+        match m {
+            Modality::Text => {
+                let c = data::load_enwik(&a.enwik, a.enwik_start, None, Sample::All)?;
+                meta.datasets.push(DatasetMeta::of(&c, "all"));
+                let start = a.enwik_start + a.text_chunk * data::CHUNK;
+                tasks.push(Task::new(
+                    "text",
+                    format!(
+                        "{} bytes [{start}, {}) (held-out chunk {})",
+                        a.enwik.display(),
+                        start + data::CHUNK,
+                        a.text_chunk
+                    ),
+                    chunk_at(&c, a.text_chunk)?,
+                    Given::Prefix(a.text_given),
+                ));
+            }
+            Modality::Audio => {
+                let c = data::load_librispeech(&a.librispeech, Sample::All)?;
+                meta.datasets.push(DatasetMeta::of(&c, "all"));
+                let k = a
+                    .audio_chunk
+                    .unwrap_or_else(|| figure35::pick_by_variance(&c, 64, 1.0));
+                tasks.push(Task::new(
+                    "audio",
+                    format!("{} chunk {} (of {})", a.librispeech.display(), k, c.len()),
+                    chunk_at(&c, k)?,
+                    Given::Prefix(a.audio_given),
+                ));
+            }
+            Modality::Image => {
+                let c = data::load_imagenet(&a.imagenet, Sample::All)?;
+                meta.datasets.push(DatasetMeta::of(&c, "all"));
+                let k = a
+                    .image_chunk
+                    .unwrap_or_else(|| figure35::pick_by_variance(&c, 64, 0.75));
+                tasks.push(Task::new(
+                    "image",
+                    format!("{} patch {} (of {})", a.imagenet.display(), k, c.len()),
+                    chunk_at(&c, k)?,
+                    Given::RowHalves {
+                        width: data::PATCH_COLS,
+                        given: data::PATCH_COLS / 2,
+                    },
+                ));
+            }
+        }
+    }
+    let paths = models_or_shipped(a.models, &mut meta);
+    let bytes = paths
+        .iter()
+        .map(|p| lm::read_model(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let lms = load_models(&paths, &bytes, &mut meta)?;
+    let compressors = a
+        .compressors
+        .iter()
+        .map(|&c| classical(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut works: Vec<Vec<u8>> = lms.iter().map(|m| m.source().new_work()).collect();
+    let mut samplers: Vec<(String, Box<dyn Sampler + '_>)> = Vec::new();
+    for (c, name) in compressors.iter().zip(&a.compressors) {
+        let slug = match name {
+            CompressorName::Gzip => "gzip",
+            CompressorName::Xz => "lzma2",
+            CompressorName::Xz9e => "lzma2-9e",
+            CompressorName::Zstd => "zstd",
+            CompressorName::Brotli => "brotli",
+            _ => "classical",
+        };
+        samplers.push((slug.into(), Box::new(CompressorSampler::new(c.as_ref()))));
+    }
+    for ((m, w), p) in lms.iter().zip(works.iter_mut()).zip(&paths) {
+        let slug = p
+            .file_stem()
+            .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+        let model = m.source().model(w)?;
+        samplers.push((
+            slug,
+            Box::new(ModelSampler::new(m.name().to_string(), model)),
+        ));
+    }
+    let progress = |msg: &str, n: u64| -> Box<dyn Fn(u64)> { bar(msg, n) };
+    let mut results = Vec::new();
+    for t in &tasks {
+        let r = figure35::run_task(t, &mut samplers, a.seed, &progress)?;
+        if t.modality == "text" {
+            println!(
+                "--- context (last 300 of {} bytes) ---",
+                t.original.len() - r.original_sampled.len()
+            );
+            let ctx = &t.original[..t.original.len() - r.original_sampled.len()];
+            println!(
+                "{}",
+                String::from_utf8_lossy(&ctx[ctx.len().saturating_sub(300)..])
+            );
+            println!(
+                "--- original continuation ---\n{}",
+                String::from_utf8_lossy(&r.original_sampled)
+            );
+            for s in &r.samples {
+                println!(
+                    "--- {} ---\n{}",
+                    s.sampler,
+                    String::from_utf8_lossy(&s.sampled)
+                );
+            }
+        }
+        results.push(r);
+    }
+    drop(samplers);
+    meta.seconds = t0.elapsed().as_secs_f64();
+    let f = figure35::Figure35 {
+        meta,
+        command: command_line(),
+        seed: a.seed,
+        method: vec![
+            "compressors: p(b | x) proportional to 2^-(8 len C(x.b) - 8 len C(x)) over all 256 bytes, len in bytes of the whole compressed output".into(),
+            "models: p(b | x) = freq(b) / 2^precision, the int8 model's integer table the coder uses".into(),
+            "one SplitMix64(seed) stream per sampler and task; a byte is drawn from a 53-bit uniform by inverse CDF".into(),
+        ],
+        tasks: results,
+    };
+    figure35::write_all(&f, &a.out)?;
+    eprintln!("wrote {}/", a.out.display());
+    Ok(())
+}
+
+fn run_figure2(a: Figure2Args) -> Result<(), Error> {
+    use host_bench::figure2::{self, ModelRate};
+    set_threads(a.threads)?;
+    let t0 = std::time::Instant::now();
+    let mut meta = Meta::now();
+    let paths = models_or_shipped(a.models, &mut meta);
+    let bytes = paths
+        .iter()
+        .map(|p| lm::read_model(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let lms = load_models(&paths, &bytes, &mut meta)?;
+    let rates = match &a.table1 {
+        Some(p) => {
+            let json = std::fs::read_to_string(p)
+                .map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
+            let all = figure2::rates_from_table1(&json, &p.display().to_string())?;
+            // Only rows of the models given (same label, parameters and file size).
+            let mut keep = Vec::new();
+            for m in &lms {
+                match all.iter().find(|r| {
+                    r.name == m.name()
+                        && r.parameters == m.parameters()
+                        && r.file_bytes == m.model_file_bytes()
+                }) {
+                    Some(r) => keep.push(r.clone()),
+                    None => meta.notes.push(format!(
+                        "{}: not in {} (or a different file); left out",
+                        m.name(),
+                        p.display()
+                    )),
+                }
+            }
+            keep
+        }
+        None => {
+            let sample = a.max_chunks.map_or(Sample::All, Sample::Even);
+            let chunks = data::load_enwik(&a.enwik, a.enwik_start, None, sample)?;
+            meta.datasets
+                .push(DatasetMeta::of(&chunks, &sample.describe()));
+            let mut out = Vec::new();
+            for m in &lms {
+                let done = bar(&format!("enwik / {}", m.name()), chunks.len() as u64);
+                let s = lm::measure_lm(m, &chunks, false, &*done)?;
+                out.push(ModelRate {
+                    name: m.name().to_string(),
+                    parameters: m.parameters(),
+                    file_bytes: m.model_file_bytes(),
+                    raw_rate: s.raw_rate(),
+                    eval_bytes: s.raw_bytes,
+                    source: format!(
+                        "measured: {} [{}..], {} chunks, real codes decoded back",
+                        a.enwik.display(),
+                        a.enwik_start,
+                        s.chunks
+                    ),
+                });
+            }
+            out
+        }
+    };
+    if rates.is_empty() {
+        return Err(Error::Data("no model rates to plot".into()));
+    }
+    meta.seconds = t0.elapsed().as_secs_f64();
+    let f = figure2::Figure2 {
+        meta,
+        command: command_line(),
+        legend: figure2::legend(&rates),
+        points: figure2::points(&rates, &figure2::DATA_SIZES),
+        models: rates,
+    };
+    figure2::write_all(&f, &a.out)?;
+    println!("{}", figure2::markdown(&f));
+    eprintln!("wrote {}/figure2.{{json,csv,png,svg}}", a.out.display());
     Ok(())
 }
 

@@ -137,6 +137,17 @@ pub enum Error {
     CompressedFromTerminal,
     /// A coder error that none of the above explains.
     Coder(coder_core::Error),
+    /// A stream names a mixer preset this build does not have.
+    UnknownPreset(u8),
+    /// A coding that runs the language model was asked for without one.
+    ModelNeeded,
+    /// A chunk longer than a model that cannot stream predicts.
+    ChunkTooLong {
+        /// The chunk size asked for.
+        chunk_size: u32,
+        /// The model's context.
+        context: u32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -146,7 +157,8 @@ impl fmt::Display for Error {
             Error::NotOurs => f.write_str("not an lmc compressed file (bad magic)"),
             Error::UnsupportedVersion(v) => write!(
                 f,
-                "lmc format version {v} is not supported by this build (it reads version {})",
+                "lmc format version {v} is not supported by this build (it reads versions {} to {})",
+                coder_core::container::MIN_VERSION,
                 coder_core::container::VERSION
             ),
             Error::BadHeader => f.write_str("corrupt header (header checksum mismatch)"),
@@ -244,6 +256,15 @@ impl fmt::Display for Error {
                 f.write_str("compressed data not read from a terminal (use -f to force)")
             }
             Error::Coder(e) => write!(f, "{e}"),
+            Error::UnknownPreset(p) => write!(
+                f,
+                "the stream uses mixer preset {p}, which this build of lmc does not have (a newer lmc wrote it)"
+            ),
+            Error::ModelNeeded => f.write_str("this coding needs a language model, and none was given"),
+            Error::ChunkTooLong { chunk_size, context } => write!(
+                f,
+                "chunk size {chunk_size} is longer than the model's context ({context} bytes), and this model cannot stream past it; use -b {context} or less, or a model with a sliding window"
+            ),
         }
     }
 }

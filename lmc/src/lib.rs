@@ -34,6 +34,7 @@
 //! assert_eq!(back, text);
 //! ```
 
+pub mod coding;
 pub mod dest;
 mod error;
 pub mod models;
@@ -43,13 +44,13 @@ pub mod stream;
 pub use dest::{plan, Dest, Plan, Rules, SUFFIX};
 pub use error::{io_message, Error};
 pub use models::{
-    find_shipped, identify, load_model_bytes, shipped_path, with_thread_models, ChunkModel,
-    Int8Source, Shipped, ThreadModels, SHIPPED,
+    find_shipped, identify, load_model_bytes, shipped_path, with_thread_models, with_workers,
+    ChunkModel, Int8Source, Shipped, ThreadModels, Workers, SHIPPED,
 };
 pub use output::AtomicFile;
 pub use stream::{
-    check_model, compress, decompress, open, scan, LogLoss, Reader, RecordStats, Streams, Summary,
-    DEFAULT_CHUNK_SIZE,
+    check_model, check_settings, compress, compress_with, decompress, decompress_with, open, scan,
+    LogLoss, Reader, RecordStats, Settings, Streams, Summary, DEFAULT_CHUNK_SIZE,
 };
 
 /// The README's examples run as doc tests.

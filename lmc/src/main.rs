@@ -35,10 +35,10 @@ use std::time::Instant;
 
 use clap::error::{ContextKind, ErrorKind};
 use clap::{Args, Parser, Subcommand};
-use coder_core::container::HEADER_LEN;
+use coder_core::container::{Coding, Mode, HEADER_LEN};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle, TermLike};
 use lmc::dest::is_stdin;
-use lmc::{models, AtomicFile, Dest, Error, Int8Source, LogLoss, Rules};
+use lmc::{models, AtomicFile, Dest, Error, Int8Source, LogLoss, Rules, Settings};
 /// Inputs at least this large get a progress bar on a terminal.
 const PROGRESS_MIN_BYTES: u64 = 1 << 20;
 /// Exit status when stdout's reader has gone: 128 + SIGPIPE (13), what a
@@ -132,9 +132,23 @@ struct Opts {
     /// The best compression (-3).
     #[arg(help_heading = "Tuning", long, overrides_with_all = LEVELS)]
     best: bool,
-    /// Chunk size when compressing (bytes; K and M suffixes allowed).
-    #[arg(help_heading = "Tuning", short = 'b', long, value_name = "BYTES", value_parser = parse_size, default_value = "2048", allow_hyphen_values = true)]
-    chunk_size: u32,
+    /// Chunk (block) size when compressing (bytes; K and M suffixes
+    /// allowed): bigger blocks compress better, smaller ones code in
+    /// parallel on more threads. Default: 1M, or a model's context when the
+    /// model cannot stream past it.
+    #[arg(help_heading = "Tuning", short = 'b', long, value_name = "BYTES", value_parser = parse_size, allow_hyphen_values = true)]
+    chunk_size: Option<u32>,
+    /// What codes each block: the Transformer mixed with adaptive context
+    /// and match models (mixed), the Transformer alone (model, the paper's
+    /// coder), or the adaptive models alone (adaptive: no Transformer,
+    /// fast).
+    #[arg(help_heading = "Tuning", short = 'M', long, value_enum, default_value_t = CliMode::Mixed)]
+    mode: CliMode,
+    /// Start each block from the previous block's last window (the
+    /// Transformer reads it first): better at small blocks, but blocks
+    /// then decode one after the other.
+    #[arg(help_heading = "Tuning", long)]
+    chain: bool,
     /// Worker threads (default: all cores).
     #[arg(help_heading = "Tuning", short = 'T', long, value_name = "N", value_parser = parse_threads, allow_hyphen_values = true)]
     threads: Option<usize>,
@@ -150,6 +164,38 @@ struct Opts {
     /// Print sizes, rate and speed of every file.
     #[arg(help_heading = "Output", short = 'v', long, overrides_with = "quiet")]
     verbose: bool,
+}
+
+/// The default block size, chosen by measurement (lmc/README.md): a
+/// block this large holds most files whole, where the adaptive models and
+/// the streaming Transformer gain most; bigger files still code in
+/// parallel, a block per thread.
+const DEFAULT_BLOCK: u32 = 1 << 20;
+
+/// `--mode`'s values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum CliMode {
+    /// The Transformer mixed with adaptive context and match models.
+    Mixed,
+    /// The Transformer alone, one symbol per byte (the paper's coder).
+    Model,
+    /// The adaptive context and match models alone: no Transformer.
+    Adaptive,
+}
+
+impl CliMode {
+    fn coding(self, chain: bool) -> Coding {
+        let (mode, preset) = match self {
+            CliMode::Mixed => (Mode::Mixed, lmc::coding::HOST_PRESET),
+            CliMode::Model => (Mode::Model, 0),
+            CliMode::Adaptive => (Mode::Adaptive, lmc::coding::HOST_PRESET),
+        };
+        Coding {
+            mode,
+            preset,
+            chained: chain && mode.uses_model(),
+        }
+    }
 }
 
 /// The options that choose a model: the last one given wins.
@@ -210,6 +256,18 @@ struct Loaded {
 }
 
 impl Opts {
+    /// The block size: `-b`, else the default, shortened to the context of
+    /// a model that cannot stream past it.
+    fn block_size(&self, model: Option<&Int8Source<'_>>) -> u32 {
+        use lmc::ChunkModel;
+        let limit = match (self.mode, model) {
+            (CliMode::Adaptive, _) | (_, None) => None,
+            (_, Some(m)) => m.max_chunk(),
+        };
+        self.chunk_size
+            .unwrap_or_else(|| limit.map_or(DEFAULT_BLOCK, |l| l.min(DEFAULT_BLOCK)))
+    }
+
     fn level(&self) -> u8 {
         if self.l3 || self.best {
             3
@@ -472,7 +530,7 @@ fn tick(pb: &ProgressBar) -> impl Fn(u64) + Sync + '_ {
 fn compress_one(
     input: &Path,
     opts: &Opts,
-    model: &Int8Source<'_>,
+    model: Option<&Int8Source<'_>>,
     dest: &Dest,
 ) -> Res<Option<u64>> {
     let (reader, meta) = open_input(input)?;
@@ -485,8 +543,11 @@ fn compress_one(
     } else {
         LogLoss::Skip
     };
+    let settings = Settings::new(opts.block_size(model))
+        .coding(opts.mode.coding(opts.chain))
+        .log_loss(log_loss);
     let (summary, written) = write_verified(dest, opts, meta.as_ref(), &pb, |w| {
-        lmc::compress(model, reader, w, opts.chunk_size, log_loss, tick(&pb))
+        lmc::compress_with(model, reader, w, &settings, tick(&pb))
     })?;
     if opts.verbose {
         let mut line = rate_line(
@@ -551,11 +612,13 @@ fn decompress_one(input: &Path, opts: &Opts, models: &Models<'_>, dest: &Dest) -
         .take(HEADER_LEN as u64)
         .read_to_end(&mut head)?;
     let shipped;
+    let needs_model = lmc::open(&head[..])?.header().coding.mode.uses_model();
     let model = match models.named {
-        Some(m) => m,
+        _ if !needs_model => None,
+        Some(m) => Some(m),
         None => {
             shipped = models.shipped_for(&head)?;
-            Int8Source::from_file(&shipped.path, &shipped.bytes)?
+            Some(Int8Source::from_file(&shipped.path, &shipped.bytes)?)
         }
     };
     let len = match meta {
@@ -570,18 +633,18 @@ fn decompress_one(input: &Path, opts: &Opts, models: &Models<'_>, dest: &Dest) -
     let start = Instant::now();
     let (header, written) = match dest {
         Dest::Nowhere => (
-            lmc::decompress(&model, &mut reader, &mut io::sink(), tick(&pb))?,
+            lmc::decompress_with(model.as_ref(), &mut reader, &mut io::sink(), tick(&pb))?,
             None,
         ),
         // Streamed, a batch of chunks at a time: the pipe's reader gets
         // data before the end, and only the exit status says it was whole.
         Dest::Stdout => {
             let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-            let header = lmc::decompress(&model, &mut reader, &mut out, tick(&pb))?;
+            let header = lmc::decompress_with(model.as_ref(), &mut reader, &mut out, tick(&pb))?;
             (header, None)
         }
         Dest::File(_) => write_verified(dest, opts, meta.as_ref(), &pb, |w| {
-            lmc::decompress(&model, &mut reader, w, tick(&pb))
+            lmc::decompress_with(model.as_ref(), &mut reader, w, tick(&pb))
         })?,
     };
     pb.finish_and_clear();
@@ -637,8 +700,7 @@ fn process(
     let written = if decompress {
         decompress_one(input, opts, models, &plan.dest)?
     } else {
-        let model = models.named.as_ref().ok_or(Error::TestWithoutDecompress)?;
-        compress_one(input, opts, model, &plan.dest)?
+        compress_one(input, opts, models.named.as_ref(), &plan.dest)?
     };
     match &plan.dest {
         Dest::File(d) if plan.remove_input => {
@@ -717,7 +779,12 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
     if opts.output.is_some() && files.len() > 1 {
         return usage(&format!("-o takes one input file, got {}", files.len()));
     }
-    let loaded = if decompress && !opts.model_named() {
+    let no_model = if decompress {
+        !opts.model_named()
+    } else {
+        opts.mode == CliMode::Adaptive
+    };
+    let loaded = if no_model {
         None
     } else {
         match opts.load() {
@@ -740,14 +807,12 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let (false, Some(model)) = (decompress, &named) {
-        let context = model.config().max_context;
-        if opts.chunk_size > context && !opts.quiet {
-            eprintln!(
-                "lmc: warning: chunk size {} is longer than the model's context ({context} bytes): \
-                 bytes past it are predicted less well",
-                opts.chunk_size
-            );
+    if !decompress {
+        let settings =
+            Settings::new(opts.block_size(named.as_ref())).coding(opts.mode.coding(opts.chain));
+        if let Err(e) = lmc::check_settings(named.as_ref(), &settings) {
+            eprintln!("lmc: {e}");
+            return ExitCode::FAILURE;
         }
     }
     let models = Models {
@@ -834,8 +899,9 @@ fn info_one(path: &Path) -> Res<()> {
     Ok(())
 }
 
-/// A row of `-l`'s table, as gzip prints it.
-fn list_row(compressed: u64, original: u64, name: &str) {
+/// A row of `-l`'s table, as gzip prints it with the mode and block size
+/// before the name.
+fn list_row(compressed: u64, original: u64, how: Option<&(String, String)>, name: &str) {
     // gzip's ratio: the share of the original saved (negative when the
     // file grew).
     let ratio = if original == 0 {
@@ -843,7 +909,8 @@ fn list_row(compressed: u64, original: u64, name: &str) {
     } else {
         100.0 * (original as f64 - compressed as f64) / original as f64
     };
-    println!("{compressed:>19} {original:>19} {ratio:>5.1}% {name}");
+    let (mode, block) = how.map_or(("-", "-"), |(m, b)| (m.as_str(), b.as_str()));
+    println!("{compressed:>19} {original:>19} {ratio:>5.1}% {mode:<14} {block:>6} {name}");
 }
 
 /// `lmc -l`: gzip's table, one line per file (compressed size, original
@@ -858,17 +925,17 @@ fn list(opts: &Opts) -> ExitCode {
     let mut status = ExitCode::SUCCESS;
     let (mut compressed, mut original, mut listed) = (0u64, 0u64, 0usize);
     println!(
-        "{:>19} {:>19}  ratio uncompressed_name",
-        "compressed", "uncompressed"
+        "{:>19} {:>19}  ratio {:<14} {:>6} uncompressed_name",
+        "compressed", "uncompressed", "mode", "block"
     );
     for f in &files {
         match list_one(f) {
-            Ok((c, o)) => {
+            Ok(l) => {
                 let shown = display(f);
                 let name = shown.strip_suffix(suffix.as_str()).unwrap_or(&shown);
-                list_row(c, o, name);
-                compressed += c;
-                original += o;
+                list_row(l.compressed, l.original, l.how.as_ref(), name);
+                compressed += l.compressed;
+                original += l.original;
                 listed += 1;
             }
             Err(e) => {
@@ -878,36 +945,98 @@ fn list(opts: &Opts) -> ExitCode {
         }
     }
     if listed > 1 {
-        list_row(compressed, original, "(totals)");
+        list_row(compressed, original, None, "(totals)");
     }
     status
 }
 
 /// Compressed and original bytes of all the streams of `path` (records
 /// are walked and their lengths checked, not decoded).
-fn list_one(path: &Path) -> Res<(u64, u64)> {
+fn list_one(path: &Path) -> Res<Listed> {
     let (reader, _) = open_input(path)?;
     let mut streams = lmc::Streams::new(BufReader::with_capacity(1 << 16, reader));
-    let (mut compressed, mut original) = (0, 0);
+    let mut l = Listed::default();
     while let Some(mut r) = streams.next_stream()? {
-        original += r.header().original_len;
+        let h = *r.header();
+        l.original += h.original_len;
+        let how = (coding_words(h.coding), size_words(h.chunk_size));
+        match &l.how {
+            None => l.how = Some(how),
+            Some(first) if *first != how => l.how = Some(("various".into(), "-".into())),
+            Some(_) => {}
+        }
         let s = lmc::scan(&mut r);
         drop(r);
-        compressed += s.map_err(|e| streams.locate(e))?.compressed_len;
+        l.compressed += s.map_err(|e| streams.locate(e))?.compressed_len;
     }
-    Ok((compressed, original))
+    Ok(l)
+}
+
+/// What `-l` shows of a file.
+#[derive(Default)]
+struct Listed {
+    compressed: u64,
+    original: u64,
+    /// Mode and block size (of every stream, or "various").
+    how: Option<(String, String)>,
+}
+
+/// A stream's coding in a few words, for `-l` and `info`.
+fn coding_words(c: Coding) -> String {
+    let mode = match c.mode {
+        Mode::Model => "model".to_string(),
+        Mode::Mixed => format!("mixed/{}", c.preset),
+        Mode::Adaptive => format!("adaptive/{}", c.preset),
+        _ => "unknown".to_string(),
+    };
+    if c.chained {
+        mode + "+chain"
+    } else {
+        mode
+    }
+}
+
+/// A block size as `-b` takes it (`64K`, `1M`, or bytes).
+fn size_words(n: u32) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{}M", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{}K", n >> 10),
+        n => n.to_string(),
+    }
 }
 
 fn print_header(h: &coder_core::container::Header) {
-    let known = models::identify(h.fingerprint);
+    if h.coding.mode.uses_model() {
+        let known = models::identify(h.fingerprint);
+        println!(
+            "  model:       {:016x} ({})",
+            h.fingerprint,
+            known.as_deref().unwrap_or("not a shipped model found here")
+        );
+    } else {
+        println!("  model:       none (adaptive models alone)");
+    }
+    println!("  format:      lmc container version {}", h.version());
+    let what = match h.coding.mode {
+        Mode::Model => "the Transformer alone".to_string(),
+        Mode::Mixed => format!(
+            "the Transformer mixed with adaptive context and match models (preset {})",
+            h.coding.preset
+        ),
+        Mode::Adaptive => format!(
+            "adaptive context and match models alone (preset {})",
+            h.coding.preset
+        ),
+        _ => "unknown".to_string(),
+    };
+    let chained = if h.coding.chained {
+        ", each block starting from the previous block's last window"
+    } else {
+        ""
+    };
     println!(
-        "  model:       {:016x} ({})",
-        h.fingerprint,
-        known.as_deref().unwrap_or("not a shipped model found here")
-    );
-    println!(
-        "  format:      lmc container version {}",
-        coder_core::container::VERSION
+        "  mode:        {} ({what}{chained})",
+        coding_words(h.coding)
     );
     println!("  original:    {} bytes", h.original_len);
     println!("  chunk size:  {} bytes", h.chunk_size);

@@ -7,9 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use coder_core::container::Coding;
 use coder_core::Model;
 use model_int8::{working_memory_size, Config, Int8Model, ModelFile};
 
+use crate::coding::Worker;
 use crate::Error;
 
 /// A model the codec runs on many threads at once: the weights are
@@ -35,6 +37,14 @@ pub trait ChunkModel: Sync {
 
     /// A model over `work`.
     fn model<'w>(&'w self, work: &'w mut Self::Work) -> Result<Self::Model<'w>, Error>;
+
+    /// Bytes of context a chained chunk starts from (the model's attention
+    /// window).
+    fn window(&self) -> usize;
+
+    /// The longest chunk the model predicts well: `None` when it streams
+    /// (any length), else its trained context.
+    fn max_chunk(&self) -> Option<u32>;
 }
 
 /// One model per thread of the current rayon pool, each built once over
@@ -43,10 +53,15 @@ pub struct ThreadModels<'w, M: ChunkModel + 'w> {
     models: Vec<Mutex<M::Model<'w>>>,
 }
 
+/// The calling thread's slot among `n`.
+fn thread_slot(n: usize) -> usize {
+    rayon::current_thread_index().unwrap_or(0) % n.max(1)
+}
+
 impl<'w, M: ChunkModel + 'w> ThreadModels<'w, M> {
     /// Runs `f` on the calling thread's model, reset.
     pub fn run<R>(&self, f: impl FnOnce(&mut M::Model<'w>) -> R) -> R {
-        let i = rayon::current_thread_index().unwrap_or(0) % self.models.len();
+        let i = thread_slot(self.models.len());
         let mut m = self.models[i].lock().unwrap_or_else(|e| e.into_inner());
         m.reset();
         f(&mut m)
@@ -78,6 +93,60 @@ pub fn with_thread_models<M: ChunkModel, R>(
     let models = ThreadModels { models };
     let r = f(&models);
     drop(models);
+    Ok(r)
+}
+
+/// One [`Worker`] per thread of the current rayon pool (its language
+/// model and mixer built once); see [`with_workers`].
+pub struct Workers<'w, M: ChunkModel + 'w> {
+    workers: Vec<Mutex<Worker<M::Model<'w>>>>,
+}
+
+impl<'w, M: ChunkModel + 'w> Workers<'w, M> {
+    /// Runs `f` on the calling thread's worker.
+    pub fn run<R>(&self, f: impl FnOnce(&mut Worker<M::Model<'w>>) -> R) -> R {
+        let i = thread_slot(self.workers.len());
+        let mut w = self.workers[i].lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut w)
+    }
+
+    /// Number of workers (threads).
+    pub fn len(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Never true (there is at least one thread).
+    pub fn is_empty(&self) -> bool {
+        self.workers.is_empty()
+    }
+}
+
+/// Builds one [`Worker`] per thread of the current rayon pool for
+/// `coding` of `chunk_size`-byte chunks, each with its own model of
+/// `source` (`None`: the adaptive models alone), and runs `f` with them.
+pub fn with_workers<M: ChunkModel, R>(
+    source: Option<&M>,
+    coding: Coding,
+    chunk_size: u32,
+    f: impl FnOnce(&Workers<'_, M>) -> R,
+) -> Result<R, Error> {
+    let threads = rayon::current_num_threads().max(1);
+    let source = source.filter(|_| coding.mode.uses_model());
+    let mut works: Vec<Option<M::Work>> =
+        (0..threads).map(|_| source.map(|s| s.new_work())).collect();
+    let workers = works
+        .iter_mut()
+        .map(|w| {
+            let lm = match (source, w) {
+                (Some(s), Some(w)) => Some(s.model(w)?),
+                _ => None,
+            };
+            Worker::new(lm, coding, chunk_size).map(Mutex::new)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let workers = Workers { workers };
+    let r = f(&workers);
+    drop(workers);
     Ok(r)
 }
 
@@ -135,6 +204,15 @@ impl ChunkModel for Int8Source<'_> {
     fn model<'w>(&'w self, work: &'w mut Vec<u8>) -> Result<Int8Model<'w>, Error> {
         Ok(Int8Model::new(&self.file, work)?)
     }
+
+    fn window(&self) -> usize {
+        self.config().window as usize
+    }
+
+    fn max_chunk(&self) -> Option<u32> {
+        let c = self.config();
+        (!c.can_stream()).then_some(c.max_context)
+    }
 }
 
 /// A model size the project ships, selected by a level.
@@ -158,7 +236,7 @@ pub const SHIPPED: [Shipped; 3] = [
         level: 1,
         name: "200K",
         files: &["lm-200k.lmm"],
-        retired: &[],
+        retired: &["lm-200k-enwik8.lmm"],
     },
     Shipped {
         level: 2,

@@ -9,12 +9,13 @@
 use std::io::{self, Read, Seek, Write};
 
 use coder_core::container::{
-    Header, Method, StreamReader, StreamWriter, HEADER_LEN, MAGIC, MAX_CHUNK_SIZE, VERSION,
+    Coding, Header, Method, Record, StreamReader, StreamWriter, HEADER_LEN, MAGIC, MAX_CHUNK_SIZE,
 };
-use coder_core::{encode_into, max_encoded_len, Crc32, Meter, Model};
+use coder_core::Crc32;
 use rayon::prelude::*;
 
-use crate::models::{identify, with_thread_models, ChunkModel};
+use crate::coding::{stream_fingerprint, Coded};
+use crate::models::{identify, with_workers, ChunkModel};
 use crate::Error;
 
 /// The paper's chunk size, and the default.
@@ -60,87 +61,130 @@ pub struct Summary {
     pub ideal_bits: Option<f64>,
 }
 
-/// One chunk coded by a worker thread.
-struct Coded {
-    /// The code; `None` when it was given up as not shorter than the chunk.
-    code: Option<Vec<u8>>,
-    /// Its ideal bits when metered, else 0.
-    bits: f64,
+/// How [`compress_with`] codes: the chunk (block) size, the container's
+/// [`Coding`] and whether to meter the log-loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Chunk size in bytes, `1..=MAX_CHUNK_SIZE`: chunks code in parallel,
+    /// and each starts from fresh models (or, chained, from the previous
+    /// window).
+    pub chunk_size: u32,
+    /// What codes the chunks, as the header records it.
+    pub coding: Coding,
+    /// Whether to meter the log-loss.
+    pub log_loss: LogLoss,
 }
 
-/// Codes one chunk with `model` (reset).
-fn code_chunk<M: Model>(model: &mut M, chunk: &[u8], log_loss: LogLoss) -> Result<Coded, Error> {
-    match log_loss {
-        LogLoss::Measure => {
-            let mut meter = Meter::new(model);
-            let mut code = vec![0u8; max_encoded_len(chunk.len(), meter.precision())];
-            let n = encode_into(&mut meter, chunk, &mut code).map_err(Error::Coder)?;
-            code.truncate(n);
-            Ok(Coded {
-                code: Some(code),
-                bits: meter.bits(),
-            })
+impl Settings {
+    /// The Transformer alone ([`Coding::MODEL`]) on `chunk_size`-byte
+    /// chunks, not metered: the paper's setting at 2048.
+    pub fn new(chunk_size: u32) -> Self {
+        Self {
+            chunk_size,
+            coding: Coding::MODEL,
+            log_loss: LogLoss::Skip,
         }
-        LogLoss::Skip => {
-            let mut code = vec![0u8; chunk.len().saturating_sub(1)];
-            match encode_into(model, chunk, &mut code) {
-                Ok(n) => {
-                    code.truncate(n);
-                    Ok(Coded {
-                        code: Some(code),
-                        bits: 0.0,
-                    })
-                }
-                Err(coder_core::Error::OutputFull) => Ok(Coded {
-                    code: None,
-                    bits: 0.0,
-                }),
-                Err(e) => Err(Error::Coder(e)),
-            }
-        }
+    }
+
+    /// With `coding`.
+    pub fn coding(self, coding: Coding) -> Self {
+        Self { coding, ..self }
+    }
+
+    /// With `log_loss`.
+    pub fn log_loss(self, log_loss: LogLoss) -> Self {
+        Self { log_loss, ..self }
     }
 }
 
+/// Checks `settings` against `model` (what [`compress_with`] refuses
+/// before reading anything); returns the fingerprint the header carries.
+pub fn check_settings<M: ChunkModel>(model: Option<&M>, settings: &Settings) -> Result<u64, Error> {
+    let cs = settings.chunk_size;
+    if !(1..=MAX_CHUNK_SIZE).contains(&cs) {
+        return Err(Error::BadChunkSize(cs));
+    }
+    let coding = settings.coding.check().map_err(Error::Coder)?;
+    let model = model.filter(|_| coding.mode.uses_model());
+    if let Some(context) = model.and_then(ChunkModel::max_chunk) {
+        if cs > context {
+            return Err(Error::ChunkTooLong {
+                chunk_size: cs,
+                context,
+            });
+        }
+    }
+    stream_fingerprint(coding, model.map(ChunkModel::fingerprint), cs)
+}
+
 /// Compresses all of `input` into `out` as a `coder-core` container, in
-/// chunks of `chunk_size` bytes coded in parallel on the current rayon
-/// pool, one model per thread.
-///
-/// The header needs the length and CRC-32 of the whole input, which a
-/// stream only knows at its end: `out` must be seekable (a file;
-/// [`std::io::Cursor`] in memory). Calls `progress` with the input bytes
-/// of every chunk coded.
+/// chunks of `chunk_size` bytes coded by the Transformer alone, in
+/// parallel; [`compress_with`] with [`Settings::new`].
 pub fn compress<M: ChunkModel, R: Read, W: Write + Seek>(
     model: &M,
-    mut input: R,
+    input: R,
     out: &mut W,
     chunk_size: u32,
     log_loss: LogLoss,
     progress: impl Fn(u64) + Sync,
 ) -> Result<Summary, Error> {
-    if !(1..=MAX_CHUNK_SIZE).contains(&chunk_size) {
-        return Err(Error::BadChunkSize(chunk_size));
-    }
-    let mut writer = StreamWriter::new(out, model.fingerprint(), chunk_size)?;
+    let settings = Settings::new(chunk_size).log_loss(log_loss);
+    compress_with(Some(model), input, out, &settings, progress)
+}
+
+/// Compresses all of `input` into `out` as a `coder-core` container as
+/// `settings` say, chunks coded in parallel on the current rayon pool, one
+/// [`Worker`](crate::coding::Worker) per thread. `model` may be `None`
+/// only for [`Mode::Adaptive`](coder_core::container::Mode::Adaptive).
+///
+/// The header needs the length and CRC-32 of the whole input, which a
+/// stream only knows at its end: `out` must be seekable (a file;
+/// [`std::io::Cursor`] in memory). Calls `progress` with the input bytes
+/// of every chunk coded.
+pub fn compress_with<M: ChunkModel, R: Read, W: Write + Seek>(
+    model: Option<&M>,
+    mut input: R,
+    out: &mut W,
+    settings: &Settings,
+    progress: impl Fn(u64) + Sync,
+) -> Result<Summary, Error> {
+    let fingerprint = check_settings(model, settings)?;
+    let Settings {
+        chunk_size,
+        coding,
+        log_loss,
+    } = *settings;
+    let window = match (coding.chained, model) {
+        (true, Some(m)) => m.window(),
+        _ => 0,
+    };
+    let measure = log_loss == LogLoss::Measure;
+    let mut writer = StreamWriter::with_coding(out, fingerprint, chunk_size, coding)?;
     let cs = chunk_size as usize;
-    let bits = with_thread_models(model, |threads| -> Result<f64, Error> {
-        let batch = batch_chunks(chunk_size, threads.len()) * cs;
-        let mut buf = Vec::with_capacity(batch);
+    let bits = with_workers(model, coding, chunk_size, |workers| -> Result<f64, Error> {
+        let batch = batch_chunks(chunk_size, workers.len()) * cs;
+        // The previous batch's last `window` bytes, then this batch.
+        let mut buf: Vec<u8> = Vec::with_capacity(window + batch);
         let mut bits = 0.0;
         loop {
-            buf.clear();
+            let tail = buf.len().min(window);
+            buf.drain(..buf.len() - tail);
             let n = (&mut input).take(batch as u64).read_to_end(&mut buf)?;
             if n == 0 {
                 break;
             }
-            let codes: Vec<Result<Coded, Error>> = buf[..n]
+            let codes: Vec<Result<Coded, Error>> = buf[tail..]
                 .par_chunks(cs)
-                .map(|chunk| {
-                    let r = threads.run(|m| code_chunk(m, chunk, log_loss));
+                .enumerate()
+                .map(|(i, chunk)| {
+                    let at = tail + i * cs;
+                    let context = &buf[at.saturating_sub(window)..at];
+                    let r = workers.run(|w| w.encode(coding, chunk, context, measure));
                     progress(chunk.len() as u64);
                     r
                 })
                 .collect();
-            for (chunk, coded) in buf[..n].chunks(cs).zip(codes) {
+            for (chunk, coded) in buf[tail..].chunks(cs).zip(codes) {
                 let coded = coded?;
                 bits += coded.bits;
                 writer.write_chunk(chunk, coded.code.as_deref())?;
@@ -157,7 +201,7 @@ pub fn compress<M: ChunkModel, R: Read, W: Write + Seek>(
         compressed_len: s.compressed_len,
         coded: s.coded,
         stored: s.stored,
-        ideal_bits: (log_loss == LogLoss::Measure).then_some(bits),
+        ideal_bits: measure.then_some(bits),
     })
 }
 
@@ -176,7 +220,7 @@ fn read_up_to<R: Read>(input: &mut R, n: usize, buf: &mut Vec<u8>) -> io::Result
 /// version keeps) holds: a damaged version byte is a damaged header, not a
 /// newer format. A header cut short cannot be checked: truncated.
 fn check_header_integrity(b: &[u8]) -> Result<(), Error> {
-    if b.len() < 5 || b[..4] != MAGIC || b[4] == VERSION {
+    if b.len() < 5 || b[..4] != MAGIC || coder_core::container::reads_version(b[4]) {
         return Ok(()); // coder-core's checks say what is wrong, if anything
     }
     let Some(h) = b.get(..HEADER_LEN) else {
@@ -272,20 +316,40 @@ fn next_record<R: Read>(
 }
 
 /// Fails with [`Error::ModelMismatch`] unless `model` made the stream of
-/// `header`.
-pub fn check_model<M: ChunkModel>(header: &Header, model: &M) -> Result<(), Error> {
+/// `header` (for the adaptive models alone, which need none: unless the
+/// header's fingerprint is their configuration's).
+pub fn check_model<M: ChunkModel>(header: &Header, model: Option<&M>) -> Result<(), Error> {
+    let model = model.filter(|_| header.coding.mode.uses_model());
+    let expected = stream_fingerprint(
+        header.coding,
+        model.map(ChunkModel::fingerprint),
+        header.chunk_size,
+    )?;
     header
-        .check_fingerprint(model.fingerprint())
+        .check_fingerprint(expected)
         .map_err(|_| Error::ModelMismatch {
             stream: header.fingerprint,
-            model: model.fingerprint(),
+            model: expected,
             stream_model: identify(header.fingerprint),
         })
 }
 
+/// Decompresses the container `input` into `out` with `model`:
+/// [`decompress_with`] for streams that need one (all but the adaptive
+/// coding's, for which `model` is ignored).
+pub fn decompress<M: ChunkModel, R: Read, W: Write>(
+    model: &M,
+    input: R,
+    out: &mut W,
+    progress: impl Fn(u64) + Sync,
+) -> Result<Header, Error> {
+    decompress_with(Some(model), input, out, progress)
+}
+
 /// Decompresses the container `input` into `out`, decoding chunks in
-/// parallel on the current rayon pool, one model per thread; returns the
-/// header.
+/// parallel on the current rayon pool (in order when chained), one
+/// [`Worker`](crate::coding::Worker) per thread; returns the header.
+/// `model` may be `None` for streams of the adaptive models alone.
 ///
 /// Everything is checked: the header, the model's fingerprint (before any
 /// decoding), every record's length, the canonical coding of every chunk,
@@ -301,8 +365,8 @@ pub fn check_model<M: ChunkModel>(header: &Header, model: &M) -> Result<(), Erro
 /// checked as above; for more than one, the header returned describes all
 /// the output (its length and CRC-32) with the first stream's model and
 /// chunk size.
-pub fn decompress<M: ChunkModel, R: Read, W: Write>(
-    model: &M,
+pub fn decompress_with<M: ChunkModel, R: Read, W: Write>(
+    model: Option<&M>,
     input: R,
     out: &mut W,
     progress: impl Fn(u64) + Sync,
@@ -330,7 +394,7 @@ pub fn decompress<M: ChunkModel, R: Read, W: Write>(
 /// (`all` follows every byte written); leaves `reader` after its last
 /// record.
 fn decode_stream<M: ChunkModel, R: Read, W: Write>(
-    model: &M,
+    model: Option<&M>,
     reader: &mut StreamReader<R>,
     out: &mut W,
     progress: &(impl Fn(u64) + Sync),
@@ -339,44 +403,74 @@ fn decode_stream<M: ChunkModel, R: Read, W: Write>(
     let header = *reader.header();
     check_model(&header, model)?;
     let chunks = header.chunk_count();
-    let crc = with_thread_models(model, |threads| -> Result<u32, Error> {
-        let batch = batch_chunks(header.chunk_size, threads.len()) as u64;
-        let mut crc = Crc32::new();
-        while reader.index() < chunks {
-            let end = chunks.min(reader.index() + batch);
-            let mut records = Vec::new();
-            while reader.index() < end {
-                match next_record(reader)? {
-                    Some(r) => records.push(r),
-                    None => break,
+    let coding = header.coding;
+    let window = match (coding.chained, model) {
+        (true, Some(m)) => m.window(),
+        _ => 0,
+    };
+    let crc = with_workers(
+        model,
+        coding,
+        header.chunk_size,
+        |workers| -> Result<u32, Error> {
+            let batch = batch_chunks(header.chunk_size, workers.len()) as u64;
+            let mut crc = Crc32::new();
+            // The last `window` bytes decoded: a chained chunk's context.
+            let mut tail: Vec<u8> = Vec::new();
+            while reader.index() < chunks {
+                let end = chunks.min(reader.index() + batch);
+                let mut records = Vec::new();
+                while reader.index() < end {
+                    match next_record(reader)? {
+                        Some(r) => records.push(r),
+                        None => break,
+                    }
                 }
-            }
-            let decoded: Vec<Result<Vec<u8>, Error>> = records
-                .par_iter()
-                .map(|rec| {
+                let decode = |rec: &Record, context: &[u8]| -> Result<Vec<u8>, Error> {
                     let mut dst = vec![0u8; rec.len];
-                    threads.run(|m| rec.decode_into(m, &mut dst)).map_err(|_| {
-                        Error::CorruptChunk {
-                            chunk: rec.index,
-                            chunks,
+                    let r = match rec.method {
+                        Method::Stored => {
+                            dst.copy_from_slice(&rec.payload);
+                            Ok(())
                         }
+                        Method::Coded => {
+                            workers.run(|w| w.decode(coding, &rec.payload, context, &mut dst))
+                        }
+                    };
+                    r.map_err(|_| Error::CorruptChunk {
+                        chunk: rec.index,
+                        chunks,
                     })?;
                     progress(dst.len() as u64);
                     Ok(dst)
-                })
-                .collect();
-            drop(records);
-            for d in decoded {
-                let d = d?;
-                crc.update(&d);
-                all.update(&d);
-                out.write_all(&d)?;
+                };
+                let decoded: Vec<Result<Vec<u8>, Error>> = if window > 0 {
+                    // Each chunk needs the end of the one before: in order.
+                    records
+                        .iter()
+                        .map(|rec| {
+                            let d = decode(rec, &tail)?;
+                            tail.extend_from_slice(&d);
+                            tail.drain(..tail.len().saturating_sub(window));
+                            Ok(d)
+                        })
+                        .collect()
+                } else {
+                    records.par_iter().map(|rec| decode(rec, &[])).collect()
+                };
+                drop(records);
+                for d in decoded {
+                    let d = d?;
+                    crc.update(&d);
+                    all.update(&d);
+                    out.write_all(&d)?;
+                }
+                // A pipe gets each batch as soon as it is decoded.
+                out.flush()?;
             }
-            // A pipe gets each batch as soon as it is decoded.
-            out.flush()?;
-        }
-        Ok(crc.finish())
-    })??;
+            Ok(crc.finish())
+        },
+    )??;
     header.check_crc(crc).map_err(|_| Error::ChecksumMismatch {
         expected: header.crc32,
         actual: crc,

@@ -38,13 +38,19 @@ struct Case {
 }
 
 /// Three 64-byte chunks of model-sampled text, compressed.
+/// Three 64-byte chunks coded by the Transformer alone (`-M model`), whose
+/// damage the tests below pin exactly.
 fn setup() -> Case {
+    setup_mode("model")
+}
+
+fn setup_mode(mode: &str) -> Case {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let model = write_model(d, 1);
     let text = sample(&fs::read(&model).unwrap(), 3 * 64, 64, 11);
     fs::write(d.join("t"), &text).unwrap();
-    let packed = pack(d, &model, &[], "t");
+    let packed = pack(d, &model, &["-M", mode], "t");
     Case {
         dir,
         model,
@@ -242,7 +248,7 @@ fn corrupted_chunks() {
     let d = c.dir.path();
     fs::write(d.join("n"), noise(300, 3)).unwrap();
     let o = lmc(d)
-        .args(["-b", "100", "--model"])
+        .args(["-b", "60", "--model"])
         .arg(&c.model)
         .arg("n")
         .output()
@@ -255,7 +261,7 @@ fn corrupted_chunks() {
     bad[recs[1].1 + 5] ^= 1;
     let crc = coder_core::crc32(&noise(300, 3));
     let mut changed = noise(300, 3);
-    changed[100 + 5] ^= 1;
+    changed[60 + 5] ^= 1;
     expect_failure(
         &c,
         &bad,
@@ -284,13 +290,13 @@ fn not_our_files() {
     // A newer version's header (its own checksum holds) versus a damaged
     // version byte (the checksum fails): only the first is "not supported".
     let mut bad = c.packed.clone();
-    bad[4] = 2;
+    bad[4] = 3;
     let check = coder_core::crc32(&bad[..32]).to_le_bytes();
     bad[32..36].copy_from_slice(&check);
     expect_failure(
         &c,
         &bad,
-        "lmc format version 2 is not supported by this build (it reads version 1)",
+        "lmc format version 3 is not supported by this build (it reads versions 1 to 2)",
     );
 }
 
@@ -310,7 +316,12 @@ fn a_flipped_version_bit_is_a_corrupt_header() {
 
 #[test]
 fn every_header_byte_and_sampled_payload_bits_fail_cleanly() {
-    let c = setup();
+    for mode in ["model", "mixed", "adaptive"] {
+        damage_fails_cleanly(&setup_mode(mode));
+    }
+}
+
+fn damage_fails_cleanly(c: &Case) {
     let mut cases = Vec::new();
     for i in 0..36 {
         let mut bad = c.packed.clone();
@@ -325,14 +336,14 @@ fn every_header_byte_and_sampled_payload_bits_fail_cleanly() {
     // Status 1, one line naming the file, nothing written, to a file, to
     // stdout, in -t mode, over an existing -f -o target and from stdin.
     for bad in &cases {
-        expect_one_of(&c, bad, &[""]);
+        expect_one_of(c, bad, &[""]);
     }
     let mut bad = c.packed.clone();
     bad[17] ^= 1; // chunk size
-    expect_failure(&c, &bad, "corrupt header (header checksum mismatch)");
+    expect_failure(c, &bad, "corrupt header (header checksum mismatch)");
     let mut bad = c.packed.clone();
     bad.push(0);
-    expect_failure(&c, &bad, "corrupt file (extra bytes after the last chunk)");
+    expect_failure(c, &bad, "corrupt file (extra bytes after the last chunk)");
 }
 
 #[test]
@@ -391,7 +402,7 @@ fn bad_models_and_inputs() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    assert!(d.join("u.lmc").exists());
+    assert!(d.join("u.lmc").exists(), "{}", stderr(&o));
 
     let o = lmc(d)
         .args(["-b", "0", "--model"])

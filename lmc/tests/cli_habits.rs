@@ -525,9 +525,15 @@ fn list_is_gzips_table_and_test_is_silent() {
     );
     let row = |c: u64, o: u64, name: &str| {
         let ratio = 100.0 * (o as f64 - c as f64) / o as f64;
-        format!("{c:>19} {o:>19} {ratio:>5.1}% {name}\n")
+        let (mode, block) = if name == "(totals)" {
+            ("-", "-")
+        } else {
+            ("mixed/1", "64")
+        };
+        format!("{c:>19} {o:>19} {ratio:>5.1}% {mode:<14} {block:>6} {name}\n")
     };
-    let head = "         compressed        uncompressed  ratio uncompressed_name\n";
+    let head =
+        "         compressed        uncompressed  ratio mode            block uncompressed_name\n";
     let o = lmc(d).args(["-l", "t.lmc"]).output().unwrap();
     ok(&o);
     let one = format!("{head}{}", row(lt, text.len() as u64, "t"));

@@ -75,13 +75,24 @@ fn round_trips_empty_small_multi_chunk_and_binary() {
 
     // Every byte value, and noise: stored chunks.
     let all: Vec<u8> = (0..=255u8).cycle().take(700).collect();
-    round_trip(d, &model, "all-bytes.bin", &all, &["-b", "100"]);
+    round_trip(d, &model, "all-bytes.bin", &all, &["-b", "50"]);
     let rnd = noise(3000, 5);
-    let packed = round_trip(d, &model, "noise.bin", &rnd, &["--chunk-size", "1K"]);
-    assert!(
-        packed.len() <= rnd.len() + 36 + 3 * 2,
-        "noise is stored, not expanded"
-    );
+    for args in [
+        &["-M", "adaptive", "--chunk-size", "1K"][..],
+        &["-M", "mixed", "-b", "64"],
+        &["-M", "model", "-b", "64"],
+    ] {
+        let packed = round_trip(d, &model, "noise.bin", &rnd, args);
+        let blocks = rnd
+            .len()
+            .div_ceil(if args.contains(&"1K") { 1024 } else { 64 });
+        assert!(
+            packed.len() <= rnd.len() + 36 + 2 * blocks,
+            "{args:?}: noise is stored, not expanded: {} -> {}",
+            rnd.len(),
+            packed.len()
+        );
+    }
 }
 
 #[test]
@@ -360,4 +371,84 @@ fn info_counts_chunks_and_rate() {
         s.contains(&format!("rate:        {:.2}%", 100.0 * len as f64 / 256.0)),
         "{s}"
     );
+}
+
+/// Every mode, chained or not, round-trips; `info` and `-l` name the mode
+/// and block size; the adaptive mode needs no model to decode.
+#[test]
+fn modes_and_chaining_round_trip_and_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = write_model(d, 1);
+    let text = sample(&fs::read(&model).unwrap(), 700, 64, 9);
+    for (args, words) in [
+        (&["-M", "model"][..], "model "),
+        (&["-M", "mixed"], "mixed/1 "),
+        (&["-M", "model", "--chain"], "model+chain "),
+        (&["-M", "mixed", "--chain", "-b", "40"], "mixed/1+chain "),
+        (&["-M", "adaptive", "-b", "1M"], "adaptive/1 "),
+    ] {
+        let mut all = vec!["-b", "64"];
+        all.extend_from_slice(args);
+        let packed = round_trip(d, &model, "m.txt", &text, &all);
+        fs::write(d.join("m.txt.lmc"), &packed).unwrap();
+        let o = lmc(d).args(["-l", "m.txt.lmc"]).output().unwrap();
+        ok(&o);
+        let listed = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(listed.contains(words), "{args:?}: {listed}");
+        let o = lmc(d).args(["info", "m.txt.lmc"]).output().unwrap();
+        ok(&o);
+        assert!(String::from_utf8_lossy(&o.stdout).contains("  mode:        "));
+        fs::remove_file(d.join("m.txt.lmc")).unwrap();
+    }
+    // The adaptive models alone: decoded with no model named, and none
+    // shipped where it looks.
+    fs::write(d.join("a"), &text).unwrap();
+    ok(&lmc(d).args(["-M", "adaptive", "-k", "a"]).output().unwrap());
+    fs::remove_file(d.join("a")).unwrap();
+    let o = lmc(d)
+        .env("LMC_MODEL_DIR", d.join("nowhere"))
+        .args(["-d", "a.lmc"])
+        .output()
+        .unwrap();
+    ok(&o);
+    assert_eq!(fs::read(d.join("a")).unwrap(), text);
+}
+
+/// A model that cannot stream (full attention over its context) refuses
+/// blocks longer than its context by name, and by default gets blocks of
+/// its context.
+#[test]
+fn a_model_that_cannot_stream_refuses_long_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = write_model(d, 1);
+    fs::write(d.join("t"), vec![b'a'; 300]).unwrap();
+    let o = lmc(d)
+        .args(["-k", "-b", "65", "--model"])
+        .arg(&model)
+        .arg("t")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "lmc: chunk size 65 is longer than the model's context (64 bytes), and this model cannot stream past it; use -b 64 or less, or a model with a sliding window\n"
+    );
+    assert!(!d.join("t.lmc").exists());
+    ok(&lmc(d)
+        .args(["-k", "--model"])
+        .arg(&model)
+        .arg("t")
+        .output()
+        .unwrap());
+    let o = lmc(d).args(["info", "t.lmc"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("chunk size:  64 bytes"));
+    // The adaptive models have no such limit.
+    ok(&lmc(d)
+        .args(["-f", "-k", "-M", "adaptive", "-b", "1M", "--model"])
+        .arg(&model)
+        .arg("t")
+        .output()
+        .unwrap());
 }

@@ -15,9 +15,12 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The model the old streams were written with: the enwik8-only 200K,
+/// retired as the default (found by fingerprint, `Shipped::retired`).
 fn shipped_200k() -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model-int8/models/lm-200k.lmm");
-    fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (the shipped 200K model)", p.display()))
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model-int8/models/lm-200k-enwik8.lmm");
+    fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (the enwik8-only 200K model)", p.display()))
 }
 
 /// `(input, stream, chunk size)`.
@@ -86,5 +89,50 @@ fn old_streams_decode_with_the_binary() {
             fs::read(data(input)).unwrap()
         );
         assert!(!dir.path().join(stream).exists());
+    }
+}
+
+/// Version 2 streams (written 2026-12-03, when mixing arrived): the
+/// Transformer mixed with the adaptive models (the mixed-and-trained 200K),
+/// and the adaptive models alone. They decode byte for byte, and today's
+/// `lmc` writes the very same bytes.
+#[test]
+fn version_2_streams_decode_and_today_writes_the_same_bytes() {
+    use coder_core::container::{Coding, Mode};
+    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model-int8/models");
+    let bytes = fs::read(models.join("lm-200k.lmm")).unwrap();
+    let model = Int8Source::new(&bytes).unwrap();
+    let original = fs::read(data("sample.txt")).unwrap();
+    let cases = [
+        ("sample.txt.mixed.lmc", Mode::Mixed, 2048),
+        ("sample.txt.adaptive.lmc", Mode::Adaptive, 1 << 20),
+    ];
+    for (stream, mode, cs) in cases {
+        let old = fs::read(data(stream)).unwrap();
+        let mut back = Vec::new();
+        let h = lmc::decompress(&model, &old[..], &mut back, |_| {}).unwrap();
+        assert_eq!(back, original, "{stream}");
+        assert_eq!((h.coding.mode, h.chunk_size, h.version()), (mode, cs, 2));
+        let coding = Coding {
+            mode,
+            preset: lmc::coding::HOST_PRESET,
+            chained: false,
+        };
+        let settings = lmc::Settings::new(cs).coding(coding);
+        let mut again = Cursor::new(Vec::new());
+        lmc::compress_with(Some(&model), &original[..], &mut again, &settings, |_| {}).unwrap();
+        assert_eq!(again.into_inner(), old, "{stream} re-compressed");
+        // And with the binary, finding the model by fingerprint (or
+        // needing none).
+        let dir = tempfile::tempdir().unwrap();
+        fs::copy(data(stream), dir.path().join(stream)).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_lmc"))
+            .current_dir(dir.path())
+            .env("LMC_MODEL_DIR", &models)
+            .args(["-d", "-c", stream])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.stdout, original);
     }
 }

@@ -217,6 +217,23 @@ impl Config {
         })
     }
 
+    /// Whether the model codes chunks longer than `max_context` with the
+    /// quality it has inside them: true when it attends over a sliding
+    /// window shorter than its context (`window < max_context`), trained
+    /// on sequences longer than the window, so it knows the positions that
+    /// no longer see BOS and, with `RoPE`, depends only on distances within
+    /// the window. A model with full attention (`window == max_context`)
+    /// never learned positions past its context and cannot stream.
+    ///
+    /// ```
+    /// use model_int8::Config;
+    /// assert!(Config::paper_200k(256, 2048).can_stream());
+    /// assert!(!Config::paper_200k(2048, 2048).can_stream());
+    /// ```
+    pub const fn can_stream(&self) -> bool {
+        self.window < self.max_context
+    }
+
     /// Per-head width.
     pub const fn head_dim(&self) -> u32 {
         self.d_model / self.n_heads

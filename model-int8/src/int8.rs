@@ -66,15 +66,33 @@ fn take<'a, T: bytemuck::Pod>(buf: &mut &'a mut [u8], n: usize) -> Result<&'a mu
 /// The int8 model, ready to predict: weights borrowed from the file, KV
 /// cache and activations in the caller's buffer.
 ///
-/// Chunks should be at most `max_context` symbols long. Past that the model
-/// keeps working deterministically: the sliding-window cache keeps rolling
-/// and `RoPE` uses position `max_context - 1` for every later position, so
-/// predictions degrade but encoder and decoder still agree.
+/// A model that can stream ([`Config::can_stream`]: `window <
+/// max_context`) codes a chunk of any length with the quality it has
+/// inside its first `max_context` positions: past them, every query–key
+/// pair in the window still gets the rotary angle of its true distance (see
+/// "Tokens and positions" in `docs/ARCHITECTURE.md`). Positions below
+/// `max_context` are computed exactly as without streaming. A model with
+/// full attention (`window == max_context`) keeps working past its context
+/// deterministically, but degraded: `RoPE` uses position `max_context - 1`
+/// for every later position.
+///
+/// The output head (final norm, output layer, frequency table) runs only
+/// when [`Model::frequencies`] asks for it, so [`Model::observe`] alone, or
+/// [`Int8Model::prime`], feeds context at the cost of the blocks only.
 pub struct Int8Model<'a> {
     file: ModelFile<'a>,
     c: Config,
+    /// Steps run since the reset (saturating): the position of the next
+    /// step.
     pos: usize,
+    /// `pos % window`: the KV-cache slot of the current position.
+    slot: usize,
+    /// `pos % max_context`: the `RoPE` table row of the current position.
+    phase: usize,
+    /// `pos >= max_context`.
+    wrapped: bool,
     input: usize,
+    /// The head ran for the current input: `cum` holds its table.
     fresh: bool,
     h: &'a mut [i32],
     acc: &'a mut [i32],
@@ -115,6 +133,9 @@ impl<'a> Int8Model<'a> {
             file: *file,
             c,
             pos: 0,
+            slot: 0,
+            phase: 0,
+            wrapped: false,
             input: v,
             fresh: false,
             h: take(&mut buf, d)?,
@@ -137,30 +158,79 @@ impl<'a> Int8Model<'a> {
 
     /// Symbols observed since the last reset.
     pub fn position(&self) -> usize {
-        self.pos
+        // `pos` counts the steps run; a fresh table's step ran ahead.
+        self.pos - self.fresh as usize
     }
 
-    /// The next-symbol logits of the last step, in units of `2^-8` of a
-    /// bit (`log2`), `[vocab]`.
+    /// The next-symbol logits of the last [`Model::frequencies`], in units
+    /// of `2^-8` of a bit (`log2`), `[vocab]`.
     pub fn logits(&self) -> &[i32] {
         &self.acc[..self.c.vocab as usize]
     }
 
-    /// Runs one step on `self.input` at `self.pos`, leaving logits in `acc`
-    /// and the cumulative table in `cum`.
-    fn forward(&mut self) {
+    /// Feeds `context` as if each byte were passed to [`Model::observe`]
+    /// (usually right after a reset, e.g. the last `window` bytes of the
+    /// previous chunk), without computing any frequency table: the next
+    /// [`Model::frequencies`] equals that of observing the bytes one by
+    /// one.
+    pub fn prime(&mut self, context: &[u8]) {
+        for &b in context {
+            self.observe(b as usize);
+        }
+    }
+
+    /// The `RoPE` rows of this step: the row of the current position (its
+    /// key and its query against keys of the same epoch), and, when the
+    /// window still holds keys of the previous epoch, that epoch's
+    /// rotation for the query with the ring slots of those keys.
+    fn rotations(&self) -> (usize, Option<Previous>) {
+        let m = self.c.max_context as usize;
+        let w = self.c.window as usize;
+        if !self.c.can_stream() {
+            let row = if self.wrapped { m - 1 } else { self.phase };
+            return (row, None);
+        }
+        // Keys are rotated by their position modulo `max_context` (so the
+        // first `max_context` positions are exactly as without streaming).
+        // A query at `p` (phase `r`) meets keys of its own epoch with row
+        // `r`. Keys of the previous epoch, still in the window while `r <
+        // window - 1`, were rotated `max_context` positions less than this
+        // epoch's rows would, so the query meets them with the angle of
+        // `max_context + r`: past the table, composed from rows
+        // `max_context - 1` and `r + 1` (both in the table since `r + 1 <
+        // window < max_context`). Every pair gets the angle of `p - j`.
+        let prev = (self.wrapped && self.phase + 1 < w).then(|| Previous {
+            rows: (m - 1, self.phase + 1),
+            first_slot: (self.slot + 1) % w,
+            keys: w - 1 - self.phase,
+        });
+        (self.phase, prev)
+    }
+
+    /// Runs the blocks on `self.input` at `self.pos` (filling its KV-cache
+    /// slot and leaving the final residual in `h`) and moves to the next
+    /// position.
+    fn body(&mut self) {
         let c = self.c;
         let file = self.file;
         let d = c.d_model as usize;
         let f = c.d_ff as usize;
-        let v = c.vocab as usize;
         let hd = c.head_dim() as usize;
         let window = c.window as usize;
         let centered = c.norm == Norm::Layer;
         let exp: &[u32; 1 << EXP_BITS] = self.exp;
-        let rope_pos = self.pos.min(c.max_context as usize - 1);
-        let rope = &file.tensor(global::ROPE)[rope_pos * hd * 2..(rope_pos + 1) * hd * 2];
-        let slot_i = self.pos % window;
+        let table = file.tensor(global::ROPE);
+        let (row, prev) = self.rotations();
+        let rope = Rotation::Row(&table[row * hd * 2..(row + 1) * hd * 2]);
+        let prev = prev.map(|p| {
+            let (a, b) = p.rows;
+            let rot = Rotation::Sum(
+                &table[a * hd * 2..(a + 1) * hd * 2],
+                &table[b * hd * 2..(b + 1) * hd * 2],
+            );
+            (p, rot)
+        });
+        let slot_i = self.slot;
         let n = (self.pos + 1).min(window);
 
         embed(&file, self.input, self.h);
@@ -175,13 +245,6 @@ impl<'a> Int8Model<'a> {
                 &mut self.x8[..d],
             );
             let x = &self.x8[..d];
-            linear(
-                file.tensor_i8(t(slot::WQ)),
-                file.tensor_i32(t(slot::WQ_RQ)),
-                x,
-                &mut self.acc[..d],
-            );
-            rope_q(&self.acc[..d], rope, hd, self.q8);
             let kc = &mut self.kc[l * window * d..(l + 1) * window * d];
             let vc = &mut self.vc[l * window * d..(l + 1) * window * d];
             linear(
@@ -205,16 +268,48 @@ impl<'a> Int8Model<'a> {
             for (j, &src) in self.acc[..d].iter().enumerate() {
                 vc[j * window + slot_i] = sym_i8(src);
             }
+            // The query last: its second rotation (previous epoch) goes to
+            // `x8`, free once q, k and v are computed.
+            linear(
+                file.tensor_i8(t(slot::WQ)),
+                file.tensor_i32(t(slot::WQ_RQ)),
+                x,
+                &mut self.acc[..d],
+            );
+            rope_q(&self.acc[..d], rope, hd, self.q8);
+            if let Some((_, rot)) = prev {
+                rope_q(&self.acc[..d], rot, hd, &mut self.x8[..d]);
+            }
             for h in 0..c.n_heads as usize {
-                let keys = h * window * hd..(h * window + n) * hd;
+                let keys = &kc[h * window * hd..(h * window + n) * hd];
+                let q = &self.q8[h * hd..(h + 1) * hd];
+                let scores = &mut self.scores[..n];
+                match prev {
+                    None => kernels::matvec(keys, q, scores),
+                    Some((p, _)) => {
+                        let qp = &self.x8[h * hd..(h + 1) * hd];
+                        let cur = (p.first_slot + p.keys) % window;
+                        let [c0, c1] = ring_ranges(cur, window - p.keys, window);
+                        let [p0, p1] = ring_ranges(p.first_slot, p.keys, window);
+                        let mut pieces = [(c0, q), (c1, q), (p0, qp), (p1, qp)];
+                        pieces.sort_unstable_by_key(|&((a, _), _)| a);
+                        // Left to right, each piece rounded up to whole
+                        // row blocks of the SIMD kernels: the extra rows
+                        // belong to later pieces, which overwrite them.
+                        for ((a, b), q) in pieces {
+                            if a < b {
+                                let end = (a + (b - a).next_multiple_of(ROW_BLOCK)).min(n);
+                                kernels::matvec(&keys[a * hd..end * hd], q, &mut scores[a..end]);
+                            }
+                        }
+                    }
+                }
                 attention(
-                    &self.q8[h * hd..(h + 1) * hd],
-                    &kc[keys],
                     &vc[h * window * hd..(h + 1) * window * hd],
                     window,
                     (consts.get(0), consts.get(1)),
                     exp,
-                    &mut self.scores[..n],
+                    scores,
                     self.num,
                     &mut self.att8[h * hd..(h + 1) * hd],
                 );
@@ -252,17 +347,70 @@ impl<'a> Int8Model<'a> {
             );
             residual_add(self.h, &self.acc[..d]);
         }
+        self.advance();
+    }
+
+    /// Moves the position counters on by one.
+    fn advance(&mut self) {
+        self.pos = self.pos.saturating_add(1);
+        self.slot += 1;
+        if self.slot == self.c.window as usize {
+            self.slot = 0;
+        }
+        self.phase += 1;
+        if self.phase == self.c.max_context as usize {
+            self.phase = 0;
+            self.wrapped = true;
+        }
+    }
+
+    /// The output head on the final residual: logits in `acc`, the
+    /// cumulative table in `cum`.
+    fn head(&mut self) {
+        let c = self.c;
+        let file = self.file;
+        let d = c.d_model as usize;
+        let v = c.vocab as usize;
         let fin = format::final_tensor(&c);
-        norm(self.h, file.tensor_i32(fin), centered, &mut self.x8[..d]);
+        norm(
+            self.h,
+            file.tensor_i32(fin),
+            c.norm == Norm::Layer,
+            &mut self.x8[..d],
+        );
         linear(
             file.tensor_i8(fin + 1),
             file.tensor_i32(fin + 2),
             &self.x8[..d],
             &mut self.acc[..v],
         );
-        frequencies(&mut self.acc[..v], exp, file.precision(), self.cum);
-        self.pos = self.pos.saturating_add(1);
-        self.fresh = true;
+        frequencies(&mut self.acc[..v], self.exp, file.precision(), self.cum);
+    }
+}
+
+/// Rows the SIMD `matvec` kernels take at a time (a split of the scores
+/// keeps to whole blocks where it can).
+const ROW_BLOCK: usize = 8;
+
+/// The keys of the previous epoch still in the window (see
+/// [`Int8Model::rotations`]).
+#[derive(Clone, Copy)]
+struct Previous {
+    /// The two table rows whose angles add up to the query's rotation.
+    rows: (usize, usize),
+    /// Ring slot of the oldest key in the window.
+    first_slot: usize,
+    /// How many keys (from `first_slot` on, wrapping) belong to it.
+    keys: usize,
+}
+
+/// The `len` slots of a ring of `w` from `start` on, as at most two
+/// `[a, b)` ranges (the second empty unless they wrap).
+fn ring_ranges(start: usize, len: usize, w: usize) -> [(usize, usize); 2] {
+    if start + len <= w {
+        [(start, start + len), (0, 0)]
+    } else {
+        [(start, w), (0, start + len - w)]
     }
 }
 
@@ -316,18 +464,54 @@ fn linear(w: &[i8], rq: I32s<'_>, x: &[i8], acc: &mut [i32]) {
     kernels::requantize_rows(acc, rq.0);
 }
 
+/// A `RoPE` rotation: one row of the stored table (`[cos .. hd/2, sin ..
+/// hd/2]` in Q14), or the sum of the angles of two rows (positions past the
+/// table).
+#[derive(Clone, Copy)]
+enum Rotation<'t> {
+    Row(&'t [u8]),
+    Sum(&'t [u8], &'t [u8]),
+}
+
+/// `(cos, sin)` of pair `i` of a table row, in Q14.
+#[inline(always)]
+fn row_cos_sin(row: &[u8], i: usize, half: usize) -> (i32, i32) {
+    let tab = |i: usize| i16::from_le_bytes([row[2 * i], row[2 * i + 1]]) as i32;
+    (tab(i), tab(half + i))
+}
+
 /// `RoPE` (NeoX half split) on values at 1/256 of their int8 step, rounding
-/// once to int8: `rope = [cos .. hd/2, sin .. hd/2]` in Q14.
-fn rope_q(x: &[i32], rope: &[u8], hd: usize, out: &mut [i8]) {
+/// once to int8.
+fn rope_q(x: &[i32], rot: Rotation<'_>, hd: usize, out: &mut [i8]) {
     let half = hd / 2;
-    let tab = |i: usize| i16::from_le_bytes([rope[2 * i], rope[2 * i + 1]]) as i32;
+    match rot {
+        Rotation::Row(r) => rotate(x, hd, out, |i| row_cos_sin(r, i, half)),
+        Rotation::Sum(a, b) => rotate(x, hd, out, |i| {
+            // cos(A + B), sin(A + B), rounded once to Q14; clamped to the
+            // table's range (|x| <= 2^14, checked at parse) so that
+            // `rotate` cannot overflow.
+            let ((ca, sa), (cb, sb)) = (row_cos_sin(a, i, half), row_cos_sin(b, i, half));
+            let round = 1 << (ROPE_BITS - 1);
+            let lim = 1 << ROPE_BITS;
+            (
+                ((ca * cb - sa * sb + round) >> ROPE_BITS).clamp(-lim, lim),
+                ((sa * cb + ca * sb + round) >> ROPE_BITS).clamp(-lim, lim),
+            )
+        }),
+    }
+}
+
+/// [`rope_q`] with `(cos, sin)` of pair `i` from `cs`.
+#[inline(always)]
+fn rotate(x: &[i32], hd: usize, out: &mut [i8], cs: impl Fn(usize) -> (i32, i32)) {
+    let half = hd / 2;
     let shift = ROPE_BITS + 8;
     let round = 1i32 << (shift - 1);
     for (xh, oh) in x.chunks_exact(hd).zip(out.chunks_exact_mut(hd)) {
         for i in 0..half {
             let a = xh[i].clamp(-32767, 32767);
             let b = xh[i + half].clamp(-32767, 32767);
-            let (cs, sn) = (tab(i), tab(half + i));
+            let (cs, sn) = cs(i);
             oh[i] = sym_i8((a * cs - b * sn + round) >> shift);
             oh[i + half] = sym_i8((b * cs + a * sn + round) >> shift);
         }
@@ -345,12 +529,10 @@ fn exp2_neg(exp: &[u32; 1 << EXP_BITS], u: u32) -> u32 {
     }
 }
 
-/// One head: integer softmax over the `n` cached positions, then the
-/// weighted mean of the values (the result keeps the value scale).
-#[allow(clippy::too_many_arguments)]
+/// One head: integer softmax over the scores of the `n` cached positions
+/// (`q . k` per slot), then the weighted mean of the values (the result
+/// keeps the value scale).
 fn attention(
-    q: &[i8],
-    keys: &[i8],
     values: &[i8],
     stride: usize,
     (sm_mult, sm_shift): (i32, i32),
@@ -359,7 +541,6 @@ fn attention(
     num: &mut [i64],
     out: &mut [i8],
 ) {
-    kernels::matvec(keys, q, scores);
     let max = kernels::max_i32(scores);
     // Weights in Q15, capped at 2^15 - 1 so they fit an i16 lane.
     kernels::softmax_weights(scores, max, sm_mult, sm_shift, exp);
@@ -443,7 +624,9 @@ impl Model for Int8Model<'_> {
 
     fn frequencies(&mut self) -> FreqTable<&[u32]> {
         if !self.fresh {
-            self.forward();
+            self.body();
+            self.head();
+            self.fresh = true;
         }
         // Valid by construction (`frequencies` gives every symbol at least
         // 1 and the total exactly; `vocab < 2^precision` is checked when
@@ -452,8 +635,9 @@ impl Model for Int8Model<'_> {
     }
 
     fn observe(&mut self, symbol: usize) {
+        // The blocks must see the current input; its table is not needed.
         if !self.fresh {
-            self.forward();
+            self.body();
         }
         self.input = symbol.min(self.c.vocab as usize - 1);
         self.fresh = false;
@@ -461,6 +645,9 @@ impl Model for Int8Model<'_> {
 
     fn reset(&mut self) {
         self.pos = 0;
+        self.slot = 0;
+        self.phase = 0;
+        self.wrapped = false;
         self.input = self.c.vocab as usize;
         self.fresh = false;
     }

@@ -3,7 +3,8 @@
 //! device, and bit-exactness with this host (the device's compressed bytes
 //! are compared with the host's, decoded here, and the device decodes the
 //! host's; the `model-int8` golden frequency-table hash is recomputed on the
-//! device).
+//! device), for a short sample in paper-sized chunks and for a 16 KiB
+//! stream coded as one chunk, past the model's 2048-position context.
 //!
 //! Needs `qemu-system-arm` and the `thumbv7em-none-eabihf` target
 //! (`scripts/test-all.sh` installs both). Without QEMU these tests fail with
@@ -29,17 +30,22 @@ mod golden_common;
 /// two full chunks.
 const SAMPLE_LEN: usize = 1024;
 const CHUNK: usize = 2048;
+/// Bytes the firmware codes as one chunk (eight times the 200K model's
+/// context): about 16 K steps to compress and as many to decompress, some
+/// 75 G instructions.
+const STREAM_LEN: usize = 16384;
 /// The firmware's adaptive model (`firmware-demo/build.rs`).
 const ORDER2: ContextConfig = ContextConfig::order2_bytes(6);
-/// QEMU normally finishes in well under a minute; this only stops a hung
-/// firmware.
-const QEMU_TIMEOUT: Duration = Duration::from_secs(300);
+/// QEMU normally finishes in a few minutes (mostly the stream); this only
+/// stops a hung firmware.
+const QEMU_TIMEOUT: Duration = Duration::from_secs(900);
 
 struct Ctx {
     run: Run,
     trained: bool,
     model: Vec<u8>,
     sample: Vec<u8>,
+    stream: Vec<u8>,
 }
 
 /// Builds and runs the firmware once for all tests; `None` when skipped.
@@ -65,19 +71,20 @@ fn ctx() -> Option<&'static Ctx> {
             &[
                 ("FIRMWARE_MODEL", model_path.clone().into_os_string()),
                 ("FIRMWARE_SAMPLE_LEN", SAMPLE_LEN.to_string().into()),
+                ("FIRMWARE_STREAM_LEN", STREAM_LEN.to_string().into()),
             ],
         )?;
         let run = firmware::run_in_qemu(&elf, QEMU_TIMEOUT)?;
         eprintln!("{}QEMU wall time: {:?}", run.transcript_short(), run.wall);
         let model = std::fs::read(&model_path).map_err(|e| e.to_string())?;
-        let sample = std::fs::read(firmware::firmware_dir().join("data/enwik8-heldout-4k.txt"))
-            .map_err(|e| e.to_string())?[..SAMPLE_LEN]
-            .to_vec();
+        let text = std::fs::read(firmware::firmware_dir().join("data/enwik8-heldout-16k.txt"))
+            .map_err(|e| e.to_string())?;
         Ok(Some(Ctx {
             run,
             trained,
             model,
-            sample,
+            sample: text[..SAMPLE_LEN].to_vec(),
+            stream: text[..STREAM_LEN].to_vec(),
         }))
     });
     match r {
@@ -202,24 +209,36 @@ fn golden_table_hash_matches_model_int8_on_device() {
 /// The device's blob for `name`, checked against the host: the host
 /// compresses to the same bytes and decodes them to the sample.
 fn check_cross_arch<M: Model>(c: &Ctx, name: &str, host_model: &mut M) -> Vec<u8> {
+    check_cross_arch_of(c, name, host_model, &c.sample, CHUNK)
+}
+
+/// [`check_cross_arch`] for `input` in `chunk`-byte chunks.
+fn check_cross_arch_of<M: Model>(
+    c: &Ctx,
+    name: &str,
+    host_model: &mut M,
+    input: &[u8],
+    chunk: usize,
+) -> Vec<u8> {
     let run = &c.run;
+    let len = input.len();
     let blob = parse_byte_list(line(run, &format!("{name}: device blob ")))
         .expect("device blob is a byte list");
-    let host = compress_to_vec(host_model, &c.sample, CHUNK).unwrap();
+    let host = compress_to_vec(host_model, input, chunk).unwrap();
     assert!(
         host == blob,
         "{name}: device and host compressed bytes differ"
     );
-    assert_eq!(decompress_to_vec(host_model, &blob).unwrap(), c.sample);
+    assert_eq!(decompress_to_vec(host_model, &blob).unwrap(), input);
     // The device's own checks: identical to the blob embedded by the
     // host-side build, and that blob decoded on the device.
     line(run, &format!("{name}: device blob identical to host blob"));
     let dec = line(run, &format!("{name}: decompressed host blob to "));
     assert!(
-        dec.starts_with(&format!("{SAMPLE_LEN} B, byte-identical")),
+        dec.starts_with(&format!("{len} B, byte-identical")),
         "{dec}"
     );
-    let comp = line(run, &format!("{name}: compressed {SAMPLE_LEN} -> "));
+    let comp = line(run, &format!("{name}: compressed {len} -> "));
     let n: usize = comp.split_whitespace().next().unwrap().parse().unwrap();
     assert_eq!(n, blob.len(), "{comp}");
     // The cost was measured (SysTick under QEMU -icount).
@@ -250,6 +269,34 @@ fn int8_model_is_bit_exact_between_host_and_device() {
         blob.len(),
         8.0 * blob.len() as f64 / SAMPLE_LEN as f64
     );
+}
+
+/// 16 KiB coded as one chunk on the device, past the model's context: the
+/// same bytes as the host's, decoded back on the device and here, at a
+/// trained model's rate (a model that stopped predicting past its
+/// context, as before streaming, codes at about 75%).
+#[test]
+fn int8_model_streams_past_its_context_bit_exact_with_the_host() {
+    let Some(c) = ctx() else { return };
+    let file = ModelFile::parse(&c.model).unwrap();
+    let context = file.config().max_context as usize;
+    assert!(STREAM_LEN > 4 * context, "{STREAM_LEN} vs {context}");
+    let mut work = vec![0u8; working_memory_size(file.config())];
+    let mut m = Int8Model::new(&file, &mut work).unwrap();
+    let blob = check_cross_arch_of(c, "stream", &mut m, &c.stream, STREAM_LEN);
+    // One chunk record, coded.
+    let header = coder_core::container::Header::parse(&blob).unwrap();
+    assert_eq!(header.chunk_count(), 1);
+    assert_eq!(is_coded(&blob), c.trained, "stream: coded chunk");
+    let rate = blob.len() as f64 / STREAM_LEN as f64;
+    eprintln!(
+        "stream: {STREAM_LEN} -> {} B as one chunk ({:.3} bits/byte)",
+        blob.len(),
+        8.0 * rate
+    );
+    if c.trained {
+        assert!(rate < 0.35, "stream rate {rate}");
+    }
 }
 
 #[test]

@@ -12,7 +12,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::vec::Vec;
 
 use super::{
-    decode_chunk, ChunkRecord, Header, Method, RecordHeader, HEADER_LEN, MAX_RECORD_HEADER_LEN,
+    decode_chunk, ChunkRecord, Coding, Header, Method, RecordHeader, HEADER_LEN,
+    MAX_RECORD_HEADER_LEN,
 };
 use crate::{Crc32, Error, Model};
 
@@ -76,6 +77,7 @@ pub struct StreamWriter<W: Write + Seek> {
     start: u64,
     fingerprint: u64,
     chunk_size: u32,
+    coding: Coding,
     crc: Crc32,
     len: u64,
     written: u64,
@@ -88,8 +90,21 @@ impl<W: Write + Seek> StreamWriter<W> {
     /// Starts a stream of `chunk_size`-byte chunks coded by the model of
     /// `fingerprint` at the current position of `out`; a chunk size outside
     /// `1..=MAX_CHUNK_SIZE` is [`Error::BadConfig`].
-    pub fn new(mut out: W, fingerprint: u64, chunk_size: u32) -> io::Result<Self> {
-        Header::new(fingerprint, chunk_size, 0, 0)?;
+    pub fn new(out: W, fingerprint: u64, chunk_size: u32) -> io::Result<Self> {
+        Self::with_coding(out, fingerprint, chunk_size, Coding::MODEL)
+    }
+
+    /// [`new`](Self::new) for chunks coded as `coding` (which the header
+    /// records; a combination [`Coding::check`] refuses is
+    /// [`Error::BadConfig`]). The codes passed to
+    /// [`write_chunk`](Self::write_chunk) must be that coding's.
+    pub fn with_coding(
+        mut out: W,
+        fingerprint: u64,
+        chunk_size: u32,
+        coding: Coding,
+    ) -> io::Result<Self> {
+        Header::new(fingerprint, chunk_size, 0, 0)?.with_coding(coding)?;
         let start = out.stream_position()?;
         out.write_all(&[0u8; HEADER_LEN])?;
         Ok(Self {
@@ -97,6 +112,7 @@ impl<W: Write + Seek> StreamWriter<W> {
             start,
             fingerprint,
             chunk_size,
+            coding,
             crc: Crc32::new(),
             len: 0,
             written: HEADER_LEN as u64,
@@ -155,7 +171,8 @@ impl<W: Write + Seek> StreamWriter<W> {
             self.chunk_size,
             self.len,
             self.crc.finish(),
-        )?;
+        )?
+        .with_coding(self.coding)?;
         self.out.seek(SeekFrom::Start(self.start))?;
         self.out.write_all(&header.to_bytes())?;
         self.out.seek(SeekFrom::Start(self.start + self.written))?;

@@ -3,7 +3,9 @@
 //! the Transformer models are measured against.
 
 mod context;
+mod primed;
 mod static_model;
 
 pub use context::{ContextConfig, ContextModel, MAX_HASH_BITS};
+pub use primed::Primed;
 pub use static_model::StaticModel;

@@ -1,0 +1,312 @@
+//! [`MixConfig`]: the parameters of a [`Mixer`](super::Mixer), and where
+//! its tables sit in the caller's storage.
+
+use crate::{Error, Fingerprinter};
+
+/// Most hashed context models (orders 1..=8, the word model and the
+/// sparse contexts).
+pub(crate) const MAX_CONTEXTS: usize = 9 + SPARSE_KINDS;
+/// Kinds of sparse context ([`MixConfig::sparse`]).
+pub(crate) const SPARSE_KINDS: usize = 3;
+/// Mixer inputs: bias, external model, two from the match model, order 0
+/// and the hashed contexts.
+pub(crate) const MAX_INPUTS: usize = 6 + MAX_CONTEXTS;
+/// Buckets of an adaptive probability map (every 128 stretch units over
+/// `±2048`).
+pub(crate) const APM_BUCKETS: usize = 33;
+
+/// Parameters of a [`Mixer`](super::Mixer). Every field is part of the
+/// [`fingerprint`](Self::fingerprint): a stream coded with one
+/// configuration only decodes with the same one.
+///
+/// Start from a preset ([`host`](Self::host), [`embedded`](Self::embedded))
+/// and adjust with the `const` builders; [`storage_len`](Self::storage_len)
+/// is the number of bytes of memory the mixer needs.
+///
+/// ```
+/// use coder_core::mix::MixConfig;
+/// const CFG: MixConfig = MixConfig::embedded();
+/// assert!(CFG.storage_len() < 64 * 1024);
+/// assert!(MixConfig::host().storage_len() > 16 << 20);
+/// assert_ne!(CFG.fingerprint(), MixConfig::host().fingerprint());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MixConfig {
+    /// Hashed context orders: bit `k - 1` set means a model of the last
+    /// `k` bytes (`k` in `1..=8`). An order-0 model is always present.
+    pub orders: u8,
+    /// A model of the current word (letters since the last non-letter,
+    /// case-folded), for text.
+    pub word: bool,
+    /// Sparse contexts, for binary data with fixed strides (pixels,
+    /// samples, records): bit 0 the two bytes before the previous one
+    /// (`x[-3], x[-2]`), bit 1 the same channel of the last two 3-byte
+    /// pixels (`x[-6], x[-3]`), bit 2 of the last two 4-byte words
+    /// (`x[-8], x[-4]`).
+    pub sparse: u8,
+    /// The context models share `2^table_bits` slots of 16 bytes
+    /// (`4..=22`).
+    pub table_bits: u32,
+    /// The match model's history holds the last `2^history_bits` bytes
+    /// (`10..=30`), or 0 for no match model. Matches reach back at most
+    /// this far, so make it as large as the blocks coded.
+    pub history_bits: u32,
+    /// The match model finds earlier occurrences of the last
+    /// [`min_match`](Self::min_match) bytes in a table of `2^match_bits`
+    /// positions (`8..=26`).
+    pub match_bits: u32,
+    /// Shortest match the match model follows (`3..=8` bytes).
+    pub min_match: u32,
+    /// The mixer keeps one weight set per partial byte (256); with
+    /// `match_sets`, three times as many, also selected by the match
+    /// length (none, short, long).
+    pub match_sets: bool,
+    /// Context of the first adaptive probability map: 8 (the partial byte)
+    /// or 16 (and the previous byte).
+    pub apm1_bits: u32,
+    /// The second map's context is the partial byte and the two previous
+    /// bytes hashed to `2^apm2_bits` (`8..=20`), or 0 for none.
+    pub apm2_bits: u32,
+    /// Mixer learning rate, `1..=64` (in units of about `2^-10`).
+    pub mixer_rate: u32,
+}
+
+impl MixConfig {
+    /// The host preset: orders 2, 3, 4, 6, a word model and two sparse
+    /// contexts (`x[-3], x[-2]` and `x[-6], x[-3]`) in 16 MiB of slots
+    /// (order 1 is left to order 0, the Transformer and the sparse
+    /// contexts: it cost a quarter of the time for 0.4% of held-out
+    /// enwik8), a 16 MiB history (blocks up to 16 MiB) with a 4 MiB match
+    /// index, two 4 MiB maps: about 45 MiB in all.
+    /// [`fit_to`](Self::fit_to) shrinks it for small blocks.
+    pub const fn host() -> Self {
+        Self {
+            orders: 0b0010_1110,
+            word: true,
+            sparse: 0b011,
+            table_bits: 20,
+            history_bits: 24,
+            match_bits: 20,
+            min_match: 6,
+            match_sets: true,
+            apm1_bits: 16,
+            apm2_bits: 16,
+            mixer_rate: 6,
+        }
+    }
+
+    /// The microcontroller preset: orders 1 to 4 in 16 KiB of slots, an
+    /// 8 KiB history with a 1 KiB match index, 12 KiB of mixer weights,
+    /// one 17 KiB map: about 58 KiB in all.
+    pub const fn embedded() -> Self {
+        Self {
+            orders: 0b0000_1111,
+            word: false,
+            sparse: 0,
+            table_bits: 10,
+            history_bits: 13,
+            match_bits: 8,
+            min_match: 5,
+            match_sets: false,
+            apm1_bits: 8,
+            apm2_bits: 0,
+            mixer_rate: 6,
+        }
+    }
+
+    /// The preset a container header names by `id` (its byte 7, see
+    /// [`Coding`](crate::container::Coding)): 1 = [`host`](Self::host),
+    /// 2 = [`embedded`](Self::embedded); `None` for an id this build does
+    /// not have. A preset never changes once streams use it (a test pins
+    /// their fingerprints): a new configuration gets a new id.
+    ///
+    /// ```
+    /// use coder_core::mix::MixConfig;
+    /// assert_eq!(MixConfig::preset(1), Some(MixConfig::host()));
+    /// assert_eq!(MixConfig::preset(0), None);
+    /// ```
+    pub const fn preset(id: u8) -> Option<Self> {
+        match id {
+            1 => Some(Self::host()),
+            2 => Some(Self::embedded()),
+            _ => None,
+        }
+    }
+
+    /// This configuration with its tables no larger than a block of
+    /// `block_len` bytes can use: the history just holds the block, and
+    /// the hashed tables get about 4 slots and 1 match entry per byte. A
+    /// [`reset`](super::Mixer::reset) clears all tables, so for small
+    /// blocks this is what keeps it cheap. Encoder and decoder must call
+    /// it with the same length.
+    pub const fn fit_to(mut self, block_len: usize) -> Self {
+        let bits = usize::BITS - block_len.saturating_sub(1).leading_zeros();
+        let hist = if bits < 10 { 10 } else { bits };
+        if self.history_bits > hist {
+            self.history_bits = hist;
+        }
+        if self.match_bits > hist {
+            self.match_bits = if hist < 8 { 8 } else { hist };
+        }
+        let slots = hist + 2;
+        if self.table_bits > slots {
+            self.table_bits = slots;
+        }
+        if self.apm2_bits > hist {
+            self.apm2_bits = hist;
+        }
+        self
+    }
+
+    /// With the match model's history of `2^bits` bytes (0 turns the
+    /// match model off).
+    pub const fn with_history_bits(mut self, bits: u32) -> Self {
+        self.history_bits = bits;
+        self
+    }
+
+    /// With `2^bits` context slots.
+    pub const fn with_table_bits(mut self, bits: u32) -> Self {
+        self.table_bits = bits;
+        self
+    }
+
+    /// Number of hashed context models.
+    pub const fn contexts(&self) -> usize {
+        self.orders.count_ones() as usize
+            + self.word as usize
+            + (self.sparse & ((1 << SPARSE_KINDS) - 1)).count_ones() as usize
+    }
+
+    /// Number of mixer inputs.
+    pub const fn inputs(&self) -> usize {
+        // bias, external (two), order 0, hashed contexts, match (two)
+        4 + self.contexts() + if self.history_bits > 0 { 2 } else { 0 }
+    }
+
+    /// Contexts of the map that calibrates the external model: the partial
+    /// byte with a 16-bit first map, else the bit position.
+    pub(crate) const fn ext_contexts(&self) -> usize {
+        if self.apm1_bits == 16 {
+            256
+        } else {
+            8
+        }
+    }
+
+    /// Number of mixer weight sets.
+    pub const fn weight_sets(&self) -> usize {
+        if self.match_sets {
+            3 * 256
+        } else {
+            256
+        }
+    }
+
+    /// Bytes of storage a [`Mixer`](super::Mixer) with this configuration
+    /// needs (see [`Mixer::new_in`](super::Mixer::new_in)).
+    pub const fn storage_len(&self) -> usize {
+        self.layout().end
+    }
+
+    pub(crate) const fn layout(&self) -> Layout {
+        let table = 0;
+        let order0 = table + (16usize << self.table_bits);
+        let state_maps = order0 + 256;
+        let history = state_maps + 4 * 256 * (1 + self.contexts());
+        let (hist_len, index_len, match_map_len) = if self.history_bits > 0 {
+            (
+                1usize << self.history_bits,
+                4usize << self.match_bits,
+                4 * 64,
+            )
+        } else {
+            (0, 0, 0)
+        };
+        let match_index = history + hist_len;
+        let match_map = match_index + index_len;
+        let weights = match_map + match_map_len;
+        let apm1 = weights + 4 * self.inputs() * self.weight_sets();
+        let apm2 = apm1 + 2 * APM_BUCKETS * (1usize << self.apm1_bits);
+        let ext_apm = apm2
+            + if self.apm2_bits > 0 {
+                2 * APM_BUCKETS * (1usize << self.apm2_bits)
+            } else {
+                0
+            };
+        let end = ext_apm + 2 * APM_BUCKETS * self.ext_contexts();
+        Layout {
+            table,
+            order0,
+            state_maps,
+            history,
+            match_index,
+            match_map,
+            weights,
+            apm1,
+            apm2,
+            ext_apm,
+            end,
+        }
+    }
+
+    /// Checks every field's range.
+    pub const fn check(&self) -> Result<(), Error> {
+        let ok = self.sparse < (1 << SPARSE_KINDS)
+            && self.table_bits >= 4
+            && self.table_bits <= 22
+            && (self.history_bits == 0 || (self.history_bits >= 10 && self.history_bits <= 30))
+            && self.match_bits >= 8
+            && self.match_bits <= 26
+            && self.min_match >= 3
+            && self.min_match <= 8
+            && (self.apm1_bits == 8 || self.apm1_bits == 16)
+            && (self.apm2_bits == 0 || (self.apm2_bits >= 8 && self.apm2_bits <= 20))
+            && self.mixer_rate >= 1
+            && self.mixer_rate <= 64;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::BadConfig)
+        }
+    }
+
+    /// Identifies the configuration (and this coder's version): a stream
+    /// coded with one configuration is refused by another.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = Fingerprinter::new(b"coder-core/mix/1");
+        for x in [
+            u32::from(self.orders),
+            u32::from(self.word),
+            u32::from(self.sparse),
+            self.table_bits,
+            self.history_bits,
+            self.match_bits,
+            self.min_match,
+            u32::from(self.match_sets),
+            self.apm1_bits,
+            self.apm2_bits,
+            self.mixer_rate,
+        ] {
+            h.write_u32(x);
+        }
+        h.finish()
+    }
+}
+
+/// Byte offsets of the tables in the storage.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
+    pub table: usize,
+    pub order0: usize,
+    pub state_maps: usize,
+    pub history: usize,
+    pub match_index: usize,
+    pub match_map: usize,
+    pub weights: usize,
+    pub apm1: usize,
+    pub apm2: usize,
+    pub ext_apm: usize,
+    pub end: usize,
+}
