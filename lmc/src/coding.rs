@@ -38,6 +38,48 @@ pub fn stream_fingerprint(
     }
 }
 
+/// Bytes between progress reports inside a block.
+pub const TICK_BYTES: u64 = 16 << 10;
+
+/// Passes every call to the model and reports progress every
+/// [`TICK_BYTES`] symbols observed, so a bar moves inside big blocks.
+struct Ticking<'t, M> {
+    model: M,
+    since: u64,
+    reported: u64,
+    tick: &'t (dyn Fn(u64) + Sync),
+}
+
+impl<M: Model> Model for Ticking<'_, M> {
+    fn symbols(&self) -> usize {
+        self.model.symbols()
+    }
+    fn precision(&self) -> u32 {
+        self.model.precision()
+    }
+    fn frequencies(&mut self) -> coder_core::FreqTable<&[u32]> {
+        self.model.frequencies()
+    }
+    fn observe(&mut self, symbol: usize) {
+        self.model.observe(symbol);
+        self.since += 1;
+        if self.since == TICK_BYTES {
+            (self.tick)(TICK_BYTES);
+            self.reported += TICK_BYTES;
+            self.since = 0;
+        }
+    }
+    fn reset(&mut self) {
+        self.model.reset();
+    }
+    fn fingerprint(&self) -> u64 {
+        self.model.fingerprint()
+    }
+    fn lookup(&mut self, target: u32) -> Option<(usize, u32, core::num::NonZeroU32)> {
+        self.model.lookup(target)
+    }
+}
+
 /// One chunk as a worker coded it.
 #[derive(Clone, Debug, Default)]
 pub struct Coded {
@@ -45,6 +87,17 @@ pub struct Coded {
     pub code: Option<Vec<u8>>,
     /// Its ideal bits when metered, else 0.
     pub bits: f64,
+    /// Bytes already reported through the progress callback.
+    pub ticked: u64,
+}
+
+fn ticking<'t, M: Model>(model: M, tick: &'t (dyn Fn(u64) + Sync)) -> Ticking<'t, M> {
+    Ticking {
+        model,
+        since: 0,
+        reported: 0,
+        tick,
+    }
 }
 
 /// One thread's coders: its language model (`None` for the adaptive
@@ -79,13 +132,15 @@ impl<L: Model> Worker<L> {
     /// `context` (the previous chunk's last window when chained, else
     /// empty). With `measure`, codes to the end and returns the ideal bits;
     /// otherwise gives up (`code: None`) as soon as the code is as long as
-    /// the chunk.
+    /// the chunk. Calls `tick` with bytes done every [`TICK_BYTES`] inside
+    /// the chunk; [`Coded::ticked`] is their sum.
     pub fn encode(
         &mut self,
         coding: Coding,
         chunk: &[u8],
         context: &[u8],
         measure: bool,
+        tick: &(dyn Fn(u64) + Sync),
     ) -> Result<Coded, Error> {
         let cap = if measure {
             match coding.mode {
@@ -96,16 +151,20 @@ impl<L: Model> Worker<L> {
             chunk.len().saturating_sub(1)
         };
         let mut out = vec![0u8; cap];
+        let mut ticked = 0;
         let (r, bits) = match (coding.mode, self.lm.as_mut(), self.mixer.as_mut()) {
             (Mode::Model, Some(lm), _) => {
-                let mut m = Meter::new(Primed::new(lm, context));
+                let mut m = Meter::new(ticking(Primed::new(lm, context), tick));
                 let r = encode_into(&mut m, chunk, &mut out);
-                (r, m.bits())
+                let bits = m.bits();
+                ticked = m.into_inner().reported;
+                (r, bits)
             }
             (Mode::Mixed, Some(lm), Some(mx)) => {
                 let mut scratch = vec![0u8; cap];
-                let mut lm = Primed::new(lm, context);
+                let mut lm = ticking(Primed::new(lm, context), tick);
                 let r = mx.encode_chunk_either(&mut lm, chunk, &mut out, &mut scratch);
+                ticked = lm.reported;
                 (r, mx.cost_q16() as f64 / 65536.0)
             }
             (Mode::Adaptive, _, Some(mx)) => {
@@ -121,30 +180,41 @@ impl<L: Model> Worker<L> {
                 Ok(Coded {
                     code: Some(out),
                     bits: if measure { bits } else { 0.0 },
+                    ticked,
                 })
             }
-            Err(coder_core::Error::OutputFull) if !measure => Ok(Coded::default()),
+            Err(coder_core::Error::OutputFull) if !measure => Ok(Coded {
+                ticked,
+                ..Coded::default()
+            }),
             Err(e) => Err(Error::Coder(e)),
         }
     }
 
     /// Decodes the coded payload of a chunk into `out` (the chunk's
-    /// length), with the same `coding` and `context` it was coded with.
+    /// length), with the same `coding` and `context` it was coded with;
+    /// returns the bytes reported through `tick` on the way (as
+    /// [`encode`](Self::encode)).
     pub fn decode(
         &mut self,
         coding: Coding,
         payload: &[u8],
         context: &[u8],
         out: &mut [u8],
-    ) -> Result<(), Error> {
-        let r = match (coding.mode, self.lm.as_mut(), self.mixer.as_mut()) {
-            (Mode::Model, Some(lm), _) => decode_into(&mut Primed::new(lm, context), payload, out),
-            (Mode::Mixed, Some(lm), Some(mx)) => {
-                mx.decode_chunk_either(&mut Primed::new(lm, context), payload, out)
+        tick: &(dyn Fn(u64) + Sync),
+    ) -> Result<u64, Error> {
+        let (r, ticked) = match (coding.mode, self.lm.as_mut(), self.mixer.as_mut()) {
+            (Mode::Model, Some(lm), _) => {
+                let mut lm = ticking(Primed::new(lm, context), tick);
+                (decode_into(&mut lm, payload, out), lm.reported)
             }
-            (Mode::Adaptive, _, Some(mx)) => mx.decode_chunk(payload, out),
-            _ => Err(coder_core::Error::UnsupportedCoding),
+            (Mode::Mixed, Some(lm), Some(mx)) => {
+                let mut lm = ticking(Primed::new(lm, context), tick);
+                (mx.decode_chunk_either(&mut lm, payload, out), lm.reported)
+            }
+            (Mode::Adaptive, _, Some(mx)) => (mx.decode_chunk(payload, out), 0),
+            _ => (Err(coder_core::Error::UnsupportedCoding), 0),
         };
-        r.map_err(Error::Coder)
+        r.map(|()| ticked).map_err(Error::Coder)
     }
 }

@@ -179,8 +179,9 @@ pub fn compress_with<M: ChunkModel, R: Read, W: Write + Seek>(
                 .map(|(i, chunk)| {
                     let at = tail + i * cs;
                     let context = &buf[at.saturating_sub(window)..at];
-                    let r = workers.run(|w| w.encode(coding, chunk, context, measure));
-                    progress(chunk.len() as u64);
+                    let r = workers.run(|w| w.encode(coding, chunk, context, measure, &progress));
+                    let ticked = r.as_ref().map_or(0, |c| c.ticked);
+                    progress(chunk.len() as u64 - ticked);
                     r
                 })
                 .collect();
@@ -431,17 +432,16 @@ fn decode_stream<M: ChunkModel, R: Read, W: Write>(
                     let r = match rec.method {
                         Method::Stored => {
                             dst.copy_from_slice(&rec.payload);
-                            Ok(())
+                            Ok(0)
                         }
-                        Method::Coded => {
-                            workers.run(|w| w.decode(coding, &rec.payload, context, &mut dst))
-                        }
+                        Method::Coded => workers
+                            .run(|w| w.decode(coding, &rec.payload, context, &mut dst, progress)),
                     };
-                    r.map_err(|_| Error::CorruptChunk {
+                    let ticked = r.map_err(|_| Error::CorruptChunk {
                         chunk: rec.index,
                         chunks,
                     })?;
-                    progress(dst.len() as u64);
+                    progress(dst.len() as u64 - ticked);
                     Ok(dst)
                 };
                 let decoded: Vec<Result<Vec<u8>, Error>> = if window > 0 {
