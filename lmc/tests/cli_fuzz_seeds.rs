@@ -8,7 +8,8 @@
 use std::io::Cursor;
 use std::path::PathBuf;
 
-use lmc::{models::tiny_random_model, Int8Source, LogLoss};
+use coder_core::container::{Coding, Mode};
+use lmc::{models::tiny_random_model, Int8Source, Settings};
 
 fn model_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/tiny.lmm")
@@ -18,16 +19,41 @@ fn seeds_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/decompress")
 }
 
-/// The inputs the valid seeds compress: `(name, data, chunk size)`.
-fn inputs() -> Vec<(&'static str, Vec<u8>, u32)> {
+/// The inputs the valid seeds compress: `(name, data, chunk size,
+/// coding)`, every coding of the container among them.
+fn inputs() -> Vec<(&'static str, Vec<u8>, u32, Coding)> {
     let text = b"the quick brown fox jumps over the lazy dog; ".repeat(4);
+    let m = Coding::MODEL;
+    let coding = |mode, preset, chained| Coding {
+        mode,
+        preset,
+        chained,
+    };
     vec![
-        ("empty", Vec::new(), 64),
-        ("one-byte", b"a".to_vec(), 64),
-        ("text-64", text.clone(), 64),
-        ("text-16", text[..100].to_vec(), 16),
-        ("zeros", vec![0u8; 130], 64),
-        ("all-bytes", (0..=255u8).collect(), 100),
+        ("empty", Vec::new(), 64, m),
+        ("one-byte", b"a".to_vec(), 64, m),
+        ("text-64", text.clone(), 64, m),
+        ("text-16", text[..100].to_vec(), 16, m),
+        ("zeros", vec![0u8; 130], 64, m),
+        ("all-bytes", (0..=255u8).collect(), 100, m),
+        (
+            "text-mixed",
+            text.clone(),
+            1024,
+            coding(Mode::Mixed, 1, false),
+        ),
+        (
+            "text-adaptive",
+            text.clone(),
+            1024,
+            coding(Mode::Adaptive, 1, false),
+        ),
+        (
+            "text-chained",
+            text.clone(),
+            48,
+            coding(Mode::Mixed, 1, true),
+        ),
     ]
 }
 
@@ -38,9 +64,10 @@ fn write_seeds() {
     std::fs::write(model_path(), &bytes).unwrap();
     let model = Int8Source::new(&bytes).unwrap();
     std::fs::create_dir_all(seeds_dir()).unwrap();
-    for (name, data, cs) in inputs() {
+    for (name, data, cs, coding) in inputs() {
         let mut out = Cursor::new(Vec::new());
-        lmc::compress(&model, &data[..], &mut out, cs, LogLoss::Skip, |_| {}).unwrap();
+        let settings = Settings::new(cs).coding(coding);
+        lmc::compress_with(Some(&model), &data[..], &mut out, &settings, |_| {}).unwrap();
         std::fs::write(seeds_dir().join(format!("{name}.lmc")), out.into_inner()).unwrap();
     }
 }
@@ -49,7 +76,7 @@ fn write_seeds() {
 fn seeds_decode_to_their_inputs() {
     let bytes = std::fs::read(model_path()).unwrap();
     let model = Int8Source::new(&bytes).unwrap();
-    for (name, data, _) in inputs() {
+    for (name, data, _, _) in inputs() {
         let stream = std::fs::read(seeds_dir().join(format!("{name}.lmc"))).unwrap();
         let mut back = Vec::new();
         lmc::decompress(&model, &stream[..], &mut back, |_| {}).unwrap();
