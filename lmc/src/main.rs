@@ -129,7 +129,7 @@ struct Opts {
     /// The fastest level (-1).
     #[arg(help_heading = "Tuning", long, overrides_with_all = LEVELS)]
     fast: bool,
-    /// The best compression (-3).
+    /// The largest model (-3; today the 800K, -2, still compresses text best).
     #[arg(help_heading = "Tuning", long, overrides_with_all = LEVELS)]
     best: bool,
     /// Chunk (block) size when compressing (bytes; K and M suffixes

@@ -248,7 +248,7 @@ pub const SHIPPED: [Shipped; 3] = [
         level: 3,
         name: "3.2M",
         files: &["lm-3m2.lmm", "lm-3.2m.lmm", "lm-3200k.lmm"],
-        retired: &[],
+        retired: &["lm-3m2-enwik8.lmm"],
     },
 ];
 

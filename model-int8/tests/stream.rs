@@ -415,4 +415,5 @@ round_trip_tests! {
     stream_1mb_c_lm_800k: "lm-800k", 0.30;
     stream_1mb_d_lm_800k_enwik8: "lm-800k-enwik8", 0.30;
     stream_1mb_e_lm_200k_enwik8: "lm-200k-enwik8", 0.32;
+    stream_1mb_f_lm_3m2_enwik8: "lm-3m2-enwik8", 0.30;
 }
