@@ -587,10 +587,9 @@ struct Models<'a> {
 }
 
 impl Models<'_> {
-    /// The shipped model of the stream whose first bytes are `head`
-    /// (header errors are the stream's).
-    fn shipped_for(&self, head: &[u8]) -> Res<Arc<Loaded>> {
-        let fp = lmc::open(head)?.header().fingerprint;
+    /// The shipped model whose fingerprint is `fp` (a stream's), loaded
+    /// once.
+    fn shipped_for(&self, fp: u64) -> Res<Arc<Loaded>> {
         let mut cache = self.shipped.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = cache.get(&fp) {
             return Ok(Arc::clone(m));
@@ -612,19 +611,16 @@ fn decompress_one(input: &Path, opts: &Opts, models: &Models<'_>, dest: &Dest) -
         .take(HEADER_LEN as u64)
         .read_to_end(&mut head)?;
     let shipped;
-    let needs_model = lmc::open(&head[..])?.header().coding.mode.uses_model();
+    let header = *lmc::open(&head[..])?.header();
     let model = match models.named {
-        _ if !needs_model => None,
+        _ if !header.coding.mode.uses_model() => None,
         Some(m) => Some(m),
         None => {
-            shipped = models.shipped_for(&head)?;
+            shipped = models.shipped_for(header.fingerprint)?;
             Some(Int8Source::from_file(&shipped.path, &shipped.bytes)?)
         }
     };
-    let len = match meta {
-        Some(_) => lmc::open(&head[..]).ok().map(|r| r.header().original_len),
-        None => None,
-    };
+    let len = meta.as_ref().map(|_| header.original_len);
     let mut reader = Counting {
         inner: io::Cursor::new(head).chain(reader),
         n: 0,

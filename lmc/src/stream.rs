@@ -97,6 +97,15 @@ impl Settings {
     }
 }
 
+/// Bytes before a chunk that its model reads first: the model's window
+/// when the coding chains chunks, else none.
+fn chain_window<M: ChunkModel>(coding: Coding, model: Option<&M>) -> usize {
+    match (coding.chained, model) {
+        (true, Some(m)) => m.window(),
+        _ => 0,
+    }
+}
+
 /// Checks `settings` against `model` (what [`compress_with`] refuses
 /// before reading anything); returns the fingerprint the header carries.
 pub fn check_settings<M: ChunkModel>(model: Option<&M>, settings: &Settings) -> Result<u64, Error> {
@@ -154,10 +163,7 @@ pub fn compress_with<M: ChunkModel, R: Read, W: Write + Seek>(
         coding,
         log_loss,
     } = *settings;
-    let window = match (coding.chained, model) {
-        (true, Some(m)) => m.window(),
-        _ => 0,
-    };
+    let window = chain_window(coding, model);
     let measure = log_loss == LogLoss::Measure;
     let mut writer = StreamWriter::with_coding(out, fingerprint, chunk_size, coding)?;
     let cs = chunk_size as usize;
@@ -405,10 +411,7 @@ fn decode_stream<M: ChunkModel, R: Read, W: Write>(
     check_model(&header, model)?;
     let chunks = header.chunk_count();
     let coding = header.coding;
-    let window = match (coding.chained, model) {
-        (true, Some(m)) => m.window(),
-        _ => 0,
-    };
+    let window = chain_window(coding, model);
     let crc = with_workers(
         model,
         coding,
