@@ -29,6 +29,7 @@
 
 use core::num::NonZeroU32;
 
+use crate::lockstep::{run_one, Decode, Encode};
 use crate::{Error, FreqTable, Model, MAX_PRECISION};
 
 /// Renormalization threshold: `range` is kept in `[2^56, 2^64)`.
@@ -225,6 +226,18 @@ impl<'a> Encoder<'a> {
     /// Terminates the stream and returns the number of bytes written to the
     /// buffer; the coded data is `out[..n]`.
     pub fn finish(mut self) -> Result<usize, Error> {
+        self.terminate()
+    }
+
+    /// The buffer the encoder writes to, for a coding that keeps its
+    /// encoders in a struct and needs the buffer after
+    /// [`terminate`](Self::terminate) or after giving up.
+    pub(crate) fn into_output(self) -> &'a mut [u8] {
+        self.out
+    }
+
+    /// [`finish`](Self::finish) in place; the encoder is spent afterwards.
+    pub(crate) fn terminate(&mut self) -> Result<usize, Error> {
         let (k, v, carry) = final_value(self.low, self.range);
         self.low = v;
         self.carry |= carry;
@@ -428,14 +441,7 @@ pub fn encode_into<M: Model + ?Sized, T: Symbol>(
     symbols: &[T],
     out: &mut [u8],
 ) -> Result<usize, Error> {
-    model.reset();
-    let mut enc = Encoder::new(out);
-    for &s in symbols {
-        let s = s.index();
-        enc.encode_symbol(&model.frequencies(), s)?;
-        model.observe(s);
-    }
-    enc.finish()
+    run_one(Encode::new(symbols, out), model)
 }
 
 /// Decodes `out.len()` symbols from `coded` (the output of
@@ -450,13 +456,7 @@ pub fn decode_into<M: Model + ?Sized, T: Symbol>(
     coded: &[u8],
     out: &mut [T],
 ) -> Result<(), Error> {
-    model.reset();
-    let mut dec = Decoder::new(coded);
-    for slot in out.iter_mut() {
-        let s = dec.decode_with(model)?;
-        *slot = T::from_index(s).ok_or(Error::Corrupt)?;
-    }
-    dec.finish()
+    run_one(Decode::new(coded, out), model)
 }
 
 /// [`encode_into`] into a new `Vec`.

@@ -103,6 +103,13 @@ pub enum Mode {
     /// The adaptive models alone, no language model: the fast mode. The
     /// header's fingerprint is the mixer configuration's.
     Adaptive,
+    /// A token-level model alone: each chunk is cut into the tokens of a
+    /// byte-level tokenizer on its own, and a coded payload is the
+    /// arithmetic coding of those tokens (one symbol each) from a reset
+    /// model, ending where they fill the chunk. The header's fingerprint
+    /// covers the model and the tokenizer file; the tokenization is the
+    /// caller's (`tokenize` on the host). Never chained, no mixer.
+    Tokens,
 }
 
 impl Mode {
@@ -112,6 +119,7 @@ impl Mode {
             Mode::Model => 0,
             Mode::Mixed => 1,
             Mode::Adaptive => 2,
+            Mode::Tokens => 3,
         }
     }
 
@@ -121,13 +129,14 @@ impl Mode {
             0 => Some(Mode::Model),
             1 => Some(Mode::Mixed),
             2 => Some(Mode::Adaptive),
+            3 => Some(Mode::Tokens),
             _ => None,
         }
     }
 
     /// Whether the mode runs a mixer (and so names a preset).
     pub const fn mixes(self) -> bool {
-        !matches!(self, Mode::Model)
+        matches!(self, Mode::Mixed | Mode::Adaptive)
     }
 
     /// Whether the mode runs the language model.
@@ -166,10 +175,12 @@ impl Coding {
     };
 
     /// Checks the combination: a preset exactly when the mode mixes,
-    /// chaining only with a language model; [`Error::BadConfig`] otherwise.
+    /// chaining only with a byte-level language model;
+    /// [`Error::BadConfig`] otherwise.
     pub const fn check(self) -> Result<Self, Error> {
         let preset_ok = self.mode.mixes() == (self.preset != 0);
-        let chain_ok = !self.chained || self.mode.uses_model();
+        let chain_ok =
+            !self.chained || (self.mode.uses_model() && !matches!(self.mode, Mode::Tokens));
         if preset_ok && chain_ok {
             Ok(self)
         } else {

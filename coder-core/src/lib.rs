@@ -33,18 +33,21 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod batch;
 pub mod coder;
 pub mod container;
 mod crc32;
 mod error;
 mod fingerprint;
 pub mod freq;
+pub mod lockstep;
 #[cfg(feature = "std")]
 mod meter;
 pub mod mix;
 mod model;
 pub mod models;
 
+pub use batch::{BatchModel, Lane, Lanes};
 pub use coder::{decode_into, encode_into, max_encoded_len, Decoder, Encoder, Symbol};
 #[cfg(feature = "alloc")]
 pub use coder::{decode_to_vec, encode_to_vec};

@@ -529,3 +529,30 @@ fn most_damage_is_caught_in_its_own_chunk() {
     println!("{total} damaged streams: {corrupt} Corrupt, {crc} ChecksumMismatch, {other} other");
     assert!(corrupt * 100 >= total * 95, "{corrupt} of {total}");
 }
+
+#[test]
+fn token_streams_are_a_version_2_coding_without_chain_or_preset() {
+    let tokens = Coding {
+        mode: Mode::Tokens,
+        preset: 0,
+        chained: false,
+    };
+    let h = Header::new(0xABCD, 2048, 10_000, 7)
+        .unwrap()
+        .with_coding(tokens)
+        .unwrap();
+    assert_eq!(h.version(), 2);
+    let b = h.to_bytes();
+    assert_eq!(&b[4..8], &[2, 3, 0, 0]);
+    assert_eq!(Header::parse(&b), Ok(h));
+    assert!(Mode::Tokens.uses_model() && !Mode::Tokens.mixes());
+    for bad in [
+        Coding { chained: true, ..tokens },
+        Coding { preset: 1, ..tokens },
+    ] {
+        assert_eq!(bad.check(), Err(Error::BadConfig), "{bad:?}");
+    }
+    // A reader that decodes bytes refuses a token stream before decoding.
+    let model = Coding::MODEL;
+    assert_eq!(h.check_coding(model), Err(Error::UnsupportedCoding));
+}

@@ -15,6 +15,8 @@
 //! - [`throughput`]: int8 inference speed of the paper's sizes.
 //! - [`files`]: whole files, `lmc` beside xz, zstd and brotli at their
 //!   strongest.
+//! - [`table2`]: the paper's Table 2, bytes against BPE tokenizers of
+//!   1K–20K for the 200K model.
 //! - [`figure6`], [`generate`] with [`figure35`], [`figure2`]: the paper's
 //!   figures (in-context rate over length; compressors as generative
 //!   models; adjusted rate against model size), drawn by [`plot`].
@@ -50,6 +52,7 @@ pub mod paper;
 pub mod plot;
 pub mod report;
 pub mod table1;
+pub mod table2;
 pub mod throughput;
 
 pub use error::Error;

@@ -1,14 +1,14 @@
 //! The language-model rows: an int8 model file driven through `lmc`'s
-//! [`ChunkModel`] (one model per thread, built once), measured by real
-//! encodes that are decoded back and compared byte for byte, metered by
-//! [`coder_core::Meter`], and framed by `coder-core`'s [`StreamWriter`].
+//! [`ChunkModel`] (one batched model per thread, built once, coding
+//! chunks in lockstep), measured by real encodes that are decoded back and
+//! compared byte for byte, metered by [`coder_core::Meter`], and framed by
+//! `coder-core`'s [`StreamWriter`].
 
 use std::io::Cursor;
 use std::path::Path;
 
-use coder_core::container::{Method, StreamReader, StreamWriter};
-use coder_core::{decode_to_vec, encode_to_vec, Meter};
-use lmc::{with_thread_models, ChunkModel, Int8Source};
+use coder_core::container::{Coding, Method, StreamReader, StreamWriter};
+use lmc::{with_workers, ChunkModel, Int8Source};
 use rayon::prelude::*;
 
 use crate::accounting::LmSizes;
@@ -137,35 +137,57 @@ pub fn measure_lm(
     Ok(s)
 }
 
-/// Every chunk of `chunks` coded (metered) and decoded back, in parallel.
+/// Every chunk of `chunks` coded (metered) and decoded back, in parallel:
+/// each thread codes a group of chunks in lockstep with its batched model
+/// (`lmc`'s [`Worker`](lmc::coding::Worker), the Transformer alone), the
+/// same bytes as one chunk at a time.
 pub fn code_chunks<M: ChunkModel>(
     model: &M,
     chunks: &Chunks,
     progress: impl Fn(u64) + Sync,
 ) -> Result<Vec<CodedChunk>, Error> {
-    let codec = |e: coder_core::Error| Error::codec("LM", e);
-    with_thread_models(model, |threads| {
-        chunks
+    let codec = |e: lmc::Error| Error::codec("LM", e);
+    let coding = Coding::MODEL;
+    with_workers(Some(model), coding, CHUNK as u32, |workers| {
+        let group = workers.group(chunks.len()) * CHUNK;
+        let groups: Vec<Vec<CodedChunk>> = chunks
             .data
-            .par_chunks(CHUNK)
-            .map(|chunk| {
-                let coded = threads.run(|m| -> Result<CodedChunk, Error> {
-                    let mut meter = Meter::new(&mut *m);
-                    let bytes = encode_to_vec(&mut meter, chunk).map_err(codec)?;
-                    let ideal_bits = meter.bits();
-                    let back: Vec<u8> = decode_to_vec(m, &bytes, chunk.len()).map_err(codec)?;
-                    if back != chunk {
-                        return Err(Error::codec(
-                            "LM",
-                            "decoded chunk differs from the original",
-                        ));
+            .par_chunks(group)
+            .map(|data| {
+                let chunks: Vec<&[u8]> = data.chunks(CHUNK).collect();
+                let empty = vec![&[][..]; chunks.len()];
+                let coded = workers.run(|w| -> Result<Vec<CodedChunk>, Error> {
+                    let (coded, _) = w
+                        .encode(coding, &chunks, &empty, true, &|_| {})
+                        .map_err(codec)?;
+                    let codes: Vec<CodedChunk> = coded
+                        .into_iter()
+                        .map(|c| CodedChunk {
+                            bytes: c.code.unwrap_or_default(),
+                            ideal_bits: c.bits,
+                        })
+                        .collect();
+                    let payloads: Vec<&[u8]> = codes.iter().map(|c| &c.bytes[..]).collect();
+                    let mut back: Vec<Vec<u8>> = chunks.iter().map(|c| vec![0; c.len()]).collect();
+                    let (decoded, _) = w
+                        .decode(coding, &payloads, &empty, &mut back, &|_| {})
+                        .map_err(codec)?;
+                    for ((r, back), chunk) in decoded.into_iter().zip(&back).zip(&chunks) {
+                        r.map_err(|e| Error::codec("LM", e))?;
+                        if back != chunk {
+                            return Err(Error::codec(
+                                "LM",
+                                "decoded chunk differs from the original",
+                            ));
+                        }
                     }
-                    Ok(CodedChunk { bytes, ideal_bits })
+                    Ok(codes)
                 })?;
-                progress(1);
+                progress(chunks.len() as u64);
                 Ok(coded)
             })
-            .collect()
+            .collect::<Result<_, Error>>()?;
+        Ok(groups.into_iter().flatten().collect())
     })?
 }
 

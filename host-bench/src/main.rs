@@ -47,8 +47,9 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// int8 inference speed of the paper's 200K, 800K and 3.2M sizes, per
-    /// core and on all cores, with multiply-accumulates per byte.
+    /// int8 compression and decompression speed of the paper's 200K, 800K
+    /// and 3.2M sizes, one model per chunk beside chunks coded in lockstep,
+    /// per core and on all cores, with multiply-accumulates per byte.
     Throughput {
         /// Text to model (held-out enwik8 from --start).
         #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
@@ -65,10 +66,18 @@ enum Cmd {
         /// Threads for the all-cores figure (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Batch sizes: chunks coded in lockstep by one model pass; 1 is
+        /// one model per chunk (`single`, always measured as the baseline).
+        #[arg(long, value_delimiter = ',', default_values = ["1", "8"], value_parser = clap::value_parser!(u16).range(1..=64))]
+        batch: Vec<u16>,
         /// Output folder for throughput.{md,json}.
         #[arg(long, default_value = "reports/throughput")]
         out: PathBuf,
     },
+    /// Table 2: the 200K model on bytes (ASCII) and on BPE tokens of
+    /// 1K-20K, raw rate on held-out enwik8 in 2048-byte chunks, each
+    /// decoded back (Markdown and JSON).
+    Table2(Box<Table2Args>),
     /// Figure 6: the rate of the first n bytes of a chunk, n = 1..2048, for
     /// gzip, LZMA2 and the int8 models, per data set (PNG, SVG, CSV, JSON).
     Figure6(Box<Figure6Args>),
@@ -196,6 +205,36 @@ struct Table1Args {
     /// int8 model files for the LM rows (repeatable).
     #[arg(long = "model")]
     models: Vec<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct Table2Args {
+    /// Output folder (table2.md, table2.json).
+    #[arg(long, default_value = "reports/table2")]
+    out: PathBuf,
+    /// Folder of the rows' models: `table2-ascii.lmm`, `table2-bpe1k.lmm`
+    /// (with `table2-bpe1k.tokenizer.json`), ... as `trainer export` writes
+    /// them; rows whose model is missing are skipped with a note.
+    #[arg(long, default_value = "model-int8/models")]
+    dir: PathBuf,
+    /// Row names to look for in --dir (file stems after `table2-`).
+    #[arg(long, value_delimiter = ',', default_values = ["ascii", "bpe1k", "bpe2k", "bpe5k", "bpe10k", "bpe20k"])]
+    rows: Vec<String>,
+    /// enwik file (held-out range from --enwik-start).
+    #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
+    enwik: PathBuf,
+    /// First held-out byte.
+    #[arg(long, default_value_t = data::ENWIK_EVAL_START)]
+    enwik_start: usize,
+    /// Evenly spaced chunks to measure (0: all).
+    #[arg(long, default_value_t = 0)]
+    chunks: usize,
+    /// The training budget every row had, for the table's note.
+    #[arg(long, default_value = "the same CPU time per row (see the manifests)")]
+    budget: String,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -353,8 +392,13 @@ fn main() -> ExitCode {
             bytes,
             windows,
             threads,
+            batch,
             out,
-        } => throughput(&enwik, start, bytes, &windows, threads, &out),
+        } => {
+            let batch: Vec<usize> = batch.into_iter().map(usize::from).collect();
+            throughput(&enwik, start, bytes, &windows, &batch, threads, &out)
+        }
+        Cmd::Table2(a) => run_table2(*a),
         Cmd::Figure6(a) => run_figure6(*a),
         Cmd::Generate(a) => run_generate(*a),
         Cmd::Figure2(a) => run_figure2(*a),
@@ -396,6 +440,7 @@ fn throughput(
     start: usize,
     bytes: usize,
     windows: &[u32],
+    batches: &[usize],
     threads: Option<usize>,
     out: &Path,
 ) -> Result<(), Error> {
@@ -411,7 +456,7 @@ fn throughput(
     }
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let rows = host_bench::throughput::run(data, windows, threads)?;
+    let rows = host_bench::throughput::run(data, windows, batches, threads)?;
     let md = host_bench::throughput::markdown(&rows, data.len());
     println!("{md}");
     host_bench::throughput::write(&rows, &md, out)?;
@@ -627,6 +672,65 @@ fn load_models<'a>(
         lms.push(m);
     }
     Ok(lms)
+}
+
+fn run_table2(a: Table2Args) -> Result<(), Error> {
+    use host_bench::table2;
+    set_threads(a.threads)?;
+    let t0 = std::time::Instant::now();
+    let mut meta = Meta::now();
+    let sample = if a.chunks == 0 {
+        Sample::All
+    } else {
+        Sample::Even(a.chunks)
+    };
+    let chunks = data::load_enwik(&a.enwik, a.enwik_start, None, sample)?;
+    meta.datasets
+        .push(DatasetMeta::of(&chunks, &sample.describe()));
+    let mut rows = Vec::new();
+    for r in &a.rows {
+        let model = a.dir.join(format!("table2-{r}.lmm"));
+        if !model.exists() {
+            meta.notes
+                .push(format!("row {r}: {} not found, skipped", model.display()));
+            eprintln!("skipping {r}: {} not found", model.display());
+            continue;
+        }
+        let tok = lmc::tokens::tokenizer_beside(&model);
+        let tokenizer = tok.exists().then_some(tok);
+        let vocab = match &tokenizer {
+            Some(t) => tokenize::Bpe::load(t)
+                .map_err(|e| Error::Model(e.to_string()))?
+                .vocab(),
+            None => 256,
+        };
+        let spec = table2::RowSpec {
+            name: table2::row_name(vocab),
+            model,
+            tokenizer,
+        };
+        let done = bar(&format!("table2 / {}", spec.name), chunks.len() as u64);
+        let row = table2::measure_row(&spec, &chunks, &*done)?;
+        drop(done);
+        if !row.round_trip_ok {
+            return Err(Error::Data(format!(
+                "{}: a chunk did not decode back",
+                row.name
+            )));
+        }
+        rows.push(row);
+    }
+    meta.seconds = t0.elapsed().as_secs_f64();
+    let t = table2::Table2 {
+        meta,
+        command: command_line(),
+        budget: a.budget.clone(),
+        rows,
+    };
+    table2::write_all(&t, &a.out)?;
+    println!("{}", table2::markdown(&t));
+    eprintln!("wrote {}/table2.{{md,json}}", a.out.display());
+    Ok(())
 }
 
 fn run_figure6(a: Figure6Args) -> Result<(), Error> {

@@ -82,3 +82,23 @@ pub fn lookup(compressor: &str, chunked: bool) -> Option<&'static PaperRow> {
         .iter()
         .find(|r| r.compressor == compressor && r.chunk.is_some() == chunked)
 }
+
+/// Table 2 of the paper ("tokenization is compression"): raw compression
+/// rates on enwik9 in percent, 200K column (a Transformer of 200K
+/// parameters trained on enwik8 with each tokenizer), by row name.
+pub const TABLE2_200K: [(&str, f64); 6] = [
+    ("ASCII", 22.9),
+    ("BPE 1K", 25.4),
+    ("BPE 2K", 25.6),
+    ("BPE 5K", 23.1),
+    ("BPE 10K", 21.3),
+    ("BPE 20K", 19.3),
+];
+
+/// The paper's Table 2 rate (200K column, percent) of a row, if it has one.
+pub fn table2_200k(row: &str) -> Option<f64> {
+    TABLE2_200K
+        .iter()
+        .find(|(r, _)| *r == row)
+        .map(|&(_, rate)| rate)
+}

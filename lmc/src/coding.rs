@@ -2,13 +2,15 @@
 //! ([`Coding`]): the Transformer alone, the Transformer mixed with
 //! `coder-core`'s adaptive context and match models, or those alone; each
 //! optionally *chained* (the Transformer first reads the previous chunk's
-//! last window). [`Worker`] is one thread's coders; the streaming code in
-//! [`crate::stream`] hands it chunks.
+//! last window). [`Worker`] is one thread's coders, coding a group of
+//! chunks in lockstep; the streaming code in [`crate::stream`] hands it
+//! chunks.
 
 use coder_core::container::{Coding, Mode};
-use coder_core::mix::{max_coded_len, MixConfig, Mixer};
+use coder_core::lockstep::{self, Decode, Encode, Metered, Step};
+use coder_core::mix::{max_coded_len, DecodeEither, EncodeEither, MixConfig, Mixer};
 use coder_core::models::Primed;
-use coder_core::{decode_into, encode_into, max_encoded_len, Meter, Model};
+use coder_core::{max_encoded_len, BatchModel, FreqTable, Lane, Model};
 
 use crate::Error;
 
@@ -41,27 +43,49 @@ pub fn stream_fingerprint(
 /// Bytes between progress reports inside a block.
 pub const TICK_BYTES: u64 = 16 << 10;
 
-/// Passes every call to the model and reports progress every
-/// [`TICK_BYTES`] symbols observed, so a bar moves inside big blocks.
-struct Ticking<'t, M> {
-    model: M,
+/// A thread's batched model as one lockstep run sees it: resetting a lane
+/// primes it with its chunk's context (through [`Primed`] on a [`Lane`]),
+/// and every [`TICK_BYTES`] symbols observed (all lanes together, priming
+/// not counted) are reported, so a bar moves inside big blocks.
+struct Run<'r, B: ?Sized> {
+    batch: &'r mut B,
+    contexts: &'r [&'r [u8]],
     since: u64,
     reported: u64,
-    tick: &'t (dyn Fn(u64) + Sync),
+    tick: &'r (dyn Fn(u64) + Sync),
 }
 
-impl<M: Model> Model for Ticking<'_, M> {
+impl<'r, B: BatchModel + ?Sized> Run<'r, B> {
+    fn new(batch: &'r mut B, contexts: &'r [&'r [u8]], tick: &'r (dyn Fn(u64) + Sync)) -> Self {
+        Self {
+            batch,
+            contexts,
+            since: 0,
+            reported: 0,
+            tick,
+        }
+    }
+}
+
+impl<B: BatchModel + ?Sized> BatchModel for Run<'_, B> {
+    fn lanes(&self) -> usize {
+        self.batch.lanes()
+    }
     fn symbols(&self) -> usize {
-        self.model.symbols()
+        self.batch.symbols()
     }
     fn precision(&self) -> u32 {
-        self.model.precision()
+        self.batch.precision()
     }
-    fn frequencies(&mut self) -> coder_core::FreqTable<&[u32]> {
-        self.model.frequencies()
+    fn fingerprint(&self) -> u64 {
+        self.batch.fingerprint()
     }
-    fn observe(&mut self, symbol: usize) {
-        self.model.observe(symbol);
+    fn reset(&mut self, lane: usize) {
+        let context = self.contexts.get(lane).copied().unwrap_or_default();
+        Primed::new(Lane::new(&mut *self.batch, lane), context).reset();
+    }
+    fn observe(&mut self, lane: usize, symbol: usize) {
+        self.batch.observe(lane, symbol);
         self.since += 1;
         if self.since == TICK_BYTES {
             (self.tick)(TICK_BYTES);
@@ -69,15 +93,26 @@ impl<M: Model> Model for Ticking<'_, M> {
             self.since = 0;
         }
     }
-    fn reset(&mut self) {
-        self.model.reset();
+    fn predict(&mut self, lanes: &[usize]) {
+        self.batch.predict(lanes);
     }
-    fn fingerprint(&self) -> u64 {
-        self.model.fingerprint()
+    fn frequencies(&mut self, lane: usize) -> FreqTable<&[u32]> {
+        self.batch.frequencies(lane)
     }
-    fn lookup(&mut self, target: u32) -> Option<(usize, u32, core::num::NonZeroU32)> {
-        self.model.lookup(target)
-    }
+}
+
+/// Runs `codings` in lockstep on `lm`, lane `i` primed with
+/// `contexts[i]`; `done` gets each result. Returns the bytes ticked.
+fn lockstep<B: BatchModel + ?Sized, S: Step>(
+    lm: &mut B,
+    contexts: &[&[u8]],
+    tick: &(dyn Fn(u64) + Sync),
+    codings: impl IntoIterator<Item = S>,
+    done: impl FnMut(usize, Result<S::Output, coder_core::Error>),
+) -> Result<u64, Error> {
+    let mut run = Run::new(lm, contexts, tick);
+    lockstep::run(&mut run, codings, done).map_err(Error::Coder)?;
+    Ok(run.reported)
 }
 
 /// One chunk as a worker coded it.
@@ -87,134 +122,171 @@ pub struct Coded {
     pub code: Option<Vec<u8>>,
     /// Its ideal bits when metered, else 0.
     pub bits: f64,
-    /// Bytes already reported through the progress callback.
-    pub ticked: u64,
 }
 
-fn ticking<'t, M: Model>(model: M, tick: &'t (dyn Fn(u64) + Sync)) -> Ticking<'t, M> {
-    Ticking {
-        model,
-        since: 0,
-        reported: 0,
-        tick,
-    }
+/// One thread's coders: its batched language model (`None` for the
+/// adaptive models alone) and, for the mixing modes, a mixer per lane,
+/// each built once and reset for every chunk. It codes up to
+/// [`lanes`](Self::lanes) chunks at once, in lockstep
+/// ([`coder_core::lockstep`]): the same bytes as one at a time.
+pub struct Worker<B> {
+    lm: Option<B>,
+    mixers: Vec<Mixer<Vec<u8>>>,
 }
 
-/// One thread's coders: its language model (`None` for the adaptive
-/// models alone) and its mixer (for the mixing modes), each built once
-/// and reset for every chunk.
-pub struct Worker<L> {
-    lm: Option<L>,
-    mixer: Option<Mixer<Vec<u8>>>,
-}
-
-impl<L: Model> Worker<L> {
+impl<B: BatchModel> Worker<B> {
     /// A worker for `coding` of `chunk_size`-byte chunks.
-    pub fn new(lm: Option<L>, coding: Coding, chunk_size: u32) -> Result<Self, Error> {
+    pub fn new(lm: Option<B>, coding: Coding, chunk_size: u32) -> Result<Self, Error> {
         if coding.mode.uses_model() && lm.is_none() {
             return Err(Error::ModelNeeded);
         }
-        let mixer = if coding.mode.mixes() {
+        let lanes = lm.as_ref().map_or(1, B::lanes).max(1);
+        let mixers = if coding.mode.mixes() {
             let cfg = mix_config(coding.preset, chunk_size)?;
-            Some(Mixer::new(cfg).map_err(Error::Coder)?)
+            (0..lanes)
+                .map(|_| Mixer::new(cfg).map_err(Error::Coder))
+                .collect::<Result<_, _>>()?
         } else {
-            None
+            Vec::new()
         };
-        Ok(Self { lm, mixer })
+        Ok(Self { lm, mixers })
     }
 
-    /// The language model.
-    pub fn lm(&mut self) -> Option<&mut L> {
+    /// Chunks coded at once (the language model's lanes; 1 without one).
+    pub fn lanes(&self) -> usize {
+        self.lm.as_ref().map_or(1, B::lanes).max(1)
+    }
+
+    /// The batched language model.
+    pub fn lm(&mut self) -> Option<&mut B> {
         self.lm.as_mut()
     }
 
-    /// Codes `chunk` as `coding` says, the language model first reading
-    /// `context` (the previous chunk's last window when chained, else
-    /// empty). With `measure`, codes to the end and returns the ideal bits;
-    /// otherwise gives up (`code: None`) as soon as the code is as long as
-    /// the chunk. Calls `tick` with bytes done every [`TICK_BYTES`] inside
-    /// the chunk; [`Coded::ticked`] is their sum.
+    /// Codes `chunks` (at most [`lanes`](Self::lanes)) as `coding` says,
+    /// the language model first reading `contexts[i]` before chunk `i`
+    /// (the previous chunk's last window when chained, else empty). With
+    /// `measure`, codes to the end and gives the ideal bits; otherwise
+    /// gives a chunk up (`code: None`) as soon as its code is as long as
+    /// the chunk. Calls `tick` with bytes done every [`TICK_BYTES`] (all
+    /// chunks together); returns the chunks, in order, and the sum of the
+    /// ticks.
     pub fn encode(
         &mut self,
         coding: Coding,
-        chunk: &[u8],
-        context: &[u8],
+        chunks: &[&[u8]],
+        contexts: &[&[u8]],
         measure: bool,
         tick: &(dyn Fn(u64) + Sync),
-    ) -> Result<Coded, Error> {
-        let cap = if measure {
-            match coding.mode {
-                Mode::Model => max_encoded_len(chunk.len(), coder_core::MAX_PRECISION),
-                _ => max_coded_len(chunk.len()),
-            }
-        } else {
-            chunk.len().saturating_sub(1)
+    ) -> Result<(Vec<Coded>, u64), Error> {
+        let cap = |len: usize| match (measure, coding.mode) {
+            (true, Mode::Model) => max_encoded_len(len, coder_core::MAX_PRECISION),
+            (true, _) => max_coded_len(len),
+            (false, _) => len.saturating_sub(1),
         };
-        let mut out = vec![0u8; cap];
+        let mut outs: Vec<Vec<u8>> = chunks.iter().map(|c| vec![0u8; cap(c.len())]).collect();
+        let mut results: Vec<Result<(usize, f64), coder_core::Error>> =
+            vec![Err(coder_core::Error::BadConfig); chunks.len()];
         let mut ticked = 0;
-        let (r, bits) = match (coding.mode, self.lm.as_mut(), self.mixer.as_mut()) {
-            (Mode::Model, Some(lm), _) => {
-                let mut m = Meter::new(ticking(Primed::new(lm, context), tick));
-                let r = encode_into(&mut m, chunk, &mut out);
-                let bits = m.bits();
-                ticked = m.into_inner().reported;
-                (r, bits)
+        match (coding.mode, self.lm.as_mut()) {
+            (Mode::Model, Some(lm)) => {
+                let codings = chunks
+                    .iter()
+                    .zip(&mut outs)
+                    .map(|(c, o)| Metered::new(Encode::new(c, o)));
+                ticked = lockstep(lm, contexts, tick, codings, |i, r| results[i] = r)?;
             }
-            (Mode::Mixed, Some(lm), Some(mx)) => {
-                let mut scratch = vec![0u8; cap];
-                let mut lm = ticking(Primed::new(lm, context), tick);
-                let r = mx.encode_chunk_either(&mut lm, chunk, &mut out, &mut scratch);
-                ticked = lm.reported;
-                (r, mx.cost_q16() as f64 / 65536.0)
+            (Mode::Mixed, Some(lm)) => {
+                let mut scratch: Vec<Vec<u8>> = outs.iter().map(|o| vec![0u8; o.len()]).collect();
+                let codings = self
+                    .mixers
+                    .iter_mut()
+                    .zip(chunks)
+                    .zip(outs.iter_mut().zip(&mut scratch))
+                    .map(|((m, c), (o, s))| EncodeEither::new(m, c, o, s));
+                ticked = lockstep(lm, contexts, tick, codings, |i, r| {
+                    results[i] = r.map(|n| (n, 0.0))
+                })?;
+                for (r, m) in results.iter_mut().zip(&self.mixers) {
+                    if let Ok((_, bits)) = r {
+                        *bits = m.cost_q16() as f64 / 65536.0;
+                    }
+                }
             }
-            (Mode::Adaptive, _, Some(mx)) => {
-                mx.clear_cost();
-                let r = mx.encode_chunk(chunk, &mut out);
-                (r, mx.cost_q16() as f64 / 65536.0)
+            (Mode::Adaptive, _) => {
+                let mx = self
+                    .mixers
+                    .first_mut()
+                    .ok_or(Error::Coder(coder_core::Error::UnsupportedCoding))?;
+                for ((c, o), r) in chunks.iter().zip(&mut outs).zip(&mut results) {
+                    mx.clear_cost();
+                    *r = mx
+                        .encode_chunk(c, o)
+                        .map(|n| (n, mx.cost_q16() as f64 / 65536.0));
+                }
             }
             _ => return Err(Error::Coder(coder_core::Error::UnsupportedCoding)),
-        };
-        match r {
-            Ok(n) => {
-                out.truncate(n);
-                Ok(Coded {
-                    code: Some(out),
-                    bits: if measure { bits } else { 0.0 },
-                    ticked,
-                })
-            }
-            Err(coder_core::Error::OutputFull) if !measure => Ok(Coded {
-                ticked,
-                ..Coded::default()
-            }),
-            Err(e) => Err(Error::Coder(e)),
         }
+        let coded = outs
+            .into_iter()
+            .zip(results)
+            .map(|(mut out, r)| match r {
+                Ok((n, bits)) => {
+                    out.truncate(n);
+                    Ok(Coded {
+                        code: Some(out),
+                        bits: if measure { bits } else { 0.0 },
+                    })
+                }
+                Err(coder_core::Error::OutputFull) if !measure => Ok(Coded::default()),
+                Err(e) => Err(Error::Coder(e)),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((coded, ticked))
     }
 
-    /// Decodes the coded payload of a chunk into `out` (the chunk's
-    /// length), with the same `coding` and `context` it was coded with;
-    /// returns the bytes reported through `tick` on the way (as
-    /// [`encode`](Self::encode)).
+    /// Decodes the coded payloads of chunks into `outs` (each of its
+    /// chunk's length), at most [`lanes`](Self::lanes) at once, with the
+    /// same `coding` and `contexts` they were coded with. Returns each
+    /// chunk's result (an error stays in its chunk) and the bytes reported
+    /// through `tick` on the way (as [`encode`](Self::encode)).
     pub fn decode(
         &mut self,
         coding: Coding,
-        payload: &[u8],
-        context: &[u8],
-        out: &mut [u8],
+        payloads: &[&[u8]],
+        contexts: &[&[u8]],
+        outs: &mut [Vec<u8>],
         tick: &(dyn Fn(u64) + Sync),
-    ) -> Result<u64, Error> {
-        let (r, ticked) = match (coding.mode, self.lm.as_mut(), self.mixer.as_mut()) {
-            (Mode::Model, Some(lm), _) => {
-                let mut lm = ticking(Primed::new(lm, context), tick);
-                (decode_into(&mut lm, payload, out), lm.reported)
+    ) -> Result<(Vec<Result<(), coder_core::Error>>, u64), Error> {
+        let mut results = vec![Ok(()); payloads.len()];
+        let mut ticked = 0;
+        match (coding.mode, self.lm.as_mut()) {
+            (Mode::Model, Some(lm)) => {
+                let codings = payloads
+                    .iter()
+                    .zip(outs.iter_mut())
+                    .map(|(p, o)| Decode::new(p, o));
+                ticked = lockstep(lm, contexts, tick, codings, |i, r| results[i] = r)?;
             }
-            (Mode::Mixed, Some(lm), Some(mx)) => {
-                let mut lm = ticking(Primed::new(lm, context), tick);
-                (mx.decode_chunk_either(&mut lm, payload, out), lm.reported)
+            (Mode::Mixed, Some(lm)) => {
+                let codings = self
+                    .mixers
+                    .iter_mut()
+                    .zip(payloads)
+                    .zip(outs.iter_mut())
+                    .map(|((m, p), o)| DecodeEither::new(m, p, o));
+                ticked = lockstep(lm, contexts, tick, codings, |i, r| results[i] = r)?;
             }
-            (Mode::Adaptive, _, Some(mx)) => (mx.decode_chunk(payload, out), 0),
-            _ => (Err(coder_core::Error::UnsupportedCoding), 0),
-        };
-        r.map(|()| ticked).map_err(Error::Coder)
+            (Mode::Adaptive, _) => {
+                let mx = self
+                    .mixers
+                    .first_mut()
+                    .ok_or(Error::Coder(coder_core::Error::UnsupportedCoding))?;
+                for ((p, o), r) in payloads.iter().zip(outs.iter_mut()).zip(&mut results) {
+                    *r = mx.decode_chunk(p, o);
+                }
+            }
+            _ => return Err(Error::Coder(coder_core::Error::UnsupportedCoding)),
+        }
+        Ok((results, ticked))
     }
 }

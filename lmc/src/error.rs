@@ -141,6 +141,14 @@ pub enum Error {
     UnknownPreset(u8),
     /// A coding that runs the language model was asked for without one.
     ModelNeeded,
+    /// A token-level model's tokenizer is missing, unreadable, or not
+    /// the model's.
+    Tokenizer {
+        /// The tokenizer file, when one is at fault.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        message: String,
+    },
     /// A chunk longer than a model that cannot stream predicts.
     ChunkTooLong {
         /// The chunk size asked for.
@@ -261,6 +269,10 @@ impl fmt::Display for Error {
                 "the stream uses mixer preset {p}, which this build of lmc does not have (a newer lmc wrote it)"
             ),
             Error::ModelNeeded => f.write_str("this coding needs a language model, and none was given"),
+            Error::Tokenizer { path: Some(p), message } => {
+                write!(f, "tokenizer {}: {message}", p.display())
+            }
+            Error::Tokenizer { path: None, message } => write!(f, "tokenizer: {message}"),
             Error::ChunkTooLong { chunk_size, context } => write!(
                 f,
                 "chunk size {chunk_size} is longer than the model's context ({context} bytes), and this model cannot stream past it; use -b {context} or less, or a model with a sliding window"

@@ -10,6 +10,8 @@
 //! - [`models`]: the [`ChunkModel`] trait, [`Int8Source`], one model per
 //!   thread ([`with_thread_models`]), and the shipped models behind levels
 //!   `-1` (200K), `-2` (800K), `-3` (3.2M).
+//! - [`tokens`]: token-level models (a BPE vocabulary, the tokenizer file
+//!   beside the model) in the container's token coding.
 //! - [`dest`]: which file is written, kept or removed ([`plan`]).
 //! - [`output`]: [`AtomicFile`], so that an output appears whole and
 //!   verified or not at all.
@@ -40,6 +42,7 @@ mod error;
 pub mod models;
 pub mod output;
 pub mod stream;
+pub mod tokens;
 
 pub use dest::{plan, Dest, Plan, Rules, SUFFIX};
 pub use error::{io_message, Error};

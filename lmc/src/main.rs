@@ -114,6 +114,11 @@ struct Opts {
     /// Model file to code with (instead of a shipped one).
     #[arg(help_heading = "Tuning", short = 'm', long, value_name = "FILE", overrides_with_all = LEVELS)]
     model: Option<PathBuf>,
+    /// Tokenizer of a token-level model (default: NAME.tokenizer.json
+    /// beside the model file, when it exists); its streams are coded token
+    /// by token, and the tokenizer is part of the model's fingerprint.
+    #[arg(help_heading = "Tuning", long, value_name = "FILE", requires = "model")]
+    tokenizer: Option<PathBuf>,
     /// Shipped model by level: 1 = 200K (default), 2 = 800K, 3 = 3.2M.
     #[arg(help_heading = "Tuning", short = 'L', long, value_parser = parse_level, overrides_with_all = LEVELS)]
     level: Option<u8>,
@@ -564,6 +569,42 @@ fn compress_one(
     Ok(written)
 }
 
+/// [`compress_one`] with a token-level model: the container's token
+/// coding, blocks of `-b` bytes (default 1M).
+fn compress_tokens_one(
+    input: &Path,
+    opts: &Opts,
+    model: &lmc::tokens::TokenSource<'_>,
+    dest: &Dest,
+) -> Res<Option<u64>> {
+    let (reader, meta) = open_input(input)?;
+    let len = meta.as_ref().map(|m| m.len());
+    let pb = progress_bar(opts, len, &format!("compressing {}", display(input)));
+    let start = Instant::now();
+    let reader = BufReader::with_capacity(1 << 16, reader);
+    let block = opts.chunk_size.unwrap_or(DEFAULT_BLOCK);
+    let (summary, written) = write_verified(dest, opts, meta.as_ref(), &pb, |w| {
+        lmc::tokens::compress_tokens(model, reader, w, block, tick(&pb))
+    })?;
+    if opts.verbose {
+        let mut line = rate_line(
+            &display(input),
+            summary.header.original_len,
+            summary.compressed_len,
+            start.elapsed().as_secs_f64(),
+        );
+        if let (Some(bits), n @ 1..) = (summary.ideal_bits, summary.header.original_len) {
+            line += &format!(
+                ", log-loss {:.3} bits/byte ({}-token vocabulary)",
+                bits / n as f64,
+                model.bpe().vocab()
+            );
+        }
+        eprintln!("{line}");
+    }
+    Ok(written)
+}
+
 /// Counts the bytes read through it (the compressed size of a stream).
 struct Counting<R> {
     inner: R,
@@ -583,6 +624,8 @@ impl<R: Read> Read for Counting<R> {
 /// found by its fingerprint and loaded once.
 struct Models<'a> {
     named: Option<Int8Source<'a>>,
+    /// The named model with its tokenizer, when it is a token-level one.
+    tokens: Option<lmc::tokens::TokenSource<'a>>,
     shipped: Mutex<HashMap<u64, Arc<Loaded>>>,
 }
 
@@ -612,8 +655,18 @@ fn decompress_one(input: &Path, opts: &Opts, models: &Models<'_>, dest: &Dest) -
         .read_to_end(&mut head)?;
     let shipped;
     let header = *lmc::open(&head[..])?.header();
+    let tokens = match (header.coding.mode, &models.tokens) {
+        (Mode::Tokens, Some(t)) => Some(t),
+        (Mode::Tokens, None) => {
+            return Err(Error::Tokenizer {
+                path: None,
+                message: "this file was coded by a token-level model: name it with --model (its tokenizer beside it, or --tokenizer)".into(),
+            })
+        }
+        _ => None,
+    };
     let model = match models.named {
-        _ if !header.coding.mode.uses_model() => None,
+        _ if !header.coding.mode.uses_model() || tokens.is_some() => None,
         Some(m) => Some(m),
         None => {
             shipped = models.shipped_for(header.fingerprint)?;
@@ -629,18 +682,29 @@ fn decompress_one(input: &Path, opts: &Opts, models: &Models<'_>, dest: &Dest) -
     let start = Instant::now();
     let (header, written) = match dest {
         Dest::Nowhere => (
-            lmc::decompress_with(model.as_ref(), &mut reader, &mut io::sink(), tick(&pb))?,
+            match tokens {
+                Some(t) => {
+                    lmc::tokens::decompress_tokens(t, &mut reader, &mut io::sink(), tick(&pb))?
+                }
+                None => {
+                    lmc::decompress_with(model.as_ref(), &mut reader, &mut io::sink(), tick(&pb))?
+                }
+            },
             None,
         ),
         // Streamed, a batch of chunks at a time: the pipe's reader gets
         // data before the end, and only the exit status says it was whole.
         Dest::Stdout => {
             let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-            let header = lmc::decompress_with(model.as_ref(), &mut reader, &mut out, tick(&pb))?;
+            let header = match tokens {
+                Some(t) => lmc::tokens::decompress_tokens(t, &mut reader, &mut out, tick(&pb))?,
+                None => lmc::decompress_with(model.as_ref(), &mut reader, &mut out, tick(&pb))?,
+            };
             (header, None)
         }
-        Dest::File(_) => write_verified(dest, opts, meta.as_ref(), &pb, |w| {
-            lmc::decompress_with(model.as_ref(), &mut reader, w, tick(&pb))
+        Dest::File(_) => write_verified(dest, opts, meta.as_ref(), &pb, |w| match tokens {
+            Some(t) => lmc::tokens::decompress_tokens(t, &mut reader, w, tick(&pb)),
+            None => lmc::decompress_with(model.as_ref(), &mut reader, w, tick(&pb)),
         })?,
     };
     pb.finish_and_clear();
@@ -695,6 +759,8 @@ fn process(
     }
     let written = if decompress {
         decompress_one(input, opts, models, &plan.dest)?
+    } else if let Some(t) = &models.tokens {
+        compress_tokens_one(input, opts, t, &plan.dest)?
     } else {
         compress_one(input, opts, models.named.as_ref(), &plan.dest)?
     };
@@ -803,7 +869,28 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if !decompress {
+    // A named model with a tokenizer (given, or beside it) is token-level.
+    let tokens = match (&loaded, &named) {
+        (Some(l), Some(m))
+            if opts.tokenizer.is_some() || lmc::tokens::tokenizer_beside(&l.path).exists() =>
+        {
+            let path = opts
+                .tokenizer
+                .clone()
+                .unwrap_or_else(|| lmc::tokens::tokenizer_beside(&l.path));
+            match lmc::tokens::load_tokenizer(&path)
+                .and_then(|b| lmc::tokens::TokenSource::new(*m, b))
+            {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    eprintln!("lmc: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        _ => None,
+    };
+    if !decompress && tokens.is_none() {
         let settings =
             Settings::new(opts.block_size(named.as_ref())).coding(opts.mode.coding(opts.chain));
         if let Err(e) = lmc::check_settings(named.as_ref(), &settings) {
@@ -813,6 +900,7 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
     }
     let models = Models {
         named,
+        tokens,
         shipped: Mutex::default(),
     };
     let pool = match rayon::ThreadPoolBuilder::new()
@@ -983,6 +1071,7 @@ fn coding_words(c: Coding) -> String {
         Mode::Model => "model".to_string(),
         Mode::Mixed => format!("mixed/{}", c.preset),
         Mode::Adaptive => format!("adaptive/{}", c.preset),
+        Mode::Tokens => "tokens".to_string(),
         _ => "unknown".to_string(),
     };
     if c.chained {
@@ -1023,6 +1112,9 @@ fn print_header(h: &coder_core::container::Header) {
             "adaptive context and match models alone (preset {})",
             h.coding.preset
         ),
+        Mode::Tokens => {
+            "a token-level Transformer alone, each block cut into its BPE tokens; the fingerprint covers the model and its tokenizer".to_string()
+        }
         _ => "unknown".to_string(),
     };
     let chained = if h.coding.chained {

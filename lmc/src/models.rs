@@ -1,42 +1,69 @@
 //! The models `lmc` codes with: the [`ChunkModel`] trait the streaming
-//! code drives (any model many threads can code with at once), its int8
-//! implementation [`Int8Source`], per-thread instances built once
-//! ([`ThreadModels`]), and the shipped models behind the levels `-1`,
-//! `-2`, `-3`.
+//! code drives (any model many threads can code with at once, each thread
+//! a batch of chunks in lockstep), its int8 implementation [`Int8Source`],
+//! per-thread state built once ([`Workers`]: coders, or plain models), and
+//! the shipped models behind the levels `-1`, `-2`, `-3`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use coder_core::container::Coding;
-use coder_core::Model;
-use model_int8::{working_memory_size, Config, Int8Model, ModelFile};
+use coder_core::lockstep::MAX_LANES;
+use coder_core::{BatchModel, Model};
+use model_int8::{
+    batch_memory_size, default_lanes, working_memory_size, Config, Int8Batch, Int8Model, ModelFile,
+};
 
-use crate::coding::Worker;
+use crate::coding::{mix_config, Worker};
 use crate::Error;
 
+/// Mixer memory a thread may give to lanes (each lane of a mixing coding
+/// has its own mixer): above it, fewer chunks are coded in lockstep (the
+/// same output either way).
+pub const MIX_LANE_MEMORY: usize = 64 << 20;
+
 /// A model the codec runs on many threads at once: the weights are
-/// shared, and each thread owns a [`Work`](ChunkModel::Work) (KV cache and
-/// activations) and one model over it, built once and
-/// [`reset`](Model::reset) before every chunk.
+/// shared, and each thread owns working memory (KV caches and
+/// activations) and a model over it, built once and reset before every
+/// chunk: a [`Batch`](ChunkModel::Batch) that codes
+/// [`lanes`](ChunkModel::lanes) chunks in lockstep (what `lmc` codes
+/// with), or a plain [`Model`](ChunkModel::Model) (one chunk at a time).
 ///
 /// The one adapter between int8 models and everything that codes chunks
 /// in parallel: `lmc` and `host-bench`'s language-model rows.
 pub trait ChunkModel: Sync {
-    /// Per-thread working memory.
+    /// Per-thread working memory of a plain model.
     type Work: Send;
-    /// A thread's model, over its working memory.
+    /// A thread's plain model, over its working memory.
     type Model<'w>: Model + Send
+    where
+        Self: 'w;
+    /// Per-thread working memory of a batched model.
+    type BatchWork: Send;
+    /// A thread's batched model, over its working memory: the same tables
+    /// per lane as [`Model`](ChunkModel::Model) alone.
+    type Batch<'w>: BatchModel + Send
     where
         Self: 'w;
 
     /// The fingerprint written in (and checked against) container headers.
     fn fingerprint(&self) -> u64;
 
-    /// Fresh working memory for one thread.
+    /// Fresh working memory for one thread's plain model.
     fn new_work(&self) -> Self::Work;
 
-    /// A model over `work`.
+    /// A plain model over `work`.
     fn model<'w>(&'w self, work: &'w mut Self::Work) -> Result<Self::Model<'w>, Error>;
+
+    /// Chunks a thread codes in lockstep (at most
+    /// [`MAX_LANES`]); the output is the same for every value.
+    fn lanes(&self) -> usize;
+
+    /// Fresh working memory for one thread's batch of `lanes` lanes.
+    fn new_batch_work(&self, lanes: usize) -> Self::BatchWork;
+
+    /// A batched model over `work` (with the lanes `work` was made for).
+    fn batch<'w>(&'w self, work: &'w mut Self::BatchWork) -> Result<Self::Batch<'w>, Error>;
 
     /// Bytes of context a chained chunk starts from (the model's attention
     /// window).
@@ -47,107 +74,112 @@ pub trait ChunkModel: Sync {
     fn max_chunk(&self) -> Option<u32>;
 }
 
-/// One model per thread of the current rayon pool, each built once over
-/// its own working memory; see [`with_thread_models`].
-pub struct ThreadModels<'w, M: ChunkModel + 'w> {
-    models: Vec<Mutex<M::Model<'w>>>,
+/// One `T` per thread of the current rayon pool (a [`Worker`], or a plain
+/// model), each built once; a thread runs on its own.
+pub struct Workers<T> {
+    slots: Vec<Mutex<T>>,
 }
 
-/// The calling thread's slot among `n`.
-fn thread_slot(n: usize) -> usize {
-    rayon::current_thread_index().unwrap_or(0) % n.max(1)
-}
+/// One plain model per thread; see [`with_thread_models`].
+pub type ThreadModels<'w, M> = Workers<<M as ChunkModel>::Model<'w>>;
 
-impl<'w, M: ChunkModel + 'w> ThreadModels<'w, M> {
-    /// Runs `f` on the calling thread's model, reset.
-    pub fn run<R>(&self, f: impl FnOnce(&mut M::Model<'w>) -> R) -> R {
-        let i = thread_slot(self.models.len());
-        let mut m = self.models[i].lock().unwrap_or_else(|e| e.into_inner());
-        m.reset();
-        f(&mut m)
+impl<T> Workers<T> {
+    /// One `T` per thread of the current rayon pool, each built by `build`
+    /// over its own element of `works` (one per thread).
+    fn build<'w, W>(
+        works: &'w mut [W],
+        build: impl FnMut(&'w mut W) -> Result<T, Error>,
+    ) -> Result<Self, Error> {
+        let slots = works
+            .iter_mut()
+            .map(build)
+            .map(|t| t.map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { slots })
     }
 
-    /// Number of models (threads).
+    /// Runs `f` on the calling thread's `T`.
+    pub fn run<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.slots.len().max(1);
+        let mut t = self.slots[i].lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut t)
+    }
+
+    /// Number of threads.
     pub fn len(&self) -> usize {
-        self.models.len()
+        self.slots.len()
     }
 
     /// Never true (there is at least one thread).
     pub fn is_empty(&self) -> bool {
-        self.models.is_empty()
+        self.slots.is_empty()
     }
 }
 
-/// Builds one model of `source` per thread of the current rayon pool and
-/// runs `f` with them.
+impl<B: BatchModel> Workers<Worker<B>> {
+    /// Chunks a worker codes in lockstep.
+    pub fn lanes(&self) -> usize {
+        self.slots
+            .first()
+            .map_or(1, |w| w.lock().unwrap_or_else(|e| e.into_inner()).lanes())
+    }
+
+    /// How many of `chunks` chunks to hand a worker at once:
+    /// [`lockstep_group`] for these workers.
+    pub fn group(&self, chunks: usize) -> usize {
+        lockstep_group(chunks, self.len(), self.lanes())
+    }
+}
+
+/// How many of `chunks` chunks one of `threads` threads codes in one
+/// lockstep run of at most `lanes`: every thread gets work when there are
+/// fewer chunks than lanes in all.
+pub fn lockstep_group(chunks: usize, threads: usize, lanes: usize) -> usize {
+    lanes.min(chunks.div_ceil(threads.max(1))).max(1)
+}
+
+/// The working memory of one element per thread of the current rayon pool.
+fn per_thread<W>(new: impl Fn() -> W) -> Vec<W> {
+    (0..rayon::current_num_threads().max(1))
+        .map(|_| new())
+        .collect()
+}
+
+/// Builds one plain model of `source` per thread of the current rayon pool
+/// and runs `f` with them.
 pub fn with_thread_models<M: ChunkModel, R>(
     source: &M,
     f: impl FnOnce(&ThreadModels<'_, M>) -> R,
 ) -> Result<R, Error> {
-    let threads = rayon::current_num_threads().max(1);
-    let mut works: Vec<M::Work> = (0..threads).map(|_| source.new_work()).collect();
-    let models = works
-        .iter_mut()
-        .map(|w| source.model(w).map(Mutex::new))
-        .collect::<Result<Vec<_>, _>>()?;
-    let models = ThreadModels { models };
-    let r = f(&models);
-    drop(models);
-    Ok(r)
-}
-
-/// One [`Worker`] per thread of the current rayon pool (its language
-/// model and mixer built once); see [`with_workers`].
-pub struct Workers<'w, M: ChunkModel + 'w> {
-    workers: Vec<Mutex<Worker<M::Model<'w>>>>,
-}
-
-impl<'w, M: ChunkModel + 'w> Workers<'w, M> {
-    /// Runs `f` on the calling thread's worker.
-    pub fn run<R>(&self, f: impl FnOnce(&mut Worker<M::Model<'w>>) -> R) -> R {
-        let i = thread_slot(self.workers.len());
-        let mut w = self.workers[i].lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut w)
-    }
-
-    /// Number of workers (threads).
-    pub fn len(&self) -> usize {
-        self.workers.len()
-    }
-
-    /// Never true (there is at least one thread).
-    pub fn is_empty(&self) -> bool {
-        self.workers.is_empty()
-    }
+    let mut works = per_thread(|| source.new_work());
+    let models = Workers::build(&mut works, |w| source.model(w))?;
+    Ok(f(&models))
 }
 
 /// Builds one [`Worker`] per thread of the current rayon pool for
-/// `coding` of `chunk_size`-byte chunks, each with its own model of
+/// `coding` of `chunk_size`-byte chunks, each with its own batch of
 /// `source` (`None`: the adaptive models alone), and runs `f` with them.
 pub fn with_workers<M: ChunkModel, R>(
     source: Option<&M>,
     coding: Coding,
     chunk_size: u32,
-    f: impl FnOnce(&Workers<'_, M>) -> R,
+    f: impl FnOnce(&Workers<Worker<M::Batch<'_>>>) -> R,
 ) -> Result<R, Error> {
-    let threads = rayon::current_num_threads().max(1);
     let source = source.filter(|_| coding.mode.uses_model());
-    let mut works: Vec<Option<M::Work>> =
-        (0..threads).map(|_| source.map(|s| s.new_work())).collect();
-    let workers = works
-        .iter_mut()
-        .map(|w| {
-            let lm = match (source, w) {
-                (Some(s), Some(w)) => Some(s.model(w)?),
-                _ => None,
-            };
-            Worker::new(lm, coding, chunk_size).map(Mutex::new)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let workers = Workers { workers };
-    let r = f(&workers);
-    drop(workers);
-    Ok(r)
+    let mut lanes = source.map_or(1, ChunkModel::lanes).clamp(1, MAX_LANES);
+    if coding.mode.mixes() {
+        let mixer = mix_config(coding.preset, chunk_size)?.storage_len().max(1);
+        lanes = lanes.min(MIX_LANE_MEMORY / mixer).max(1);
+    }
+    let mut works = per_thread(|| source.map(|s| s.new_batch_work(lanes)));
+    let workers = Workers::build(&mut works, |w| {
+        let lm = match (source, w) {
+            (Some(s), Some(w)) => Some(s.batch(w)?),
+            _ => None,
+        };
+        Worker::new(lm, coding, chunk_size)
+    })?;
+    Ok(f(&workers))
 }
 
 /// An int8 Transformer from `model-int8`, weights borrowed from the file's
@@ -155,6 +187,7 @@ pub fn with_workers<M: ChunkModel, R>(
 #[derive(Clone, Copy, Debug)]
 pub struct Int8Source<'a> {
     file: ModelFile<'a>,
+    lanes: Option<usize>,
 }
 
 impl<'a> Int8Source<'a> {
@@ -162,6 +195,7 @@ impl<'a> Int8Source<'a> {
     pub fn new(bytes: &'a [u8]) -> Result<Self, Error> {
         Ok(Self {
             file: ModelFile::parse(bytes)?,
+            lanes: None,
         })
     }
 
@@ -172,7 +206,18 @@ impl<'a> Int8Source<'a> {
             path: path.to_path_buf(),
             source,
         })?;
-        Ok(Self { file })
+        Ok(Self { file, lanes: None })
+    }
+
+    /// With `lanes` chunks coded in lockstep per thread (clamped to
+    /// `1..=MAX_LANES`) instead of the measured default
+    /// ([`model_int8::default_lanes`]): the same output, at another speed
+    /// and memory.
+    pub fn with_lanes(self, lanes: usize) -> Self {
+        Self {
+            lanes: Some(lanes.clamp(1, MAX_LANES)),
+            ..self
+        }
     }
 
     /// The parsed file.
@@ -192,6 +237,12 @@ impl ChunkModel for Int8Source<'_> {
         = Int8Model<'w>
     where
         Self: 'w;
+    /// The lanes and their working memory.
+    type BatchWork = (usize, Vec<u8>);
+    type Batch<'w>
+        = Int8Batch<'w>
+    where
+        Self: 'w;
 
     fn fingerprint(&self) -> u64 {
         self.file.fingerprint()
@@ -203,6 +254,21 @@ impl ChunkModel for Int8Source<'_> {
 
     fn model<'w>(&'w self, work: &'w mut Vec<u8>) -> Result<Int8Model<'w>, Error> {
         Ok(Int8Model::new(&self.file, work)?)
+    }
+
+    fn lanes(&self) -> usize {
+        self.lanes
+            .unwrap_or_else(|| default_lanes(self.config()))
+            .clamp(1, MAX_LANES)
+    }
+
+    fn new_batch_work(&self, lanes: usize) -> (usize, Vec<u8>) {
+        let lanes = lanes.clamp(1, MAX_LANES);
+        (lanes, vec![0u8; batch_memory_size(self.config(), lanes)])
+    }
+
+    fn batch<'w>(&'w self, work: &'w mut (usize, Vec<u8>)) -> Result<Int8Batch<'w>, Error> {
+        Ok(Int8Batch::new(&self.file, work.0, &mut work.1)?)
     }
 
     fn window(&self) -> usize {

@@ -25,11 +25,12 @@ pub const BATCH_BYTES: usize = 32 << 20;
 /// Chunks per thread in a batch (so one slow chunk idles little).
 pub const CHUNKS_PER_THREAD: usize = 8;
 
-/// Chunks coded together for `threads` threads: `CHUNKS_PER_THREAD` a
-/// thread, capped so that the batch's data stays under [`BATCH_BYTES`].
-pub fn batch_chunks(chunk_size: u32, threads: usize) -> usize {
+/// Chunks coded together for `threads` threads that each code `lanes` in
+/// lockstep: `CHUNKS_PER_THREAD` a thread, or a lockstep group if more,
+/// capped so that the batch's data stays under [`BATCH_BYTES`].
+pub fn batch_chunks(chunk_size: u32, threads: usize, lanes: usize) -> usize {
     let cap = (BATCH_BYTES / chunk_size.max(1) as usize).max(1);
-    (threads.max(1) * CHUNKS_PER_THREAD).min(cap)
+    (threads.max(1) * CHUNKS_PER_THREAD.max(lanes)).min(cap)
 }
 
 /// Whether [`compress`] measures the log-loss.
@@ -168,7 +169,7 @@ pub fn compress_with<M: ChunkModel, R: Read, W: Write + Seek>(
     let mut writer = StreamWriter::with_coding(out, fingerprint, chunk_size, coding)?;
     let cs = chunk_size as usize;
     let bits = with_workers(model, coding, chunk_size, |workers| -> Result<f64, Error> {
-        let batch = batch_chunks(chunk_size, workers.len()) * cs;
+        let batch = batch_chunks(chunk_size, workers.len(), workers.lanes()) * cs;
         // The previous batch's last `window` bytes, then this batch.
         let mut buf: Vec<u8> = Vec::with_capacity(window + batch);
         let mut bits = 0.0;
@@ -179,22 +180,31 @@ pub fn compress_with<M: ChunkModel, R: Read, W: Write + Seek>(
             if n == 0 {
                 break;
             }
-            let codes: Vec<Result<Coded, Error>> = buf[tail..]
-                .par_chunks(cs)
+            // Groups of chunks, each coded in lockstep by one worker.
+            let group = workers.group(n.div_ceil(cs)) * cs;
+            let codes: Vec<Result<Vec<Coded>, Error>> = buf[tail..]
+                .par_chunks(group)
                 .enumerate()
-                .map(|(i, chunk)| {
-                    let at = tail + i * cs;
-                    let context = &buf[at.saturating_sub(window)..at];
-                    let r = workers.run(|w| w.encode(coding, chunk, context, measure, &progress));
-                    let ticked = r.as_ref().map_or(0, |c| c.ticked);
-                    progress(chunk.len() as u64 - ticked);
-                    r
+                .map(|(g, data)| {
+                    let start = tail + g * group;
+                    let chunks: Vec<&[u8]> = data.chunks(cs).collect();
+                    let contexts: Vec<&[u8]> = (start..start + data.len())
+                        .step_by(cs)
+                        .map(|at| &buf[at.saturating_sub(window)..at])
+                        .collect();
+                    let r =
+                        workers.run(|w| w.encode(coding, &chunks, &contexts, measure, &progress));
+                    progress(data.len() as u64 - r.as_ref().map_or(0, |c| c.1));
+                    r.map(|c| c.0)
                 })
                 .collect();
-            for (chunk, coded) in buf[tail..].chunks(cs).zip(codes) {
-                let coded = coded?;
-                bits += coded.bits;
-                writer.write_chunk(chunk, coded.code.as_deref())?;
+            let mut chunks = buf[tail..].chunks(cs);
+            for coded in codes {
+                // (The group's codes first: `zip` takes no chunk past them.)
+                for (coded, chunk) in coded?.into_iter().zip(&mut chunks) {
+                    bits += coded.bits;
+                    writer.write_chunk(chunk, coded.code.as_deref())?;
+                }
             }
             if n < batch {
                 break;
@@ -417,7 +427,7 @@ fn decode_stream<M: ChunkModel, R: Read, W: Write>(
         coding,
         header.chunk_size,
         |workers| -> Result<u32, Error> {
-            let batch = batch_chunks(header.chunk_size, workers.len()) as u64;
+            let batch = batch_chunks(header.chunk_size, workers.len(), workers.lanes()) as u64;
             let mut crc = Crc32::new();
             // The last `window` bytes decoded: a chained chunk's context.
             let mut tail: Vec<u8> = Vec::new();
@@ -430,36 +440,75 @@ fn decode_stream<M: ChunkModel, R: Read, W: Write>(
                         None => break,
                     }
                 }
-                let decode = |rec: &Record, context: &[u8]| -> Result<Vec<u8>, Error> {
-                    let mut dst = vec![0u8; rec.len];
-                    let r = match rec.method {
-                        Method::Stored => {
-                            dst.copy_from_slice(&rec.payload);
-                            Ok(0)
+                // A group of records, the coded ones decoded by one worker
+                // in lockstep, chunk `i` after `contexts[i]`.
+                let decode = |recs: &[Record], contexts: &[&[u8]]| -> Vec<Result<Vec<u8>, Error>> {
+                    let mut dsts: Vec<Vec<u8>> = recs.iter().map(|r| vec![0u8; r.len]).collect();
+                    let (mut payloads, mut ctxs, mut outs, mut at) =
+                        (vec![], vec![], vec![], vec![]);
+                    for (i, (rec, dst)) in recs.iter().zip(&mut dsts).enumerate() {
+                        match rec.method {
+                            Method::Stored => dst.copy_from_slice(&rec.payload),
+                            Method::Coded => {
+                                payloads.push(&rec.payload[..]);
+                                ctxs.push(contexts.get(i).copied().unwrap_or_default());
+                                outs.push(std::mem::take(dst));
+                                at.push(i);
+                            }
                         }
-                        Method::Coded => workers
-                            .run(|w| w.decode(coding, &rec.payload, context, &mut dst, progress)),
+                    }
+                    let (results, ticked) = if outs.is_empty() {
+                        (Vec::new(), 0)
+                    } else {
+                        workers
+                            .run(|w| w.decode(coding, &payloads, &ctxs, &mut outs, progress))
+                            .unwrap_or_else(|_| {
+                                (vec![Err(coder_core::Error::Corrupt); outs.len()], 0)
+                            })
                     };
-                    let ticked = r.map_err(|_| Error::CorruptChunk {
-                        chunk: rec.index,
-                        chunks,
-                    })?;
-                    progress(dst.len() as u64 - ticked);
-                    Ok(dst)
+                    let mut ok = vec![true; recs.len()];
+                    for ((i, out), r) in at.into_iter().zip(outs).zip(results) {
+                        dsts[i] = out;
+                        ok[i] = r.is_ok();
+                    }
+                    let len: usize = recs.iter().map(|r| r.len).sum();
+                    progress(len as u64 - ticked);
+                    recs.iter()
+                        .zip(dsts)
+                        .zip(ok)
+                        .map(|((rec, dst), ok)| {
+                            ok.then_some(dst).ok_or(Error::CorruptChunk {
+                                chunk: rec.index,
+                                chunks,
+                            })
+                        })
+                        .collect()
                 };
                 let decoded: Vec<Result<Vec<u8>, Error>> = if window > 0 {
                     // Each chunk needs the end of the one before: in order.
-                    records
-                        .iter()
-                        .map(|rec| {
-                            let d = decode(rec, &tail)?;
-                            tail.extend_from_slice(&d);
+                    let mut decoded = Vec::with_capacity(records.len());
+                    for rec in records.chunks(1) {
+                        let Some(d) = decode(rec, &[&tail]).pop() else {
+                            break;
+                        };
+                        if let Ok(d) = &d {
+                            tail.extend_from_slice(d);
                             tail.drain(..tail.len().saturating_sub(window));
-                            Ok(d)
-                        })
-                        .collect()
+                        }
+                        let failed = d.is_err();
+                        decoded.push(d);
+                        if failed {
+                            break;
+                        }
+                    }
+                    decoded
                 } else {
-                    records.par_iter().map(|rec| decode(rec, &[])).collect()
+                    let group = workers.group(records.len());
+                    let groups: Vec<_> = records
+                        .par_chunks(group)
+                        .map(|recs| decode(recs, &[]))
+                        .collect();
+                    groups.into_iter().flatten().collect()
                 };
                 drop(records);
                 for d in decoded {

@@ -6,10 +6,11 @@ use std::time::Instant;
 use std::vec;
 use std::vec::Vec;
 
-use coder_core::Model;
+use coder_core::{BatchModel, Model};
 
 use crate::{
-    quantize, working_memory_size, Config, Error, FloatModel, Int8Model, ModelFile, QuantOptions,
+    batch_memory_size, default_lanes, quantize, working_memory_size, Config, Error, FloatModel,
+    Int8Batch, Int8Model, ModelFile, QuantOptions,
 };
 
 /// The three paper sizes at a context of 2048 with attention window
@@ -74,6 +75,32 @@ pub struct Throughput {
     pub macs_per_sec: f64,
 }
 
+impl Throughput {
+    /// `bytes` modelled in `chunk`-byte chunks of `config` since `start`
+    /// (wall) and `cpu0` (this thread's CPU time, if known).
+    fn since(
+        start: Instant,
+        cpu0: Option<u64>,
+        bytes: usize,
+        config: &Config,
+        chunk: usize,
+    ) -> Self {
+        let secs = start.elapsed().as_secs_f64().max(1e-9);
+        let cpu_bytes_per_sec = match (cpu0, thread_cpu_ns()) {
+            (Some(a), Some(b)) if b > a => Some(bytes as f64 / ((b - a) as f64 * 1e-9)),
+            _ => None,
+        };
+        let bytes_per_sec = bytes as f64 / secs;
+        let macs = macs_per_byte(config, chunk.min(bytes).max(1));
+        Throughput {
+            bytes_per_sec,
+            cpu_bytes_per_sec,
+            macs_per_byte: macs,
+            macs_per_sec: bytes_per_sec * macs,
+        }
+    }
+}
+
 /// Runs the int8 model over `data` in chunks of `chunk` bytes (as the
 /// compressor does: a frequency table and an observe per byte) and times
 /// it on the calling thread.
@@ -98,19 +125,13 @@ pub fn measure_throughput(
         }
     }
     std::hint::black_box(sink);
-    let secs = start.elapsed().as_secs_f64().max(1e-9);
-    let cpu = match (cpu0, thread_cpu_ns()) {
-        (Some(a), Some(b)) if b > a => Some(data.len() as f64 / ((b - a) as f64 * 1e-9)),
-        _ => None,
-    };
-    let bytes_per_sec = data.len() as f64 / secs;
-    let macs = macs_per_byte(file.config(), chunk.min(data.len()).max(1));
-    Ok(Throughput {
-        bytes_per_sec,
-        cpu_bytes_per_sec: cpu,
-        macs_per_byte: macs,
-        macs_per_sec: bytes_per_sec * macs,
-    })
+    Ok(Throughput::since(
+        start,
+        cpu0,
+        data.len(),
+        file.config(),
+        chunk,
+    ))
 }
 
 /// Codes `data` in chunks of `chunk` bytes on `threads` threads at once
@@ -157,6 +178,66 @@ pub fn measure_parallel(
         std::hint::black_box(r?);
     }
     Ok(data.len() as f64 / start.elapsed().as_secs_f64().max(1e-9))
+}
+
+/// Codes `data` in chunks of `chunk` bytes as [`measure_throughput`] does,
+/// but `lanes` chunks at a time in lockstep through one [`Int8Batch`]
+/// (`lanes == 0`: [`default_lanes`]), on the calling thread.
+pub fn measure_batched(
+    model_file: &[u8],
+    data: &[u8],
+    chunk: usize,
+    lanes: usize,
+) -> Result<Throughput, Error> {
+    let file = ModelFile::parse(model_file)?;
+    let lanes = if lanes == 0 {
+        default_lanes(file.config())
+    } else {
+        lanes
+    };
+    let mut work = vec![0u8; batch_memory_size(file.config(), lanes)];
+    let mut m = Int8Batch::new(&file, lanes, &mut work)?;
+    let chunks: Vec<&[u8]> = data.chunks(chunk.max(1)).collect();
+    let start = Instant::now();
+    let cpu0 = thread_cpu_ns();
+    let mut sink = 0u32;
+    let mut live: Vec<usize> = Vec::with_capacity(lanes);
+    for group in chunks.chunks(lanes) {
+        for l in 0..group.len() {
+            m.reset(l);
+        }
+        let longest = group.iter().map(|c| c.len()).max().unwrap_or(0);
+        for i in 0..longest {
+            live.clear();
+            live.extend((0..group.len()).filter(|&l| i < group[l].len()));
+            m.predict(&live);
+            for &l in &live {
+                let t = m.frequencies(l);
+                sink = sink.wrapping_add(t.cumulative()[1]);
+                let n = t.symbols();
+                m.observe(l, group[l][i] as usize % n);
+            }
+        }
+    }
+    std::hint::black_box(sink);
+    Ok(Throughput::since(
+        start,
+        cpu0,
+        data.len(),
+        file.config(),
+        chunk,
+    ))
+}
+
+/// This core's int8 multiply-accumulates per second from registers alone
+/// (no memory traffic), with the widest kernel set it has; the limit the
+/// models' GMAC/s are compared with. `None` where no SIMD kernel set
+/// applies.
+pub fn peak_macs_per_sec() -> Option<f64> {
+    #[cfg(all(feature = "simd", target_arch = "x86_64"))]
+    return crate::gemm::peak_macs_per_sec();
+    #[allow(unreachable_code)]
+    None
 }
 
 /// Which kernel set the running machine uses (`"avx512-vnni"`, `"avx2"` or

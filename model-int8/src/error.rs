@@ -35,6 +35,9 @@ pub enum Error {
     /// The working-memory buffer is smaller than
     /// [`working_memory_size`](crate::working_memory_size) requires.
     WorkBufferTooSmall,
+    /// A batch of zero lanes, or of more than
+    /// [`MAX_LANES`](crate::MAX_LANES).
+    BadLanes,
     /// Quantization failed: the float model's tensors do not match its
     /// configuration.
     BadFloatModel,
@@ -47,6 +50,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Truncated => f.write_str("model file is truncated"),
+            Error::BadLanes => write!(f, "a batch needs between 1 and {} lanes", crate::MAX_LANES),
             Error::BadMagic => f.write_str("not a model-int8 file (bad magic)"),
             Error::UnsupportedVersion(v) => {
                 write!(f, "unsupported model file version {v}")

@@ -48,24 +48,10 @@ pub const fn round_div(a: i64, b: i64) -> i64 {
     }
 }
 
-/// `floor(sqrt(x))`, bit by bit.
+/// `floor(sqrt(x))`, exact (core's integer square root: no floats).
+#[inline]
 pub const fn isqrt(x: u64) -> u64 {
-    let mut rem = x;
-    let mut root = 0u64;
-    let mut bit = 1u64 << 62;
-    while bit > x {
-        bit >>= 2;
-    }
-    while bit != 0 {
-        if rem >= root + bit {
-            rem -= root + bit;
-            root = (root >> 1) + bit;
-        } else {
-            root >>= 1;
-        }
-        bit >>= 2;
-    }
-    root
+    x.isqrt()
 }
 
 /// Clamps to the `i8` range.

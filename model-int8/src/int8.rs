@@ -13,11 +13,11 @@ use crate::{Config, Error, Norm};
 /// The residual stream saturates at `±2^23` (in its fixed-point units).
 pub const RESIDUAL_LIMIT: i32 = 1 << 23;
 
-const fn area(bytes: usize) -> usize {
+pub(crate) const fn area(bytes: usize) -> usize {
     format::align_up(bytes)
 }
 
-const fn max3(a: usize, b: usize, c: usize) -> usize {
+pub(crate) const fn max3(a: usize, b: usize, c: usize) -> usize {
     let m = if a > b { a } else { b };
     if m > c {
         m
@@ -51,7 +51,10 @@ pub const fn working_memory_size(config: &Config) -> usize {
 }
 
 /// Carves an aligned `[T; n]` off the front of `buf`.
-fn take<'a, T: bytemuck::Pod>(buf: &mut &'a mut [u8], n: usize) -> Result<&'a mut [T], Error> {
+pub(crate) fn take<'a, T: bytemuck::Pod>(
+    buf: &mut &'a mut [u8],
+    n: usize,
+) -> Result<&'a mut [T], Error> {
     let b = core::mem::take(buf);
     let pad = b.as_ptr().align_offset(ALIGN);
     let bytes = n * core::mem::size_of::<T>();
@@ -61,6 +64,21 @@ fn take<'a, T: bytemuck::Pod>(buf: &mut &'a mut [u8], n: usize) -> Result<&'a mu
     let (mine, rest) = b[pad..].split_at_mut(bytes);
     *buf = rest;
     bytemuck::try_cast_slice_mut(mine).map_err(|_| Error::WorkBufferTooSmall)
+}
+
+/// The file's exp table, copied into working memory carved off `buf` (read
+/// per element in the hot loops; the file's bytes may be unaligned flash).
+pub(crate) fn take_exp<'a>(
+    file: &ModelFile<'_>,
+    buf: &mut &'a mut [u8],
+) -> Result<&'a mut [u32; 1 << EXP_BITS], Error> {
+    let exp: &mut [u32] = take(buf, 1 << EXP_BITS)?;
+    let exp: &mut [u32; 1 << EXP_BITS] = exp.try_into().map_err(|_| Error::WorkBufferTooSmall)?;
+    let table = file.tensor_i32(global::EXP);
+    for (i, e) in exp.iter_mut().enumerate() {
+        *e = table.get(i) as u32;
+    }
+    Ok(exp)
 }
 
 /// The int8 model, ready to predict: weights borrowed from the file, KV
@@ -82,15 +100,7 @@ fn take<'a, T: bytemuck::Pod>(buf: &mut &'a mut [u8], n: usize) -> Result<&'a mu
 pub struct Int8Model<'a> {
     file: ModelFile<'a>,
     c: Config,
-    /// Steps run since the reset (saturating): the position of the next
-    /// step.
-    pos: usize,
-    /// `pos % window`: the KV-cache slot of the current position.
-    slot: usize,
-    /// `pos % max_context`: the `RoPE` table row of the current position.
-    phase: usize,
-    /// `pos >= max_context`.
-    wrapped: bool,
+    at: Pos,
     input: usize,
     /// The head ran for the current input: `cum` holds its table.
     fresh: bool,
@@ -121,21 +131,12 @@ impl<'a> Int8Model<'a> {
         let w = c.window as usize;
         let kv = c.n_layers as usize * w * d;
         let mut buf = work;
-        let exp: &mut [u32] = take(&mut buf, 1 << EXP_BITS)?;
-        let exp: &mut [u32; 1 << EXP_BITS] =
-            exp.try_into().map_err(|_| Error::WorkBufferTooSmall)?;
-        let table = file.tensor_i32(global::EXP);
-        for (i, e) in exp.iter_mut().enumerate() {
-            *e = table.get(i) as u32;
-        }
+        let exp = take_exp(file, &mut buf)?;
         Ok(Int8Model {
             exp,
             file: *file,
             c,
-            pos: 0,
-            slot: 0,
-            phase: 0,
-            wrapped: false,
+            at: Pos::default(),
             input: v,
             fresh: false,
             h: take(&mut buf, d)?,
@@ -159,7 +160,7 @@ impl<'a> Int8Model<'a> {
     /// Symbols observed since the last reset.
     pub fn position(&self) -> usize {
         // `pos` counts the steps run; a fresh table's step ran ahead.
-        self.pos - self.fresh as usize
+        self.at.pos - self.fresh as usize
     }
 
     /// The next-symbol logits of the last [`Model::frequencies`], in units
@@ -179,189 +180,57 @@ impl<'a> Int8Model<'a> {
         }
     }
 
-    /// The `RoPE` rows of this step: the row of the current position (its
-    /// key and its query against keys of the same epoch), and, when the
-    /// window still holds keys of the previous epoch, that epoch's
-    /// rotation for the query with the ring slots of those keys.
-    fn rotations(&self) -> (usize, Option<Previous>) {
-        let m = self.c.max_context as usize;
-        let w = self.c.window as usize;
-        if !self.c.can_stream() {
-            let row = if self.wrapped { m - 1 } else { self.phase };
-            return (row, None);
-        }
-        // Keys are rotated by their position modulo `max_context` (so the
-        // first `max_context` positions are exactly as without streaming).
-        // A query at `p` (phase `r`) meets keys of its own epoch with row
-        // `r`. Keys of the previous epoch, still in the window while `r <
-        // window - 1`, were rotated `max_context` positions less than this
-        // epoch's rows would, so the query meets them with the angle of
-        // `max_context + r`: past the table, composed from rows
-        // `max_context - 1` and `r + 1` (both in the table since `r + 1 <
-        // window < max_context`). Every pair gets the angle of `p - j`.
-        let prev = (self.wrapped && self.phase + 1 < w).then(|| Previous {
-            rows: (m - 1, self.phase + 1),
-            first_slot: (self.slot + 1) % w,
-            keys: w - 1 - self.phase,
-        });
-        (self.phase, prev)
-    }
-
-    /// Runs the blocks on `self.input` at `self.pos` (filling its KV-cache
-    /// slot and leaving the final residual in `h`) and moves to the next
-    /// position.
+    /// Runs the blocks on `self.input` at the current position (filling
+    /// its KV-cache slot and leaving the final residual in `h`) and moves
+    /// to the next position.
     fn body(&mut self) {
         let c = self.c;
         let file = self.file;
         let d = c.d_model as usize;
         let f = c.d_ff as usize;
-        let hd = c.head_dim() as usize;
-        let window = c.window as usize;
-        let centered = c.norm == Norm::Layer;
-        let exp: &[u32; 1 << EXP_BITS] = self.exp;
-        let table = file.tensor(global::ROPE);
-        let (row, prev) = self.rotations();
-        let rope = Rotation::Row(&table[row * hd * 2..(row + 1) * hd * 2]);
-        let prev = prev.map(|p| {
-            let (a, b) = p.rows;
-            let rot = Rotation::Sum(
-                &table[a * hd * 2..(a + 1) * hd * 2],
-                &table[b * hd * 2..(b + 1) * hd * 2],
-            );
-            (p, rot)
-        });
-        let slot_i = self.slot;
-        let n = (self.pos + 1).min(window);
+        let lw = c.window as usize * d;
+        let rot = Rotations::new(&c, &file, &self.at);
 
         embed(&file, self.input, self.h);
         for l in 0..c.n_layers as usize {
             let t = |s: usize| format::layer_tensor(l, s);
-            let consts = file.tensor_i32(t(slot::CONSTS));
+            let kc = &mut self.kc[l * lw..(l + 1) * lw];
+            let vc = &mut self.vc[l * lw..(l + 1) * lw];
             // Attention half.
-            norm(
-                self.h,
-                file.tensor_i32(t(slot::ATTN_NORM)),
-                centered,
-                &mut self.x8[..d],
-            );
+            norm_in(&file, &c, t(slot::ATTN_NORM), self.h, &mut self.x8[..d]);
             let x = &self.x8[..d];
-            let kc = &mut self.kc[l * window * d..(l + 1) * window * d];
-            let vc = &mut self.vc[l * window * d..(l + 1) * window * d];
-            linear(
-                file.tensor_i8(t(slot::WK)),
-                file.tensor_i32(t(slot::WK_RQ)),
-                x,
-                &mut self.acc[..d],
-            );
-            for (h, k) in self.acc[..d].chunks_exact(hd).enumerate() {
-                let at = (h * window + slot_i) * hd;
-                rope_q(k, rope, hd, &mut kc[at..at + hd]);
-            }
-            linear(
-                file.tensor_i8(t(slot::WV)),
-                file.tensor_i32(t(slot::WV_RQ)),
-                x,
-                &mut self.acc[..d],
-            );
-            // Values are stored transposed, [head][dim][slot], so the
-            // weighted sum reads each dimension contiguously.
-            for (j, &src) in self.acc[..d].iter().enumerate() {
-                vc[j * window + slot_i] = sym_i8(src);
-            }
+            linear(&file, t(slot::WK), x, &mut self.acc[..d]);
+            store_key(&c, &rot, &self.at, &self.acc[..d], kc);
+            linear(&file, t(slot::WV), x, &mut self.acc[..d]);
+            store_value(&c, &self.at, &self.acc[..d], vc);
             // The query last: its second rotation (previous epoch) goes to
             // `x8`, free once q, k and v are computed.
-            linear(
-                file.tensor_i8(t(slot::WQ)),
-                file.tensor_i32(t(slot::WQ_RQ)),
-                x,
-                &mut self.acc[..d],
-            );
-            rope_q(&self.acc[..d], rope, hd, self.q8);
-            if let Some((_, rot)) = prev {
-                rope_q(&self.acc[..d], rot, hd, &mut self.x8[..d]);
-            }
-            for h in 0..c.n_heads as usize {
-                let keys = &kc[h * window * hd..(h * window + n) * hd];
-                let q = &self.q8[h * hd..(h + 1) * hd];
-                let scores = &mut self.scores[..n];
-                match prev {
-                    None => kernels::matvec(keys, q, scores),
-                    Some((p, _)) => {
-                        let qp = &self.x8[h * hd..(h + 1) * hd];
-                        let cur = (p.first_slot + p.keys) % window;
-                        let [c0, c1] = ring_ranges(cur, window - p.keys, window);
-                        let [p0, p1] = ring_ranges(p.first_slot, p.keys, window);
-                        let mut pieces = [(c0, q), (c1, q), (p0, qp), (p1, qp)];
-                        pieces.sort_unstable_by_key(|&((a, _), _)| a);
-                        // Left to right, each piece rounded up to whole
-                        // row blocks of the SIMD kernels: the extra rows
-                        // belong to later pieces, which overwrite them.
-                        for ((a, b), q) in pieces {
-                            if a < b {
-                                let end = (a + (b - a).next_multiple_of(ROW_BLOCK)).min(n);
-                                kernels::matvec(&keys[a * hd..end * hd], q, &mut scores[a..end]);
-                            }
-                        }
-                    }
-                }
-                attention(
-                    &vc[h * window * hd..(h + 1) * window * hd],
-                    window,
-                    (consts.get(0), consts.get(1)),
-                    exp,
-                    scores,
-                    self.num,
-                    &mut self.att8[h * hd..(h + 1) * hd],
-                );
-            }
-            linear(
-                file.tensor_i8(t(slot::WO)),
-                file.tensor_i32(t(slot::WO_RQ)),
-                self.att8,
-                &mut self.acc[..d],
-            );
+            linear(&file, t(slot::WQ), x, &mut self.acc[..d]);
+            let scratch = Scratch {
+                q8: self.q8,
+                qp8: &mut self.x8[..d],
+                scores: self.scores,
+                num: self.num,
+            };
+            let att = Attend {
+                c: &c,
+                file: &file,
+                layer: l,
+                rot: &rot,
+                at: &self.at,
+                exp: self.exp,
+            };
+            att.run(&self.acc[..d], kc, vc, scratch, self.att8);
+            linear(&file, t(slot::WO), self.att8, &mut self.acc[..d]);
             residual_add(self.h, &self.acc[..d]);
             // Feed-forward half.
-            norm(
-                self.h,
-                file.tensor_i32(t(slot::FFN_NORM)),
-                centered,
-                &mut self.x8[..d],
-            );
-            linear(
-                file.tensor_i8(t(slot::W1)),
-                file.tensor_i32(t(slot::W1_RQ)),
-                &self.x8[..d],
-                &mut self.acc[..f],
-            );
-            activation(
-                &self.acc[..f],
-                file.tensor_i8(t(slot::ACT_LUT)),
-                &mut self.x8[..f],
-            );
-            linear(
-                file.tensor_i8(t(slot::W2)),
-                file.tensor_i32(t(slot::W2_RQ)),
-                &self.x8[..f],
-                &mut self.acc[..d],
-            );
+            norm_in(&file, &c, t(slot::FFN_NORM), self.h, &mut self.x8[..d]);
+            linear(&file, t(slot::W1), &self.x8[..d], &mut self.acc[..f]);
+            activate(&file, t(slot::ACT_LUT), &self.acc[..f], &mut self.x8[..f]);
+            linear(&file, t(slot::W2), &self.x8[..f], &mut self.acc[..d]);
             residual_add(self.h, &self.acc[..d]);
         }
-        self.advance();
-    }
-
-    /// Moves the position counters on by one.
-    fn advance(&mut self) {
-        self.pos = self.pos.saturating_add(1);
-        self.slot += 1;
-        if self.slot == self.c.window as usize {
-            self.slot = 0;
-        }
-        self.phase += 1;
-        if self.phase == self.c.max_context as usize {
-            self.phase = 0;
-            self.wrapped = true;
-        }
+        self.at.advance(&c);
     }
 
     /// The output head on the final residual: logits in `acc`, the
@@ -378,12 +247,7 @@ impl<'a> Int8Model<'a> {
             c.norm == Norm::Layer,
             &mut self.x8[..d],
         );
-        linear(
-            file.tensor_i8(fin + 1),
-            file.tensor_i32(fin + 2),
-            &self.x8[..d],
-            &mut self.acc[..v],
-        );
+        linear(&file, fin + 1, &self.x8[..d], &mut self.acc[..v]);
         frequencies(&mut self.acc[..v], self.exp, file.precision(), self.cum);
     }
 }
@@ -414,8 +278,197 @@ fn ring_ranges(start: usize, len: usize, w: usize) -> [(usize, usize); 2] {
     }
 }
 
+/// Where a sequence stands: the position of its next step and what the
+/// KV cache and `RoPE` need of it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Pos {
+    /// Steps run since the reset (saturating): the position of the next
+    /// step.
+    pub pos: usize,
+    /// `pos % window`: the KV-cache slot of the current position.
+    pub slot: usize,
+    /// `pos % max_context`: the `RoPE` table row of the current position.
+    pub phase: usize,
+    /// `pos >= max_context`.
+    pub wrapped: bool,
+}
+
+impl Pos {
+    /// Moves on by one position.
+    pub fn advance(&mut self, c: &Config) {
+        self.pos = self.pos.saturating_add(1);
+        self.slot += 1;
+        if self.slot == c.window as usize {
+            self.slot = 0;
+        }
+        self.phase += 1;
+        if self.phase == c.max_context as usize {
+            self.phase = 0;
+            self.wrapped = true;
+        }
+    }
+
+    /// Cached positions the current one attends to (itself included).
+    fn visible(&self, c: &Config) -> usize {
+        (self.pos + 1).min(c.window as usize)
+    }
+
+    /// The `RoPE` rows of this step: the row of the current position (its
+    /// key and its query against keys of the same epoch), and, when the
+    /// window still holds keys of the previous epoch, that epoch's
+    /// rotation for the query with the ring slots of those keys.
+    fn rotations(&self, c: &Config) -> (usize, Option<Previous>) {
+        let m = c.max_context as usize;
+        let w = c.window as usize;
+        if !c.can_stream() {
+            let row = if self.wrapped { m - 1 } else { self.phase };
+            return (row, None);
+        }
+        // Keys are rotated by their position modulo `max_context` (so the
+        // first `max_context` positions are exactly as without streaming).
+        // A query at `p` (phase `r`) meets keys of its own epoch with row
+        // `r`. Keys of the previous epoch, still in the window while `r <
+        // window - 1`, were rotated `max_context` positions less than this
+        // epoch's rows would, so the query meets them with the angle of
+        // `max_context + r`: past the table, composed from rows
+        // `max_context - 1` and `r + 1` (both in the table since `r + 1 <
+        // window < max_context`). Every pair gets the angle of `p - j`.
+        let prev = (self.wrapped && self.phase + 1 < w).then(|| Previous {
+            rows: (m - 1, self.phase + 1),
+            first_slot: (self.slot + 1) % w,
+            keys: w - 1 - self.phase,
+        });
+        (self.phase, prev)
+    }
+}
+
+/// The rotations of one step (see [`Pos::rotations`]) as table rows.
+pub(crate) struct Rotations<'t> {
+    cur: Rotation<'t>,
+    prev: Option<(Previous, Rotation<'t>)>,
+}
+
+impl<'t> Rotations<'t> {
+    pub fn new(c: &Config, file: &ModelFile<'t>, at: &Pos) -> Self {
+        let hd = c.head_dim() as usize;
+        let table = file.tensor(global::ROPE);
+        let row = |r: usize| &table[r * hd * 2..(r + 1) * hd * 2];
+        let (r, prev) = at.rotations(c);
+        Rotations {
+            cur: Rotation::Row(row(r)),
+            prev: prev.map(|p| (p, Rotation::Sum(row(p.rows.0), row(p.rows.1)))),
+        }
+    }
+}
+
+/// Rotates the key projection `k` (`[d]`, before rounding to int8) into
+/// its slot of one layer's key cache (`[head][slot][dim]`).
+pub(crate) fn store_key(c: &Config, rot: &Rotations<'_>, at: &Pos, k: &[i32], kc: &mut [i8]) {
+    let hd = c.head_dim() as usize;
+    let window = c.window as usize;
+    for (h, k) in k.chunks_exact(hd).enumerate() {
+        let o = (h * window + at.slot) * hd;
+        rope_q(k, rot.cur, hd, &mut kc[o..o + hd]);
+    }
+}
+
+/// Stores the value projection `v` (`[d]`) in its slot of one layer's
+/// value cache, transposed (`[head][dim][slot]`) so the weighted sum reads
+/// each dimension contiguously.
+pub(crate) fn store_value(c: &Config, at: &Pos, v: &[i32], vc: &mut [i8]) {
+    let window = c.window as usize;
+    for (j, &src) in v.iter().enumerate() {
+        vc[j * window + at.slot] = sym_i8(src);
+    }
+}
+
+/// Per-sequence scratch of [`Attend::run`].
+pub(crate) struct Scratch<'s> {
+    /// The rotated query, `[d]`.
+    pub q8: &'s mut [i8],
+    /// The query rotated for the previous epoch's keys, `[d]`.
+    pub qp8: &'s mut [i8],
+    /// `[window]`.
+    pub scores: &'s mut [i32],
+    /// `[head_dim]`.
+    pub num: &'s mut [i64],
+}
+
+/// One layer's attention step for one sequence at one position.
+pub(crate) struct Attend<'x, 't> {
+    pub c: &'x Config,
+    pub file: &'x ModelFile<'t>,
+    pub layer: usize,
+    pub rot: &'x Rotations<'t>,
+    pub at: &'x Pos,
+    pub exp: &'x [u32; 1 << EXP_BITS],
+}
+
+impl Attend<'_, '_> {
+    /// Rotates the query projection `q` (`[d]`), scores it against the
+    /// layer's cached keys `kc` in every head, and writes the weighted
+    /// means of the values `vc` to `out` (`[d]`, int8).
+    pub fn run(&self, q: &[i32], kc: &[i8], vc: &[i8], s: Scratch<'_>, out: &mut [i8]) {
+        let c = self.c;
+        let hd = c.head_dim() as usize;
+        let window = c.window as usize;
+        let n = self.at.visible(c);
+        let consts = self
+            .file
+            .tensor_i32(format::layer_tensor(self.layer, slot::CONSTS));
+        rope_q(q, self.rot.cur, hd, s.q8);
+        if let Some((_, r)) = self.rot.prev {
+            rope_q(q, r, hd, s.qp8);
+        }
+        for h in 0..c.n_heads as usize {
+            let keys = &kc[h * window * hd..(h * window + n) * hd];
+            let q = &s.q8[h * hd..(h + 1) * hd];
+            let scores = &mut s.scores[..n];
+            match self.rot.prev {
+                None => kernels::matvec(keys, q, scores),
+                Some((p, _)) => {
+                    let qp = &s.qp8[h * hd..(h + 1) * hd];
+                    let cur = (p.first_slot + p.keys) % window;
+                    let [c0, c1] = ring_ranges(cur, window - p.keys, window);
+                    let [p0, p1] = ring_ranges(p.first_slot, p.keys, window);
+                    let mut pieces = [(c0, q), (c1, q), (p0, qp), (p1, qp)];
+                    pieces.sort_unstable_by_key(|&((a, _), _)| a);
+                    // Left to right, each piece rounded up to whole row
+                    // blocks of the SIMD kernels: the extra rows belong to
+                    // later pieces, which overwrite them.
+                    for ((a, b), q) in pieces {
+                        if a < b {
+                            let end = (a + (b - a).next_multiple_of(ROW_BLOCK)).min(n);
+                            kernels::matvec(&keys[a * hd..end * hd], q, &mut scores[a..end]);
+                        }
+                    }
+                }
+            }
+            attention(
+                &vc[h * window * hd..(h + 1) * window * hd],
+                window,
+                (consts.get(0), consts.get(1)),
+                self.exp,
+                scores,
+                s.num,
+                &mut out[h * hd..(h + 1) * hd],
+            );
+        }
+    }
+}
+
+/// [`norm`] with the file's constants `t` and the model's kind of norm.
+pub(crate) fn norm_in(file: &ModelFile<'_>, c: &Config, t: usize, h: &[i32], out: &mut [i8]) {
+    norm(h, file.tensor_i32(t), c.norm == Norm::Layer, out);
+}
+
+/// [`activation`] through the file's table `t`.
+pub(crate) fn activate(file: &ModelFile<'_>, t: usize, pre: &[i32], out: &mut [i8]) {
+    activation(pre, file.tensor_i8(t), out);
+}
+
 /// `h = embedding[token]` in residual units.
-fn embed(file: &ModelFile<'_>, token: usize, h: &mut [i32]) {
+pub(crate) fn embed(file: &ModelFile<'_>, token: usize, h: &mut [i32]) {
     let d = h.len();
     let row = &file.tensor_i8(global::EMBED)[token * d..(token + 1) * d];
     let rq = file.tensor_i32(global::EMBED_RQ);
@@ -436,32 +489,19 @@ fn norm(h: &[i32], consts: I32s<'_>, centered: bool, out: &mut [i8]) {
     } else {
         0
     };
-    let ss: u64 = h
-        .iter()
-        .map(|&x| {
-            let c = (x as i64 - mean).unsigned_abs();
-            c * c
-        })
-        .sum();
+    let ss = kernels::sum_squares(h, mean);
     let ms = ss / d as u64 + consts.get(0) as u64;
     // r = rms * 2^7 (at least 2), inv = 2^64 / r.
     let r = isqrt(ms << 14).max(2);
     let inv = u64::MAX / r;
-    for (j, (o, &x)) in out.iter_mut().zip(h).enumerate() {
-        let c = x as i64 - mean;
-        // |c| < 2^25 and k < 2^25: t < 2^50; t * inv < 2^114.
-        let t = c.unsigned_abs() * consts.get(j + 1) as u64;
-        // t / (r * 2^9) = t * inv / 2^73, rounded.
-        let m = ((t as u128 * inv as u128 + (1 << 72)) >> 73).min(127) as i32;
-        *o = sym_i8(if c < 0 { -m } else { m });
-    }
+    kernels::norm_scale(h, mean, consts.0.get(4..).unwrap_or(&[]), inv, out);
 }
 
-/// `acc[o] = requantize(W[o] . x + bias[o], mult[o], shift[o])` with `rq =
-/// [bias, mult, shift]` rows.
-fn linear(w: &[i8], rq: I32s<'_>, x: &[i8], acc: &mut [i32]) {
-    kernels::matvec(w, x, acc);
-    kernels::requantize_rows(acc, rq.0);
+/// `acc[o] = requantize(W[o] . x + bias[o], mult[o], shift[o])` for the
+/// weight tensor `w` of the file (its `[bias, mult, shift]` rows follow it).
+fn linear(file: &ModelFile<'_>, w: usize, x: &[i8], acc: &mut [i32]) {
+    kernels::matvec(file.tensor_i8(w), x, acc);
+    kernels::requantize_rows(acc, file.tensor(w + 1));
 }
 
 /// A `RoPE` rotation: one row of the stored table (`[cos .. hd/2, sin ..
@@ -485,7 +525,7 @@ fn row_cos_sin(row: &[u8], i: usize, half: usize) -> (i32, i32) {
 fn rope_q(x: &[i32], rot: Rotation<'_>, hd: usize, out: &mut [i8]) {
     let half = hd / 2;
     match rot {
-        Rotation::Row(r) => rotate(x, hd, out, |i| row_cos_sin(r, i, half)),
+        Rotation::Row(r) => kernels::rope_row(x, hd, r, out),
         Rotation::Sum(a, b) => rotate(x, hd, out, |i| {
             // cos(A + B), sin(A + B), rounded once to Q14; clamped to the
             // table's range (|x| <= 2^14, checked at parse) so that
@@ -515,17 +555,6 @@ fn rotate(x: &[i32], hd: usize, out: &mut [i8], cs: impl Fn(usize) -> (i32, i32)
             oh[i] = sym_i8((a * cs - b * sn + round) >> shift);
             oh[i + half] = sym_i8((b * cs + a * sn + round) >> shift);
         }
-    }
-}
-
-/// `2^(-u / 256)` in Q30 from the stored table, 0 when tiny.
-#[inline(always)]
-fn exp2_neg(exp: &[u32; 1 << EXP_BITS], u: u32) -> u32 {
-    let sh = u >> EXP_BITS;
-    if sh >= 32 {
-        0
-    } else {
-        exp[(u & ((1 << EXP_BITS) - 1)) as usize] >> sh
     }
 }
 
@@ -561,7 +590,7 @@ fn attention(
 }
 
 /// `h += y`, saturating at [`RESIDUAL_LIMIT`].
-fn residual_add(h: &mut [i32], y: &[i32]) {
+pub(crate) fn residual_add(h: &mut [i32], y: &[i32]) {
     for (x, &a) in h.iter_mut().zip(y) {
         *x = x.saturating_add(a).clamp(-RESIDUAL_LIMIT, RESIDUAL_LIMIT);
     }
@@ -570,15 +599,22 @@ fn residual_add(h: &mut [i32], y: &[i32]) {
 /// The non-linearity through its 256-entry table on the int8
 /// pre-activation.
 fn activation(pre: &[i32], lut: &[i8], out: &mut [i8]) {
-    for (o, &p) in out.iter_mut().zip(pre) {
-        *o = lut[(sym_i8(p) as i32 + 128) as usize];
+    match <&[i8; 256]>::try_from(lut) {
+        Ok(lut) => kernels::lookup_i8(pre, lut, out),
+        // Unreachable for a parsed file (its table has 256 entries).
+        Err(_) => out.fill(0),
     }
 }
 
 /// Logits (units of `2^-8` bit) to the cumulative frequency table with
 /// total `2^precision`: `1 + floor(p_i * (2^precision - vocab))` each, the
 /// remainder to the (first) most likely symbol.
-fn frequencies(logits: &mut [i32], exp: &[u32; 1 << EXP_BITS], precision: u32, cum: &mut [u32]) {
+pub(crate) fn frequencies(
+    logits: &mut [i32],
+    exp: &[u32; 1 << EXP_BITS],
+    precision: u32,
+    cum: &mut [u32],
+) {
     const LOGIT_LIMIT: i32 = 1 << 24;
     let mut max = i32::MIN;
     let mut arg = 0;
@@ -589,23 +625,14 @@ fn frequencies(logits: &mut [i32], exp: &[u32; 1 << EXP_BITS], precision: u32, c
             arg = i;
         }
     }
-    let mut sum = 0u64;
-    for (e, &l) in cum[1..].iter_mut().zip(logits.iter()) {
-        *e = exp2_neg(exp, (max - l) as u32);
-        sum += *e as u64;
-    }
+    let sum = kernels::exp_weights(logits, max, exp, &mut cum[1..]);
     let total = 1u64 << precision;
     let spare = total - logits.len() as u64;
     // One division: floor(e * spare / sum) as e * (spare * 2^32 / sum) >>
     // 32 (never more than the exact share, so the sum stays <= spare).
     // sum >= 2^30 and spare < 2^24, so recip < 2^26 and e * recip < 2^56.
     let recip = (spare << 32) / sum;
-    let mut given = 0u64;
-    for e in cum[1..].iter_mut() {
-        let f = 1 + ((*e as u64 * recip) >> 32);
-        *e = f as u32;
-        given += f;
-    }
+    let given = kernels::shares(&mut cum[1..], recip);
     cum[arg + 1] += (total - given) as u32;
     cum[0] = 0;
     for i in 1..cum.len() {
@@ -644,10 +671,7 @@ impl Model for Int8Model<'_> {
     }
 
     fn reset(&mut self) {
-        self.pos = 0;
-        self.slot = 0;
-        self.phase = 0;
-        self.wrapped = false;
+        self.at = Pos::default();
         self.input = self.c.vocab as usize;
         self.fresh = false;
     }

@@ -14,7 +14,9 @@ use crate::{Activation, Error, FloatModel, NormParams};
 /// Options of [`quantize`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantOptions {
-    /// Frequency tables of the int8 model sum to `2^precision` (default 16).
+    /// Frequency tables of the int8 model sum to `2^precision` (default
+    /// 16); [`quantize`] raises it to [`precision_for_vocab`] when the
+    /// vocabulary needs more room.
     pub precision: u32,
     /// Calibration text is run in chunks of this many bytes, each from an
     /// empty context (default 2048, clamped to `max_context`).
@@ -44,6 +46,31 @@ impl Default for QuantOptions {
             smoothing: 0.5,
             clip_quantile: None,
         }
+    }
+}
+
+/// The smallest table precision that keeps the cost of giving every one of
+/// `vocab` symbols a count of at least 1 as low as for bytes at 16 bits:
+/// `2^precision >= 256 * vocab` (capped at
+/// [`coder_core::MAX_PRECISION`]), so each symbol keeps at least `1 -
+/// 1/256` of its share of the table and a symbol costs at most
+/// `-log2(1 - 1/256) = 0.0057` bits more than its float probability says.
+///
+/// ```
+/// use model_int8::precision_for_vocab;
+/// assert_eq!(precision_for_vocab(256), 16);
+/// assert_eq!(precision_for_vocab(1000), 18);
+/// assert_eq!(precision_for_vocab(20_000), 23);
+/// assert_eq!(precision_for_vocab(32_768), 23);
+/// assert_eq!(precision_for_vocab(65_536), 24);
+/// ```
+pub const fn precision_for_vocab(vocab: u32) -> u32 {
+    let bits = u32::BITS - vocab.saturating_sub(1).leading_zeros();
+    let p = bits + 8;
+    if p > coder_core::MAX_PRECISION {
+        coder_core::MAX_PRECISION
+    } else {
+        p
     }
 }
 
@@ -280,8 +307,8 @@ fn linear(
     Ok((q, rq))
 }
 
-/// Runs the float model over calibration text, collecting ranges.
-fn calibrate(model: &FloatModel, text: &[u8], opts: &QuantOptions) -> Stats {
+/// Runs the float model over calibration tokens, collecting ranges.
+fn calibrate(model: &FloatModel, text: &[u32], opts: &QuantOptions) -> Stats {
     let c = &model.config;
     let l = c.n_layers as usize;
     let mut stats = Stats {
@@ -326,8 +353,28 @@ pub fn quantize(
     calibration: &[u8],
     opts: &QuantOptions,
 ) -> Result<Vec<u8>, Error> {
+    let tokens: Vec<u32> = calibration.iter().map(|&b| u32::from(b)).collect();
+    quantize_tokens(model, &tokens, opts)
+}
+
+/// [`quantize`] for a token-level model: calibrates on token ids (ids `>=
+/// vocab` are clamped; at most `max_calibration_bytes` of them are used).
+/// The table precision is at least [`precision_for_vocab`].
+pub fn quantize_tokens(
+    model: &FloatModel,
+    calibration: &[u32],
+    opts: &QuantOptions,
+) -> Result<Vec<u8>, Error> {
     model.validate()?;
     let c = model.config;
+    let opts = &QuantOptions {
+        // 0 stays 0, refused below.
+        precision: match opts.precision {
+            0 => 0,
+            p => p.max(precision_for_vocab(c.vocab)),
+        },
+        ..opts.clone()
+    };
     if opts.precision == 0
         || opts.precision > coder_core::MAX_PRECISION
         || u64::from(c.vocab) >= 1u64 << opts.precision

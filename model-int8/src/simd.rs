@@ -20,15 +20,15 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 const UNKNOWN: u8 = 0;
 const NONE: u8 = 1;
-const AVX2: u8 = 2;
+pub(crate) const AVX2: u8 = 2;
 /// AVX2 plus AVX-512 F, BW, VL and VNNI: the AVX2 kernels, except
 /// `matvec`, which uses VNNI.
-const VNNI: u8 = 3;
+pub(crate) const VNNI: u8 = 3;
 
 static LEVEL: AtomicU8 = AtomicU8::new(UNKNOWN);
 
 #[inline]
-fn level() -> u8 {
+pub(crate) fn level() -> u8 {
     let l = LEVEL.load(Ordering::Relaxed);
     if l != UNKNOWN {
         return l;
@@ -76,7 +76,8 @@ pub fn matvec(w: &[i8], x: &[i8], out: &mut [i32]) -> bool {
     // only, and `w` is long enough (checked above).
     unsafe {
         match (l, cols) {
-            (VNNI, 16) => matvec16_vnni(w, x, out),
+            (VNNI, 16) => matvec16_vnni512(w, x, out),
+            (VNNI, 32) => matvec32_vnni(w, x, out),
             (VNNI, _) => matvec_vnni(w, x, out),
             (_, 16) => matvec16_avx2(w, x, out),
             _ => matvec_avx2(w, x, out),
@@ -118,9 +119,435 @@ pub fn softmax_weights(
     if !has_avx2() || shift > 0 || mult < 0 {
         return false;
     }
-    // SAFETY: AVX2 is present; gathers index `exp` with `u & 255`.
-    unsafe { softmax_weights_avx2(scores, max, mult, shift, exp) };
+    // SAFETY: AVX2 (and at the VNNI level AVX-512 F/BW/VL) is present;
+    // gathers index `exp` with `u & 255`.
+    unsafe {
+        if level() == VNNI {
+            softmax_weights_avx512(scores, max, mult, shift, exp)
+        } else {
+            softmax_weights_avx2(scores, max, mult, shift, exp)
+        }
+    };
     true
+}
+
+/// [`softmax_weights_avx2`] on 32 scores at a time (the rest by the AVX2
+/// kernel).
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+unsafe fn softmax_weights_avx512(
+    scores: &mut [i32],
+    max: i32,
+    mult: i32,
+    shift: i32,
+    exp: &[u32; 256],
+) {
+    let n = scores.len();
+    let right = (-shift) as u32;
+    let vmax = _mm512_set1_epi32(max);
+    let vm = _mm512_set1_epi64(mult as i64);
+    let half31 = _mm512_set1_epi64(1 << 30);
+    let rnd = _mm512_set1_epi32(if right > 0 {
+        ((1i64 << right) >> 1) as i32
+    } else {
+        0
+    });
+    let rsh = _mm_cvtsi32_si128(right as i32);
+    let mask = _mm512_set1_epi32(255);
+    let cap = _mm512_set1_epi32(32767);
+    let imax = _mm512_set1_epi32(i32::MAX);
+    let zero = _mm512_setzero_si512();
+    let p = scores.as_mut_ptr();
+    // `exp[j] >> sh` with `sh >= 15` is `(exp[j] >> 15) >> (sh - 15)`, and
+    // `exp[j] >> 15 <= 2^15` fits 16 bits: the table as 256 words in four
+    // pairs of registers, looked up 32 at a time with `vpermt2w` (gathers
+    // are slow).
+    // Built from the table in registers: entries up to 2^30 (the format's)
+    // give words up to 2^15; a table with the top bit set anywhere is not
+    // one of the format's and goes to the AVX2 kernel.
+    let ep = exp.as_ptr() as *const i32;
+    let mut any_top = _mm512_setzero_si512();
+    let mut tabs = [_mm512_setzero_si512(); 8];
+    for (k, t) in tabs.iter_mut().enumerate() {
+        // SAFETY: exp holds 256 entries; k < 8 reads 32k .. 32k + 32.
+        let (a, b) = unsafe {
+            (
+                _mm512_loadu_si512(ep.add(32 * k) as *const _),
+                _mm512_loadu_si512(ep.add(32 * k + 16) as *const _),
+            )
+        };
+        any_top = _mm512_or_si512(any_top, _mm512_or_si512(a, b));
+        *t = _mm512_inserti64x4::<1>(
+            _mm512_castsi256_si512(_mm512_cvtepi32_epi16(_mm512_srli_epi32::<15>(a))),
+            _mm512_cvtepi32_epi16(_mm512_srli_epi32::<15>(b)),
+        );
+    }
+    if _mm512_cmplt_epi32_mask(any_top, _mm512_setzero_si512()) != 0 {
+        // SAFETY: AVX2 is present.
+        return unsafe { softmax_weights_avx2(scores, max, mult, shift, exp) };
+    }
+    // u (the requantized distance below the maximum) of 16 scores at `at`.
+    let dist = |at: usize| {
+        // SAFETY: (callers) at + 16 <= n.
+        let s = unsafe { _mm512_loadu_si512(p.add(at) as *const _) };
+        let d = _mm512_sub_epi32(vmax, s);
+        let d = _mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(d, zero), d, imax);
+        let even = _mm512_srli_epi64::<31>(_mm512_add_epi64(_mm512_mul_epu32(d, vm), half31));
+        let odd = _mm512_srli_epi64::<31>(_mm512_add_epi64(
+            _mm512_mul_epu32(_mm512_srli_epi64::<32>(d), vm),
+            half31,
+        ));
+        let hm = _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64::<32>(odd));
+        _mm512_srl_epi32(_mm512_add_epi32(hm, rnd), rsh)
+    };
+    let mut i = 0;
+    while i + 32 <= n {
+        let (u0, u1) = (dist(i), dist(i + 16));
+        let sh0 = _mm512_srli_epi32::<8>(u0);
+        let sh1 = _mm512_srli_epi32::<8>(u1);
+        let seventeen = _mm512_set1_epi32(17);
+        // All 32 weights zero (shifts of 32 or more): skip the lookup.
+        if _mm512_cmplt_epi32_mask(sh0, seventeen) == 0
+            && _mm512_cmplt_epi32_mask(sh1, seventeen) == 0
+        {
+            // SAFETY: i + 32 <= n.
+            unsafe {
+                _mm512_storeu_si512(p.add(i) as *mut _, zero);
+                _mm512_storeu_si512(p.add(i + 16) as *mut _, zero);
+            }
+            i += 32;
+            continue;
+        }
+        let idx = _mm512_inserti64x4::<1>(
+            _mm512_castsi256_si512(_mm512_cvtepi32_epi16(_mm512_and_si512(u0, mask))),
+            _mm512_cvtepi32_epi16(_mm512_and_si512(u1, mask)),
+        );
+        let r0 = _mm512_permutex2var_epi16(tabs[0], idx, tabs[1]);
+        let r1 = _mm512_permutex2var_epi16(tabs[2], idx, tabs[3]);
+        let r2 = _mm512_permutex2var_epi16(tabs[4], idx, tabs[5]);
+        let r3 = _mm512_permutex2var_epi16(tabs[6], idx, tabs[7]);
+        let b6 = _mm512_test_epi16_mask(idx, _mm512_set1_epi16(64));
+        let b7 = _mm512_test_epi16_mask(idx, _mm512_set1_epi16(128));
+        let r = _mm512_mask_blend_epi16(
+            b7,
+            _mm512_mask_blend_epi16(b6, r0, r1),
+            _mm512_mask_blend_epi16(b6, r2, r3),
+        );
+        let e0 = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(r));
+        let e1 = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64::<1>(r));
+        // Shifts of 32 or more give 0, as in the portable code.
+        let w0 = _mm512_min_epi32(_mm512_srlv_epi32(e0, sh0), cap);
+        let w1 = _mm512_min_epi32(_mm512_srlv_epi32(e1, sh1), cap);
+        // SAFETY: i + 32 <= n.
+        unsafe {
+            _mm512_storeu_si512(p.add(i) as *mut _, w0);
+            _mm512_storeu_si512(p.add(i + 16) as *mut _, w1);
+        }
+        i += 32;
+    }
+    // SAFETY: as for the whole.
+    unsafe { softmax_weights_avx2(&mut scores[i..], max, mult, shift, exp) };
+}
+
+/// [`crate::kernels::norm_scale`]; `false` when not handled here (below
+/// the VNNI level, or inputs shorter than `out`).
+#[inline]
+pub fn norm_scale(h: &[i32], mean: i64, ks: &[u8], inv: u64, out: &mut [i8]) -> bool {
+    let n = out.len();
+    if level() != VNNI || h.len() < n || ks.len() < 4 * n || mean.unsigned_abs() > 1 << 24 {
+        return false;
+    }
+    // SAFETY: AVX-512 F/BW/VL are present; the kernel reads h[..n],
+    // ks[..4n] and writes out[..n].
+    unsafe { norm_scale_avx512(h, mean as i32, ks, inv, out) };
+    true
+}
+
+/// Eight values at a time in 64-bit lanes: `t = |c| k` (`< 2^50`), and the
+/// high half of `t * inv` from four 32 x 32-bit products, exactly:
+/// with `t = th 2^32 + tl` and `inv = ih 2^32 + il`, `H = th ih + (tl ih
+/// >> 32) + (((tl ih) mod 2^32 + th il + (tl il >> 32)) >> 32)`.
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+unsafe fn norm_scale_avx512(h: &[i32], mean: i32, ks: &[u8], inv: u64, out: &mut [i8]) {
+    let n = out.len();
+    let vmean = _mm256_set1_epi32(mean);
+    let ih = _mm512_set1_epi64((inv >> 32) as i64);
+    let il = _mm512_set1_epi64((inv & 0xffff_ffff) as i64);
+    let lo32 = _mm512_set1_epi64(0xffff_ffff);
+    let round = _mm512_set1_epi64(1 << 8);
+    let cap = _mm512_set1_epi64(127);
+    let mut j = 0;
+    while j + 8 <= n {
+        // SAFETY: j + 8 <= n <= h.len(), ks.len() / 4.
+        let (x, k) = unsafe {
+            (
+                _mm256_loadu_si256(h.as_ptr().add(j) as *const __m256i),
+                _mm256_loadu_si256(ks.as_ptr().add(4 * j) as *const __m256i),
+            )
+        };
+        let c = _mm256_sub_epi32(x, vmean);
+        let neg = _mm512_cvtepi32_epi64(_mm256_srai_epi32::<31>(c));
+        let ac = _mm512_cvtepu32_epi64(_mm256_abs_epi32(c));
+        let t = _mm512_mul_epu32(ac, _mm512_cvtepu32_epi64(k));
+        let th = _mm512_srli_epi64::<32>(t);
+        let tl = _mm512_and_si512(t, lo32);
+        let p2 = _mm512_mul_epu32(tl, ih);
+        let mid = _mm512_add_epi64(
+            _mm512_add_epi64(_mm512_and_si512(p2, lo32), _mm512_mul_epu32(th, il)),
+            _mm512_srli_epi64::<32>(_mm512_mul_epu32(tl, il)),
+        );
+        let hi = _mm512_add_epi64(
+            _mm512_add_epi64(_mm512_mul_epu32(th, ih), _mm512_srli_epi64::<32>(p2)),
+            _mm512_srli_epi64::<32>(mid),
+        );
+        let m = _mm512_min_epu64(_mm512_srli_epi64::<9>(_mm512_add_epi64(hi, round)), cap);
+        let s = _mm512_sub_epi64(_mm512_xor_si512(m, neg), neg);
+        // |s| <= 127: the truncation to bytes is exact.
+        let b = _mm512_cvtepi64_epi8(s);
+        // SAFETY: j + 8 <= n = out.len().
+        unsafe { _mm_storel_epi64(out.as_mut_ptr().add(j) as *mut __m128i, b) };
+        j += 8;
+    }
+    crate::portable::norm_scale_portable(&h[j..], mean as i64, &ks[4 * j..], inv, &mut out[j..]);
+}
+
+static VBMI: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+/// AVX-512 VBMI (byte permutes) on top of the VNNI level.
+#[inline]
+fn has_vbmi() -> bool {
+    match VBMI.load(Ordering::Relaxed) {
+        UNKNOWN => {
+            let v = level() == VNNI && std::is_x86_feature_detected!("avx512vbmi");
+            VBMI.store(if v { AVX2 } else { NONE }, Ordering::Relaxed);
+            v
+        }
+        v => v == AVX2,
+    }
+}
+
+/// [`crate::kernels::lookup_i8`]; `false` when not handled here (no AVX-512
+/// VBMI).
+#[inline]
+pub fn lookup_i8(pre: &[i32], lut: &[i8; 256], out: &mut [i8]) -> bool {
+    if !has_vbmi() || pre.len() < out.len() {
+        return false;
+    }
+    // SAFETY: AVX-512 F/BW/VBMI are present; reads pre[..out.len()].
+    unsafe { lookup_i8_vbmi(pre, lut, out) };
+    true
+}
+
+/// 64 values at a time: clamped to `-127 ..= 127`, offset by 128, packed
+/// to bytes, and looked up in the table's two halves (`vpermt2b` on 128
+/// entries each), picked by the index's top bit.
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vbmi")]
+unsafe fn lookup_i8_vbmi(pre: &[i32], lut: &[i8; 256], out: &mut [i8]) {
+    let n = out.len();
+    let lp = lut.as_ptr();
+    // SAFETY: lut holds 256 bytes.
+    let t = |k: usize| unsafe { _mm512_loadu_si512(lp.add(64 * k) as *const _) };
+    let (t0, t1, t2, t3) = (t(0), t(1), t(2), t(3));
+    let lo = _mm512_set1_epi32(-127);
+    let hi = _mm512_set1_epi32(127);
+    let off = _mm512_set1_epi32(128);
+    let p = pre.as_ptr();
+    let mut i = 0;
+    while i + 64 <= n {
+        let q = |k: usize| {
+            // SAFETY: i + 64 <= n <= pre.len().
+            let v = unsafe { _mm512_loadu_si512(p.add(i + 16 * k) as *const _) };
+            let v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), off);
+            _mm512_cvtepi32_epi8(v)
+        };
+        let idx = _mm512_inserti64x4::<1>(
+            _mm512_castsi256_si512(_mm256_set_m128i(q(1), q(0))),
+            _mm256_set_m128i(q(3), q(2)),
+        );
+        let a = _mm512_permutex2var_epi8(t0, idx, t1);
+        let b = _mm512_permutex2var_epi8(t2, idx, t3);
+        let r = _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), a, b);
+        // SAFETY: i + 64 <= n = out.len().
+        unsafe { _mm512_storeu_si512(out.as_mut_ptr().add(i) as *mut _, r) };
+        i += 64;
+    }
+    crate::portable::lookup_i8_portable(&pre[i..n], lut, &mut out[i..]);
+}
+
+/// [`crate::kernels::rope_row`]; `false` when not handled here (below the
+/// VNNI level, or a half head width not a multiple of 8).
+#[inline]
+pub fn rope_row(x: &[i32], hd: usize, row: &[u8], out: &mut [i8]) -> bool {
+    let half = hd / 2;
+    if level() != VNNI || half == 0 || !half.is_multiple_of(8) || row.len() < 2 * hd {
+        return false;
+    }
+    let n = x.len().min(out.len()) / hd * hd;
+    // SAFETY: AVX-512 F/VL are present; the kernel reads row[..2 hd],
+    // x[..n] and writes out[..n].
+    unsafe { rope_row_avx512(&x[..n], hd, row, &mut out[..n]) };
+    true
+}
+
+/// Eight pairs at a time: `(a cos - b sin + 2^21) >> 22` and `(b cos + a
+/// sin + 2^21) >> 22` in 32-bit lanes (`|a|, |b| <= 32767`, `|cos|, |sin|
+/// <= 2^14`: no overflow), clamped to `-127 ..= 127` and narrowed.
+#[target_feature(enable = "avx2,avx512f,avx512vl")]
+unsafe fn rope_row_avx512(x: &[i32], hd: usize, row: &[u8], out: &mut [i8]) {
+    let half = hd / 2;
+    let shift = crate::format::ROPE_BITS + 8;
+    let round = _mm256_set1_epi32(1 << (shift - 1));
+    let cnt = _mm_cvtsi32_si128(shift as i32);
+    let (lo, hi) = (_mm256_set1_epi32(-32767), _mm256_set1_epi32(32767));
+    let (lo8, hi8) = (_mm256_set1_epi32(-127), _mm256_set1_epi32(127));
+    let rp = row.as_ptr();
+    let mut h = 0;
+    while h + hd <= x.len() {
+        let xp = x.as_ptr();
+        let op = out.as_mut_ptr();
+        let mut i = 0;
+        while i < half {
+            // SAFETY: i + 8 <= half; row holds 2 hd bytes (cos then sin,
+            // hd bytes each); x and out hold h + hd elements.
+            let (c, sn, a, b) = unsafe {
+                (
+                    _mm256_cvtepi16_epi32(_mm_loadu_si128(rp.add(2 * i) as *const __m128i)),
+                    _mm256_cvtepi16_epi32(_mm_loadu_si128(rp.add(hd + 2 * i) as *const __m128i)),
+                    _mm256_loadu_si256(xp.add(h + i) as *const __m256i),
+                    _mm256_loadu_si256(xp.add(h + half + i) as *const __m256i),
+                )
+            };
+            let a = _mm256_min_epi32(_mm256_max_epi32(a, lo), hi);
+            let b = _mm256_min_epi32(_mm256_max_epi32(b, lo), hi);
+            let r1 = _mm256_sub_epi32(_mm256_mullo_epi32(a, c), _mm256_mullo_epi32(b, sn));
+            let r2 = _mm256_add_epi32(_mm256_mullo_epi32(b, c), _mm256_mullo_epi32(a, sn));
+            let fin = |r: __m256i| {
+                let r = _mm256_sra_epi32(_mm256_add_epi32(r, round), cnt);
+                _mm256_cvtepi32_epi8(_mm256_min_epi32(_mm256_max_epi32(r, lo8), hi8))
+            };
+            // SAFETY: as above; 8 bytes each.
+            unsafe {
+                _mm_storel_epi64(op.add(h + i) as *mut __m128i, fin(r1));
+                _mm_storel_epi64(op.add(h + half + i) as *mut __m128i, fin(r2));
+            }
+            i += 8;
+        }
+        h += hd;
+    }
+}
+
+/// [`crate::kernels::exp_weights`]; `None` when not handled here (below
+/// the VNNI level).
+#[inline]
+pub fn exp_weights(logits: &[i32], max: i32, exp: &[u32; 256], out: &mut [u32]) -> Option<u64> {
+    if level() != VNNI || out.len() < logits.len() {
+        return None;
+    }
+    // SAFETY: AVX-512 F/BW/VL are present; reads logits, writes
+    // out[..logits.len()], gathers exp[0..256].
+    Some(unsafe { exp_weights_avx512(logits, max, exp, out) })
+}
+
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+unsafe fn exp_weights_avx512(logits: &[i32], max: i32, exp: &[u32; 256], out: &mut [u32]) -> u64 {
+    let n = logits.len();
+    let vmax = _mm512_set1_epi32(max);
+    let mask = _mm512_set1_epi32(255);
+    let mut sum = _mm512_setzero_si512();
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n <= out.len().
+        let l = unsafe { _mm512_loadu_si512(logits.as_ptr().add(i) as *const _) };
+        let u = _mm512_sub_epi32(vmax, l);
+        let sh = _mm512_srli_epi32::<8>(u);
+        // SAFETY: indices are in 0..256.
+        let e = unsafe {
+            _mm512_i32gather_epi32::<4>(_mm512_and_si512(u, mask), exp.as_ptr() as *const i32)
+        };
+        // Shifts of 32 or more give 0, as in the portable code.
+        let e = _mm512_srlv_epi32(e, sh);
+        unsafe { _mm512_storeu_si512(out.as_mut_ptr().add(i) as *mut _, e) };
+        sum = _mm512_add_epi64(sum, _mm512_cvtepu32_epi64(_mm512_castsi512_si256(e)));
+        sum = _mm512_add_epi64(
+            sum,
+            _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64::<1>(e)),
+        );
+        i += 16;
+    }
+    _mm512_reduce_add_epi64(sum) as u64
+        + crate::portable::exp_weights_portable(&logits[i..], max, exp, &mut out[i..n])
+}
+
+/// [`crate::kernels::shares`]; `None` when not handled here (below the
+/// VNNI level, or `recip` of 32 bits or more).
+#[inline]
+pub fn shares(e: &mut [u32], recip: u64) -> Option<u64> {
+    if level() != VNNI || recip >> 32 != 0 {
+        return None;
+    }
+    // SAFETY: AVX-512 F/BW/VL are present; reads and writes e in place.
+    Some(unsafe { shares_avx512(e, recip) })
+}
+
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+unsafe fn shares_avx512(e: &mut [u32], recip: u64) -> u64 {
+    let n = e.len();
+    let r = _mm512_set1_epi64(recip as i64);
+    let one = _mm512_set1_epi32(1);
+    let mut given = _mm512_setzero_si512();
+    let p = e.as_mut_ptr();
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n.
+        let v = unsafe { _mm512_loadu_si512(p.add(i) as *const _) };
+        // (e * recip) >> 32 per lane: even lanes in place, odd lanes
+        // moved down; both products below 2^63.
+        let pe = _mm512_srli_epi64::<32>(_mm512_mul_epu32(v, r));
+        let po = _mm512_srli_epi64::<32>(_mm512_mul_epu32(_mm512_srli_epi64::<32>(v), r));
+        let q = _mm512_mask_blend_epi32(0xaaaa, pe, _mm512_slli_epi64::<32>(po));
+        let f = _mm512_add_epi32(q, one);
+        unsafe { _mm512_storeu_si512(p.add(i) as *mut _, f) };
+        given = _mm512_add_epi64(given, _mm512_cvtepu32_epi64(_mm512_castsi512_si256(f)));
+        given = _mm512_add_epi64(
+            given,
+            _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64::<1>(f)),
+        );
+        i += 16;
+    }
+    _mm512_reduce_add_epi64(given) as u64 + crate::portable::shares_portable(&mut e[i..], recip)
+}
+
+/// [`crate::kernels::sum_squares`]; `None` when not handled here (below
+/// the VNNI level, or a mean out of range).
+#[inline]
+pub fn sum_squares(h: &[i32], mean: i64) -> Option<u64> {
+    if level() != VNNI || mean.unsigned_abs() > 1 << 24 {
+        return None;
+    }
+    // SAFETY: AVX-512 F/BW/VL are present; reads h only.
+    Some(unsafe { sum_squares_avx512(h, mean as i32) })
+}
+
+/// Sixteen values at a time: `c = h - mean` (`|c| <= 2^24`), squares of
+/// the even and odd lanes as 64-bit products (`< 2^48`), summed in 64 bits.
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+unsafe fn sum_squares_avx512(h: &[i32], mean: i32) -> u64 {
+    let n = h.len();
+    let m = _mm512_set1_epi32(mean);
+    let mut acc = _mm512_setzero_si512();
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n.
+        let c = _mm512_sub_epi32(
+            unsafe { _mm512_loadu_si512(h.as_ptr().add(i) as *const _) },
+            m,
+        );
+        let even = _mm512_mul_epi32(c, c);
+        let odd = _mm512_mul_epi32(_mm512_srli_epi64::<32>(c), _mm512_srli_epi64::<32>(c));
+        acc = _mm512_add_epi64(acc, _mm512_add_epi64(even, odd));
+        i += 16;
+    }
+    _mm512_reduce_add_epi64(acc) as u64
+        + crate::portable::sum_squares_portable(&h[i..], mean as i64)
 }
 
 /// Non-negative inputs make TFLite's double rounding two round-half-up
@@ -528,6 +955,90 @@ unsafe fn matvec16_vnni(w: &[i8], x: &[i8], out: &mut [i32]) {
     }
 }
 
+/// Rows of 16 (attention scores for head width 16), sixteen rows per
+/// round: four rows per 512-bit `vpdpbusd`, then the four partial sums of
+/// each row added across the four registers with two rounds of
+/// two-register permutes.
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn matvec16_vnni512(w: &[i8], x: &[i8], out: &mut [i32]) {
+    let rows = out.len();
+    let wp = w.as_ptr();
+    // SAFETY: x has 16 bytes.
+    let xv = _mm512_broadcast_i32x4(unsafe { _mm_loadu_si128(x.as_ptr() as *const __m128i) });
+    let flip = _mm512_set1_epi8(-128);
+    let off = _mm512_set1_epi32(vnni_offset(x));
+    // Lane j of z_k holds partial sum j % 4 of row 4k + j / 4. Round one
+    // pairs (z0, z1) and (z2, z3): even and odd lanes of each pair, added,
+    // give rows' half sums; round two the same on the results.
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    let mut r = 0;
+    while r + 16 <= rows {
+        // SAFETY: rows r .. r + 16 lie within w[..rows * 16].
+        let z = |k: usize| {
+            let wv = unsafe { _mm512_loadu_si512(wp.add((r + 4 * k) * 16) as *const _) };
+            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_xor_si512(wv, flip), xv)
+        };
+        let (z0, z1, z2, z3) = (z(0), z(1), z(2), z(3));
+        // Lane i of a: sum of partials 2i % 4 and (2i % 4) + 1 of row i / 2
+        // (rows 0..8), of b: rows 8..16.
+        let a = _mm512_add_epi32(
+            _mm512_permutex2var_epi32(z0, even, z1),
+            _mm512_permutex2var_epi32(z0, odd, z1),
+        );
+        let b = _mm512_add_epi32(
+            _mm512_permutex2var_epi32(z2, even, z3),
+            _mm512_permutex2var_epi32(z2, odd, z3),
+        );
+        let s = _mm512_add_epi32(
+            _mm512_permutex2var_epi32(a, even, b),
+            _mm512_permutex2var_epi32(a, odd, b),
+        );
+        // SAFETY: out[r .. r + 16] exists.
+        unsafe { _mm512_storeu_si512(out.as_mut_ptr().add(r) as *mut _, _mm512_sub_epi32(s, off)) };
+        r += 16;
+    }
+    if r < rows {
+        // SAFETY: as for the whole, on the remaining rows.
+        unsafe { matvec16_vnni(&w[r * 16..], x, &mut out[r..]) };
+    }
+}
+
+/// Rows of 32 (attention scores for head width 32): one row per 256-bit
+/// `vpdpbusd`, eight rows reduced together.
+#[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
+unsafe fn matvec32_vnni(w: &[i8], x: &[i8], out: &mut [i32]) {
+    let rows = out.len();
+    let wp = w.as_ptr();
+    // SAFETY: x has 32 bytes.
+    let xv = unsafe { _mm256_loadu_si256(x.as_ptr() as *const __m256i) };
+    let flip = _mm256_set1_epi8(-128);
+    let off = _mm256_set1_epi32(vnni_offset(x));
+    let mut r = 0;
+    while r + 8 <= rows {
+        // SAFETY: rows r .. r + 8 lie within w[..rows * 32].
+        let m = |k: usize| {
+            let wv = unsafe { _mm256_loadu_si256(wp.add((r + k) * 32) as *const __m256i) };
+            _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_xor_si256(wv, flip), xv)
+        };
+        let h01 = _mm256_hadd_epi32(m(0), m(1));
+        let h23 = _mm256_hadd_epi32(m(2), m(3));
+        let h45 = _mm256_hadd_epi32(m(4), m(5));
+        let h67 = _mm256_hadd_epi32(m(6), m(7));
+        let a = _mm256_hadd_epi32(h01, h23);
+        let b = _mm256_hadd_epi32(h45, h67);
+        let lo = _mm256_permute2x128_si256::<0x20>(a, b);
+        let hi = _mm256_permute2x128_si256::<0x31>(a, b);
+        let s = _mm256_sub_epi32(_mm256_add_epi32(lo, hi), off);
+        // SAFETY: out[r .. r + 8] exists.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(r) as *mut __m256i, s) };
+        r += 8;
+    }
+    for rr in r..rows {
+        out[rr] = crate::portable::dot_portable(&w[rr * 32..rr * 32 + 32], x);
+    }
+}
+
 /// Positions per block of the weighted sums.
 const BLOCK: usize = 512;
 
@@ -575,38 +1086,74 @@ unsafe fn weighted_sum_vnni(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64
         let rem = len - l32;
         // rem < 32.
         let mask: __mmask32 = (1u32 << rem) - 1;
-        for (j, o) in out.iter_mut().enumerate() {
-            let col = j * stride + t0;
-            let mut acc = _mm512_setzero_si512();
-            let mut t = 0;
-            while t < l32 {
-                // SAFETY: col + t + 32 <= j * stride + n <= v.len(); t + 32
-                // <= len <= BLOCK.
-                let (x, w) = unsafe {
-                    (
-                        _mm512_cvtepi8_epi16(_mm256_loadu_si256(vp.add(col + t) as *const __m256i)),
-                        _mm512_loadu_si512(w16.as_ptr().add(t) as *const __m512i),
-                    )
-                };
-                acc = _mm512_dpwssd_epi32(acc, x, w);
-                t += 32;
+        // Runs of 32 weights that are all zero (common: sharp attention)
+        // add nothing; skip them.
+        let mut live = [false; BLOCK / 32];
+        for (k, l) in live.iter_mut().enumerate().take(len.div_ceil(32)) {
+            *l = w16[32 * k..(32 * k + 32).min(len)].iter().any(|&w| w != 0);
+        }
+        // Four dimensions at a time share each load of the weights and
+        // keep four independent sums.
+        let hd = out.len();
+        let mut j = 0;
+        while j < hd {
+            // SAFETY: (all) the dimensions j .. j + K of v hold t0 + len
+            // values each (checked by the caller); `lanes` reads within.
+            let base = unsafe { vp.add(j * stride + t0) };
+            let sums: [i32; 4] = if j + 4 <= hd {
+                unsafe { dims::<4>(base, stride, &w16, &live, len, l32, mask) }
+            } else {
+                let mut one = [0; 4];
+                one[0] = unsafe { dims::<1>(base, stride, &w16, &live, len, l32, mask) }[0];
+                one
+            };
+            let k = if j + 4 <= hd { 4 } else { 1 };
+            for (q, &v) in sums.iter().enumerate().take(k) {
+                out[j + q] += v as i64;
             }
-            if rem != 0 {
-                // SAFETY: the masks cover v[col + l32 .. col + len] and
-                // w16[l32 .. len] only; masked-out elements are not read.
-                let (x, w) = unsafe {
-                    (
-                        _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mask, vp.add(col + l32))),
-                        _mm512_maskz_loadu_epi16(mask, w16.as_ptr().add(l32)),
-                    )
-                };
-                acc = _mm512_dpwssd_epi32(acc, x, w);
-            }
-            *o += _mm512_reduce_add_epi32(acc) as i64;
+            j += k;
         }
         t0 += len;
     }
     den
+}
+
+/// `K` dimensions of [`weighted_sum_vnni`]: the sums over the block's
+/// `len` positions (`w16`, skipping the runs of 32 zero weights) of the
+/// values at `base + q * stride` (`q < K`). Results beyond `K` are 0.
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn dims<const K: usize>(
+    base: *const i8,
+    stride: usize,
+    w16: &[i16; BLOCK],
+    live: &[bool; BLOCK / 32],
+    len: usize,
+    l32: usize,
+    mask: __mmask32,
+) -> [i32; 4] {
+    let mut acc = [_mm512_setzero_si512(); K];
+    let mut t = 0;
+    while t < len {
+        if live[t / 32] {
+            let m: __mmask32 = if t + 32 <= l32 { !0 } else { mask };
+            // SAFETY: (caller) the mask covers w16[t .. min(t + 32, len)]
+            // and each dimension's values at the same positions; masked-out
+            // elements are not read and load as 0.
+            let w = unsafe { _mm512_maskz_loadu_epi16(m, w16.as_ptr().add(t)) };
+            for (q, a) in acc.iter_mut().enumerate() {
+                let x = unsafe {
+                    _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, base.add(q * stride + t)))
+                };
+                *a = _mm512_dpwssd_epi32(*a, x, w);
+            }
+        }
+        t += 32;
+    }
+    let mut out = [0i32; 4];
+    for (o, a) in out.iter_mut().zip(acc) {
+        *o = _mm512_reduce_add_epi32(a);
+    }
+    out
 }
 
 #[target_feature(enable = "avx2")]
@@ -706,6 +1253,8 @@ mod tests {
             (11, 65),
         ];
         shapes.extend([(9, 128), (8, 200), (13, 256), (2, 1000), (4, 16384)]);
+        shapes.extend([(8, 32), (17, 32), (256, 32), (3, 32)]);
+        shapes.extend([(16, 16), (33, 16), (256, 16), (5, 16), (250, 16)]);
         for _ in 0..40 {
             shapes.push((1 + rnd() as usize % 40, 1 + rnd() as usize % 300));
         }
@@ -741,6 +1290,16 @@ mod tests {
                         got.fill(0);
                         unsafe { matvec16_vnni(&w, &x, &mut got) };
                         assert_eq!(got, want, "vnni 16 {rows} fill {fill}");
+                    }
+                    if cols == 16 {
+                        got.fill(0);
+                        unsafe { matvec16_vnni512(&w, &x, &mut got) };
+                        assert_eq!(got, want, "vnni512 16 {rows} fill {fill}");
+                    }
+                    if cols == 32 {
+                        got.fill(0);
+                        unsafe { matvec32_vnni(&w, &x, &mut got) };
+                        assert_eq!(got, want, "vnni 32 {rows} fill {fill}");
                     }
                 }
                 got.fill(0);

@@ -197,3 +197,101 @@ fn requantize_kernels_agree() {
         assert_eq!(a, b, "round {round}");
     }
 }
+
+#[test]
+fn norm_scale_kernels_agree() {
+    use model_int8::kernels;
+    let mut s = 31u64;
+    let mut rnd = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        s >> 11
+    };
+    for &d in &[1usize, 7, 8, 64, 100, 256] {
+        for &spread in &[100u64, 1 << 16, 1 << 23] {
+            // Within the kernel's contract: |h - mean| <= 2^24, k <= 2^24.
+            for &inv in &[
+                u64::MAX / 2,
+                u64::MAX / 300,
+                u64::MAX / 70_000,
+                1 << 40,
+                u64::MAX,
+            ] {
+                let h: Vec<i32> = (0..d)
+                    .map(|_| (rnd() % (2 * spread)) as i32 - spread as i32)
+                    .collect();
+                let ks: Vec<u8> = (0..d)
+                    .flat_map(|_| ((1 + rnd() % (1 << 24)) as i32).to_le_bytes())
+                    .collect();
+                for &mean in &[0i64, 12_345, -(1 << 20), 1 << 23] {
+                    let mut a = vec![0i8; d];
+                    let mut b = vec![0i8; d];
+                    kernels::norm_scale(&h, mean, &ks, inv, &mut a);
+                    kernels::norm_scale_portable(&h, mean, &ks, inv, &mut b);
+                    assert_eq!(a, b, "d {d} spread {spread} inv {inv} mean {mean}");
+                    assert_eq!(
+                        kernels::sum_squares(&h, mean),
+                        kernels::sum_squares_portable(&h, mean),
+                        "squares d {d} spread {spread} mean {mean}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn lookup_kernels_agree() {
+    use model_int8::kernels;
+    let mut lut = [0i8; 256];
+    for (i, l) in lut.iter_mut().enumerate() {
+        *l = (i as i32 * 37 % 251 - 125) as i8;
+    }
+    for &n in &[0usize, 1, 63, 64, 65, 256, 1000] {
+        let pre: Vec<i32> = (0..n as i32)
+            .map(|i| match i % 5 {
+                0 => i32::MIN + i,
+                1 => i32::MAX - i,
+                _ => (i * 7919) % 400 - 200,
+            })
+            .collect();
+        let mut a = vec![0i8; n];
+        let mut b = vec![0i8; n];
+        kernels::lookup_i8(&pre, &lut, &mut a);
+        kernels::lookup_i8_portable(&pre, &lut, &mut b);
+        assert_eq!(a, b, "n {n}");
+    }
+}
+
+#[test]
+fn head_kernels_agree() {
+    use model_int8::kernels;
+    let mut exp = [0u32; 256];
+    for (j, e) in exp.iter_mut().enumerate() {
+        *e = (2f64.powf(-(j as f64) / 256.0) * (1u64 << 30) as f64).round() as u32;
+    }
+    let mut s = 5u64;
+    let mut rnd = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) as i32
+    };
+    for &n in &[1usize, 15, 16, 17, 256, 1000, 20_000] {
+        for &spread in &[10, 3000, 1 << 24] {
+            let logits: Vec<i32> = (0..n).map(|_| rnd() % spread).collect();
+            let max = *logits.iter().max().unwrap();
+            let (mut a, mut b) = (vec![0u32; n], vec![0u32; n]);
+            let sa = kernels::exp_weights(&logits, max, &exp, &mut a);
+            let sb = kernels::exp_weights_portable(&logits, max, &exp, &mut b);
+            assert_eq!((sa, &a), (sb, &b), "exp n {n} spread {spread}");
+            for recip in [0u64, 1, 12_345, (1 << 26) - 1, u32::MAX as u64] {
+                let (mut c, mut d) = (a.clone(), a.clone());
+                let gc = kernels::shares(&mut c, recip);
+                let gd = kernels::shares_portable(&mut d, recip);
+                assert_eq!((gc, &c), (gd, &d), "shares n {n} recip {recip}");
+            }
+        }
+    }
+}

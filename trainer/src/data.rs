@@ -98,9 +98,10 @@ pub fn resolve(range: (usize, Option<usize>), len: usize) -> Result<Range<usize>
 }
 
 /// One training batch as flat `[batch * len]` token ids: inputs start with
-/// BOS (`vocab`) then the bytes shifted by one; targets are the bytes.
-pub fn sample_batch(
-    data: &[u8],
+/// BOS (`vocab`) then the bytes (or token ids) shifted by one; targets are
+/// the bytes (or token ids).
+pub fn sample_batch<T: Copy + Into<i32>>(
+    data: &[T],
     range: &Range<usize>,
     batch: usize,
     len: usize,
@@ -114,8 +115,8 @@ pub fn sample_batch(
         let start = rng.random_range(range.start..=range.end - len);
         let bytes = &data[start..start + len];
         inputs.push(bos);
-        inputs.extend(bytes[..len - 1].iter().map(|&b| b as i32));
-        targets.extend(bytes.iter().map(|&b| b as i32));
+        inputs.extend(bytes[..len - 1].iter().map(|&b| b.into()));
+        targets.extend(bytes.iter().map(|&b| b.into()));
     }
     (inputs, targets)
 }

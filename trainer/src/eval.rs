@@ -55,6 +55,30 @@ pub fn chunk_bits<B: Backend>(
     total
 }
 
+/// Total bits (`-log2 p`) of token sequences, each coded from BOS, one
+/// at a time (their lengths differ).
+pub fn token_bits<B: Backend>(model: &Lm<B>, seqs: &[Vec<i32>], device: &B::Device) -> f64 {
+    let config = model.config();
+    let bos = config.vocab as i32;
+    let v = config.vocab as usize;
+    let mut total = 0f64;
+    for seq in seqs.iter().filter(|s| !s.is_empty()) {
+        let len = seq.len();
+        let aux = Aux::new(&config, len, device);
+        let mut inputs = Vec::with_capacity(len);
+        inputs.push(bos);
+        inputs.extend_from_slice(&seq[..len - 1]);
+        let inputs = Tensor::<B, 2, Int>::from_data(TensorData::new(inputs, [1, len]), device);
+        let targets =
+            Tensor::<B, 2, Int>::from_data(TensorData::new(seq.clone(), [len, 1]), device);
+        let logits = model.forward(inputs, &aux);
+        let logp = log_softmax(logits.reshape([len, v]), 1).gather(1, targets);
+        let nats: f32 = logp.sum().into_scalar().to_f32_lossy();
+        total += -(nats as f64) / std::f64::consts::LN_2;
+    }
+    total
+}
+
 trait ToF32 {
     fn to_f32_lossy(self) -> f32;
 }

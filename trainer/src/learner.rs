@@ -42,6 +42,8 @@ pub trait Learner {
     ) -> f32;
     /// Bits per byte over `chunks` of `bytes`, each coded from BOS.
     fn val_bpb(&mut self, bytes: &[u8], chunks: &[Range<usize>]) -> f64;
+    /// Total bits (`-log2 p`) of token sequences, each coded from BOS.
+    fn val_bits_tokens(&mut self, seqs: &[Vec<i32>]) -> f64;
     /// Writes the model and optimizer state into the run directory
     /// (temporary names, then renames).
     fn save(&mut self, run: &RunDir) -> Result<()>;
@@ -154,6 +156,11 @@ impl Learner for BurnLearner {
         eval::bits_per_byte::<Inner>(&valid, bytes, chunks, 4, &self.device)
     }
 
+    fn val_bits_tokens(&mut self, seqs: &[Vec<i32>]) -> f64 {
+        let valid = self.model().valid();
+        eval::token_bits::<Inner>(&valid, seqs, &self.device)
+    }
+
     fn save(&mut self, run: &RunDir) -> Result<()> {
         let tmp_model = run.0.join("model-tmp");
         let tmp_optim = run.0.join("optim-tmp");
@@ -261,6 +268,10 @@ impl Learner for FusedLearner {
     fn val_bpb(&mut self, bytes: &[u8], chunks: &[Range<usize>]) -> f64 {
         fused::bits(&mut self.engine, &self.params, bytes, chunks, 4)
             / chunks.iter().map(|r| r.len()).sum::<usize>() as f64
+    }
+
+    fn val_bits_tokens(&mut self, seqs: &[Vec<i32>]) -> f64 {
+        fused::token_bits(&mut self.engine, &self.params, seqs)
     }
 
     fn save(&mut self, run: &RunDir) -> Result<()> {

@@ -31,6 +31,8 @@ enum Cmd {
     Eval(EvalCli),
     /// Training throughput (tokens/s) for paper sizes and contexts.
     Bench(BenchCli),
+    /// Train a byte-level BPE tokenizer (for token-level models, Table 2).
+    Tokenizer(TokenizerCli),
     /// Redraw a run's curves (`val_bpb.png`) from its `metrics.csv`.
     Plot {
         /// Run directory.
@@ -89,6 +91,22 @@ struct ExportCli {
     /// What limited this model, for the manifest.
     #[arg(long, default_value = "")]
     limitations: String,
+}
+
+#[derive(Args)]
+struct TokenizerCli {
+    /// Vocabulary size, the 256 byte tokens included.
+    #[arg(long)]
+    vocab: usize,
+    /// Output tokenizer file (the `tokenizers` JSON).
+    #[arg(long)]
+    out: PathBuf,
+    /// Training text (file or folder).
+    #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
+    data: PathBuf,
+    /// Byte range of the training text.
+    #[arg(long, default_value = "0..3600000")]
+    range: String,
 }
 
 #[derive(Args)]
@@ -216,6 +234,16 @@ struct TrainArgs {
     /// same few MB many times.
     #[arg(long, default_value_t = 0.0)]
     dropout: f32,
+    /// Train a token-level model over this BPE tokenizer's vocabulary
+    /// (`trainer tokenizer`); the sources are tokenized once and cached
+    /// in the run directory, validation is bits of the token streams over
+    /// raw bytes.
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
+    /// `--minutes` counts the process's CPU time (user + system) instead
+    /// of wall time: the same compute for every run on a loaded machine.
+    #[arg(long)]
+    cpu_clock: bool,
 }
 
 /// The paper's model sizes.
@@ -280,6 +308,10 @@ fn run_train(a: TrainArgs) -> Result<()> {
         config.window = a.window;
         config.max_context = a.max_context.max(a.window);
     }
+    if let Some(path) = &a.tokenizer {
+        let bpe = tokenize::Bpe::load(path).map_err(|e| Error::Data(e.to_string()))?;
+        config.vocab = bpe.vocab() as u32;
+    }
     let (train_sources, val_sources) = sources(&a)?;
     if a.seq_len > config.max_context as usize || a.final_seq_len > config.max_context as usize {
         return Err(Error::Usage("sequence length exceeds max_context".into()));
@@ -308,6 +340,8 @@ fn run_train(a: TrainArgs) -> Result<()> {
         engine: a.engine,
         threads: a.threads,
         dropout: a.dropout,
+        tokenizer: a.tokenizer.clone(),
+        cpu_clock: a.cpu_clock,
     };
     if !(0.0..1.0).contains(&a.dropout) {
         return Err(Error::Usage(format!(
@@ -469,6 +503,31 @@ fn run_export(a: ExportCli) -> Result<()> {
     Ok(())
 }
 
+fn run_tokenizer(a: TokenizerCli) -> Result<()> {
+    let bytes = data::load_bytes(&a.data)?;
+    let range = data::resolve(data::parse_range(&a.range)?, bytes.len())?;
+    let t = std::time::Instant::now();
+    let bpe = tokenize::Bpe::train(&[&bytes[range.clone()]], a.vocab)
+        .map_err(|e| Error::Data(e.to_string()))?;
+    if let Some(dir) = a.out.parent() {
+        std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
+    }
+    bpe.save(&a.out).map_err(|e| Error::Data(e.to_string()))?;
+    let sample = &bytes[range.end.min(bytes.len().saturating_sub(100_000))..];
+    let tokens = bpe.encode(sample).len();
+    eprintln!(
+        "{}: {} tokens trained on bytes {:?} in {:.1} s; hash {:016x}; {:.3} bytes per token on {} bytes after the range",
+        a.out.display(),
+        bpe.vocab(),
+        range,
+        t.elapsed().as_secs_f64(),
+        bpe.hash(),
+        sample.len() as f64 / tokens.max(1) as f64,
+        sample.len()
+    );
+    Ok(())
+}
+
 fn run_eval(a: EvalCli) -> Result<()> {
     let fm = run::read_float_model(&a.float)?;
     let bytes = data::load_bytes(&a.data)?;
@@ -559,7 +618,7 @@ fn single_threaded_gemm_for_fused(cmd: &Cmd) {
     let burn = match cmd {
         Cmd::Train(a) => a.engine == Engine::Burn,
         Cmd::Bench(a) => a.engine == Engine::Burn,
-        Cmd::Export(_) | Cmd::Eval(_) | Cmd::Plot { .. } => false,
+        Cmd::Export(_) | Cmd::Eval(_) | Cmd::Tokenizer(_) | Cmd::Plot { .. } => false,
     };
     if !burn && std::env::var_os("MATMUL_NUM_THREADS").is_none() {
         std::env::set_var("MATMUL_NUM_THREADS", "1");
@@ -574,6 +633,7 @@ fn main() -> ExitCode {
         Cmd::Export(a) => run_export(a),
         Cmd::Eval(a) => run_eval(a),
         Cmd::Bench(a) => run_bench(a),
+        Cmd::Tokenizer(a) => run_tokenizer(a),
         Cmd::Plot { run } => {
             let dir = trainer::run::RunDir(run);
             trainer::plot::plot_metrics(&dir.metrics(), &dir.plot())

@@ -166,10 +166,28 @@ fn overlapping_paths(a: &Path, b: &Path) -> bool {
     a.starts_with(&b) || b.starts_with(&a)
 }
 
+/// The training symbols of one source: its bytes, or (for a token-level
+/// model) its token ids.
+pub enum Stream {
+    /// Raw bytes, one symbol each.
+    Bytes(Vec<u8>),
+    /// BPE token ids (`tokenize`), the source tokenized once.
+    Tokens(Vec<u16>),
+}
+
+impl Stream {
+    fn len(&self) -> usize {
+        match self {
+            Stream::Bytes(b) => b.len(),
+            Stream::Tokens(t) => t.len(),
+        }
+    }
+}
+
 /// Loaded training sources and their sampling weights.
 pub struct Mixture {
     names: Vec<String>,
-    data: Vec<Vec<u8>>,
+    data: Vec<Stream>,
     /// Cumulative normalised weights; the last is 1.
     cumulative: Vec<f64>,
 }
@@ -208,9 +226,43 @@ impl Mixture {
         *cumulative.last_mut().expect("non-empty") = 1.0;
         Ok(Self {
             names: sources.iter().map(|s| s.name.clone()).collect(),
-            data,
+            data: data.into_iter().map(Stream::Bytes).collect(),
             cumulative,
         })
+    }
+
+    /// Replaces every source's bytes by its BPE tokens, read from
+    /// `cache_dir/tokens-NAME-HASH.u16` when a previous call wrote them
+    /// (little-endian `u16` ids; `HASH` covers the tokenizer and the bytes),
+    /// else tokenized here (in 64 KiB pieces cut at newlines) and cached.
+    pub fn tokenize(&mut self, bpe: &tokenize::Bpe, cache_dir: &Path) -> Result<()> {
+        if bpe.vocab() > usize::from(u16::MAX) + 1 {
+            return Err(Error::Data(format!(
+                "a vocabulary of {} does not fit the u16 token cache",
+                bpe.vocab()
+            )));
+        }
+        for (name, d) in self.names.iter().zip(self.data.iter_mut()) {
+            let Stream::Bytes(bytes) = d else { continue };
+            let key = coder_core::fnv1a64_update(bpe.hash(), bytes);
+            let path = cache_dir.join(format!("tokens-{name}-{key:016x}.u16"));
+            let tokens = match std::fs::read(&path) {
+                Ok(raw) if raw.len() % 2 == 0 => raw
+                    .chunks_exact(2)
+                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                    .collect(),
+                _ => {
+                    let tokens = tokenize_pieces(bpe, bytes);
+                    let raw: Vec<u8> = tokens.iter().flat_map(|t| t.to_le_bytes()).collect();
+                    let tmp = path.with_extension("tmp");
+                    std::fs::write(&tmp, raw).map_err(Error::io("write", &tmp))?;
+                    std::fs::rename(&tmp, &path).map_err(Error::io("rename", &tmp))?;
+                    tokens
+                }
+            };
+            *d = Stream::Tokens(tokens);
+        }
+        Ok(())
     }
 
     /// Draws a source by weight.
@@ -238,21 +290,43 @@ impl Mixture {
         for _ in 0..batch {
             let i = self.pick(rng);
             let d = &self.data[i];
-            // `data::sample_batch` needs more bytes than a sequence.
+            // `data::sample_batch` needs more symbols than a sequence.
             if d.len() <= len {
                 return Err(Error::Data(format!(
-                    "source {} has {} bytes, not more than a sequence of {len}",
+                    "source {} has {} symbols, not more than a sequence of {len}",
                     self.names[i],
                     d.len()
                 )));
             }
-            let (inp, tgt) = data::sample_batch(d, &(0..d.len()), 1, len, bos, rng);
+            let (inp, tgt) = match d {
+                Stream::Bytes(d) => data::sample_batch(d, &(0..d.len()), 1, len, bos, rng),
+                Stream::Tokens(d) => data::sample_batch(d, &(0..d.len()), 1, len, bos, rng),
+            };
             inputs.extend(inp);
             targets.extend(tgt);
             *tokens.entry(self.names[i].clone()).or_default() += len as u64;
         }
         Ok((inputs, targets))
     }
+}
+
+/// `bpe`'s tokens of `bytes`, tokenized in pieces of about 64 KiB cut
+/// after a newline (the tokenizer splits at word boundaries anyway, so
+/// this changes almost nothing and keeps memory small).
+pub fn tokenize_pieces(bpe: &tokenize::Bpe, bytes: &[u8]) -> Vec<u16> {
+    let mut out = Vec::with_capacity(bytes.len() / 3);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(1 << 16);
+        if end < rest.len() {
+            if let Some(nl) = rest[..end].iter().rposition(|&b| b == b'\n') {
+                end = nl + 1;
+            }
+        }
+        out.extend(bpe.encode(&rest[..end]).into_iter().map(|t| t as u16));
+        rest = &rest[end..];
+    }
+    out
 }
 
 #[cfg(test)]

@@ -108,6 +108,17 @@ pub struct TrainConfig {
     /// Residual dropout probability (0: none).
     #[serde(default)]
     pub dropout: f32,
+    /// A token-level run: the BPE tokenizer file (`tokenize`) whose
+    /// vocabulary the model predicts. A new run copies it to
+    /// `tokenizer.json` in the run directory and trains from that copy;
+    /// `None` (and absent from older configs) is a byte-level run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<PathBuf>,
+    /// The time budget (`time_budget_s`) counts the process's CPU seconds
+    /// (user + system, [`RunState::cpu_s`]) instead of wall seconds, so
+    /// runs on a loaded machine get the same compute.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cpu_clock: bool,
 }
 
 /// Runs written before the fused engine existed were Burn runs.
@@ -157,6 +168,28 @@ pub struct RunState {
     /// count only from their first resume on).
     #[serde(default)]
     pub tokens_by_source: BTreeMap<String, u64>,
+    /// CPU seconds (user + system) of the training processes so far (all
+    /// sessions; 0 for runs from before it was counted).
+    #[serde(default)]
+    pub cpu_s: f64,
+}
+
+/// CPU seconds (user + system) this process has used so far (0 where the
+/// platform does not say).
+pub fn process_cpu_s() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage writes a `rusage` into the pointer it is given.
+        let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) } == 0;
+        if ok {
+            // SAFETY: initialised by the successful call above.
+            let u = unsafe { u.assume_init() };
+            let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 * 1e-6;
+            return t(u.ru_utime) + t(u.ru_stime);
+        }
+    }
+    0.0
 }
 
 /// Files of a run directory.
@@ -189,6 +222,10 @@ impl RunDir {
     }
     pub fn plot(&self) -> PathBuf {
         self.0.join("val_bpb.png")
+    }
+    /// The tokenizer of a token-level run.
+    pub fn tokenizer(&self) -> PathBuf {
+        self.0.join("tokenizer.json")
     }
 
     /// Whether either engine has saved a checkpoint here.

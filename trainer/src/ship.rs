@@ -35,6 +35,9 @@ pub struct Manifest {
     pub steps: u64,
     pub tokens_seen: u64,
     pub train_wall_time_s: f64,
+    /// CPU seconds (user + system) of the training processes, when counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_cpu_time_s: Option<f64>,
     pub hardware: String,
     pub backend: String,
     pub recipe: Recipe,
@@ -48,6 +51,23 @@ pub struct Manifest {
     pub evaluation: String,
     pub limitations: String,
     pub exported_at_unix: u64,
+    /// A token-level model's tokenizer (absent for bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<TokenizerReport>,
+}
+
+/// The tokenizer of a token-level model, as its manifest names it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenizerReport {
+    /// The file shipped beside the model (`NAME.tokenizer.json`).
+    pub file: String,
+    /// FNV-1a 64 of the file, mixed into the model's fingerprint.
+    pub hash: String,
+    pub vocab: usize,
+    /// Tokens of the held-out text (each chunk tokenized on its own).
+    pub held_out_tokens: usize,
+    /// Held-out bytes per token: the sequence-length reduction.
+    pub bytes_per_token: f64,
 }
 
 /// One training source in a manifest.
@@ -101,6 +121,14 @@ pub struct ExportArgs {
     pub eval_bytes: usize,
     pub calibration_bytes: usize,
     pub limitations: String,
+}
+
+impl ExportArgs {
+    /// Where a token-level model's tokenizer goes: beside the int8 file.
+    pub fn tokenizer_path(&self) -> PathBuf {
+        let name = format!("{}.tokenizer.json", self.name);
+        self.out_int8.with_file_name(name)
+    }
 }
 
 /// CPU model and core count, for manifests.
@@ -159,6 +187,28 @@ pub fn measure(
     Ok((float_bpb, int8))
 }
 
+/// [`measure`] for a token-level model: each chunk tokenized on its own;
+/// float and int8 bits of the token streams over the raw bytes, and the
+/// number of tokens.
+pub fn measure_tokens(
+    fm: &FloatModel,
+    int8_file: &[u8],
+    bpe: &tokenize::Bpe,
+    text: &[u8],
+    chunk: usize,
+) -> Result<(f64, Int8Eval, usize)> {
+    let seqs: Vec<Vec<i32>> = text
+        .chunks(chunk.max(1))
+        .map(|c| bpe.encode(c).into_iter().map(|t| t as i32).collect())
+        .collect();
+    let mut engine = crate::fused::Engine::new(&fm.config, threads())?;
+    let params = engine.layout().flatten(fm)?;
+    let float_bpb =
+        crate::fused::token_bits(&mut engine, &params, &seqs) / text.len().max(1) as f64;
+    let (int8, tokens) = int8eval::evaluate_tokens(int8_file, bpe, text, chunk)?;
+    Ok((float_bpb, int8, tokens))
+}
+
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -167,6 +217,13 @@ fn threads() -> usize {
 /// quantization and one on the held-out measurements.
 pub fn export_run(a: &ExportArgs, observer: &mut dyn Observer) -> Result<Manifest> {
     let (mut cfg, st, fm) = run::load_run(&a.run)?;
+    let bpe = match cfg.tokenizer {
+        Some(_) => Some(
+            tokenize::Bpe::load(&run::RunDir(a.run.clone()).tokenizer())
+                .map_err(|e| Error::Data(e.to_string()))?,
+        ),
+        None => None,
+    };
     let train_bytes = cfg.train[0].load()?;
     let bytes = cfg.val[0].load()?;
     let write = |p: &Path, b: &[u8]| {
@@ -190,7 +247,18 @@ pub fn export_run(a: &ExportArgs, observer: &mut dyn Observer) -> Result<Manifes
         ..QuantOptions::default()
     };
     let t = Instant::now();
-    let file = quantize(&fm, &calib, &opts).map_err(Error::Quantize)?;
+    let file = match &bpe {
+        None => quantize(&fm, &calib, &opts),
+        Some(b) => {
+            let tokens = b.encode(&calib);
+            let opts = QuantOptions {
+                max_calibration_bytes: tokens.len(),
+                ..opts.clone()
+            };
+            model_int8::quantize_tokens(&fm, &tokens, &opts)
+        }
+    }
+    .map_err(Error::Quantize)?;
     observer.message(&format!("quantized in {:.1} s", t.elapsed().as_secs_f64()));
     write(&a.out_int8, &file)?;
     let mut val = 0..bytes.len();
@@ -198,7 +266,25 @@ pub fn export_run(a: &ExportArgs, observer: &mut dyn Observer) -> Result<Manifes
         val.end = val.start + a.eval_bytes;
     }
     let t = Instant::now();
-    let (float_bpb, int8) = measure(&fm, &file, &bytes[val.clone()], chunk)?;
+    let (float_bpb, int8, tokenizer) = match &bpe {
+        None => {
+            let (f, i) = measure(&fm, &file, &bytes[val.clone()], chunk)?;
+            (f, i, None)
+        }
+        Some(b) => {
+            let (f, i, tokens) = measure_tokens(&fm, &file, b, &bytes[val.clone()], chunk)?;
+            let out = a.tokenizer_path();
+            b.save(&out).map_err(|e| Error::Data(e.to_string()))?;
+            let report = TokenizerReport {
+                file: file_name(&out),
+                hash: format!("{:016x}", b.hash()),
+                vocab: b.vocab(),
+                held_out_tokens: tokens,
+                bytes_per_token: val.len() as f64 / tokens.max(1) as f64,
+            };
+            (f, i, Some(report))
+        }
+    };
     let offset = cfg.val[0].range.as_ref().map_or(0, |r| r.start);
     let val = val.start + offset..val.end + offset;
     observer.message(&format!(
@@ -235,6 +321,7 @@ pub fn export_run(a: &ExportArgs, observer: &mut dyn Observer) -> Result<Manifes
         steps: st.step,
         tokens_seen: st.tokens,
         train_wall_time_s: st.elapsed_s,
+        train_cpu_time_s: (st.cpu_s > 0.0).then_some(st.cpu_s),
         hardware: hardware(),
         backend: match cfg.engine {
             Engine::Fused => {
@@ -265,7 +352,11 @@ pub fn export_run(a: &ExportArgs, observer: &mut dyn Observer) -> Result<Manifes
             chunk
         ),
         float_val_bpb: float_bpb,
-        other_validation: other_validation(&mut cfg, &fm, chunk)?,
+        other_validation: if bpe.is_some() {
+            Vec::new()
+        } else {
+            other_validation(&mut cfg, &fm, chunk)?
+        },
         int8_vs_float_loss_pct: 100.0 * (int8.log_loss_bpb / float_bpb - 1.0),
         int8_val: int8,
         evaluation: format!(
@@ -276,6 +367,7 @@ pub fn export_run(a: &ExportArgs, observer: &mut dyn Observer) -> Result<Manifes
         exported_at_unix: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
+        tokenizer,
     };
     run::write_json(&a.manifest, &m)?;
     Ok(m)

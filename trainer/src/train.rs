@@ -33,7 +33,12 @@ fn progress(cfg: &TrainConfig, st: &RunState) -> f64 {
         0.0
     };
     let by_time = if cfg.time_budget_s > 0.0 {
-        st.elapsed_s / cfg.time_budget_s
+        let spent = if cfg.cpu_clock {
+            st.cpu_s
+        } else {
+            st.elapsed_s
+        };
+        spent / cfg.time_budget_s
     } else {
         0.0
     };
@@ -85,11 +90,14 @@ pub trait Observer {
 
 impl Observer for () {}
 
-/// Validation data of a run: each source's bytes and evenly spread chunks.
+/// Validation data of a run: each source's bytes and evenly spread chunks
+/// (and, for a token-level run, each chunk's tokens).
 pub struct ValSet {
     pub name: String,
     pub bytes: Vec<u8>,
     pub chunks: Vec<Range<usize>>,
+    /// Each chunk tokenized on its own (token-level runs).
+    pub tokens: Option<Vec<Vec<i32>>>,
 }
 
 impl ValSet {
@@ -102,8 +110,68 @@ impl ValSet {
             name: source.name.clone(),
             bytes,
             chunks,
+            tokens: None,
         })
     }
+
+    /// Tokenizes each chunk on its own, as a token-level model codes it.
+    pub fn tokenize(&mut self, bpe: &tokenize::Bpe) {
+        self.tokens = Some(
+            self.chunks
+                .iter()
+                .map(|r| {
+                    bpe.encode(&self.bytes[r.clone()])
+                        .into_iter()
+                        .map(|t| t as i32)
+                        .collect()
+                })
+                .collect(),
+        );
+    }
+
+    /// Bits per raw byte of the chunks under `learner`: for a token-level
+    /// run, the bits of the chunks' token streams over their bytes.
+    pub fn bpb(&self, learner: &mut dyn Learner) -> f64 {
+        match &self.tokens {
+            None => learner.val_bpb(&self.bytes, &self.chunks),
+            Some(t) => {
+                let bytes: usize = self.chunks.iter().map(|r| r.len()).sum();
+                learner.val_bits_tokens(t) / bytes as f64
+            }
+        }
+    }
+}
+
+/// The tokenizer of a token-level run (`None` for bytes): a new run
+/// copies `cfg.tokenizer` into the run directory, a resumed one reads its
+/// copy. Its vocabulary must be the model's.
+pub fn open_tokenizer(
+    cfg: &TrainConfig,
+    run: &RunDir,
+    resuming: bool,
+) -> Result<Option<tokenize::Bpe>> {
+    let Some(src) = &cfg.tokenizer else {
+        return Ok(None);
+    };
+    let copy = run.tokenizer();
+    let path = if resuming && copy.exists() {
+        &copy
+    } else {
+        src
+    };
+    let bpe = tokenize::Bpe::load(path).map_err(|e| Error::Data(e.to_string()))?;
+    if bpe.vocab() != cfg.model.vocab as usize {
+        return Err(Error::Model(format!(
+            "{} has {} tokens but the model predicts {}",
+            path.display(),
+            bpe.vocab(),
+            cfg.model.vocab
+        )));
+    }
+    if path != &copy {
+        bpe.save(&copy).map_err(|e| Error::Data(e.to_string()))?;
+    }
+    Ok(Some(bpe))
 }
 
 /// The learner a run starts or continues with: its last checkpoint when
@@ -168,14 +236,20 @@ pub fn train(
     };
     st.finished = false;
     mixture::check_disjoint(&cfg.train, &cfg.val)?;
-    let mix = Mixture::load(&mut cfg.train)?;
+    let mut mix = Mixture::load(&mut cfg.train)?;
     let config = cfg.model;
     let chunk = 2048.min(config.max_context as usize);
-    let vals = cfg
+    let mut vals = cfg
         .val
         .iter_mut()
         .map(|s| ValSet::load(s, chunk, cfg.val_chunks))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(bpe) = open_tokenizer(&cfg, &run, resuming)? {
+        mix.tokenize(&bpe, dir)?;
+        for v in &mut vals {
+            v.tokenize(&bpe);
+        }
+    }
     let mut learner = open_learner(&cfg, &run, resuming)?;
     write_json(&run.config(), &cfg)?;
 
@@ -189,6 +263,7 @@ pub fn train(
 
     let session_start = Instant::now();
     let base_elapsed = st.elapsed_s;
+    let (base_cpu, session_cpu) = (st.cpu_s, crate::run::process_cpu_s());
     let mut last_ckpt = session_start;
     let mut last_eval = session_start;
     let mut window_loss = 0f64;
@@ -219,6 +294,7 @@ pub fn train(
         st.step += 1;
         st.tokens += (batch * len) as u64;
         st.elapsed_s = base_elapsed + session_start.elapsed().as_secs_f64();
+        st.cpu_s = base_cpu + (crate::run::process_cpu_s() - session_cpu);
         window_loss += loss_val as f64;
         window_steps += 1;
         window_tokens += (batch * len) as u64;
@@ -250,7 +326,7 @@ pub fn train(
         if do_eval {
             let vbpb: Vec<Option<f64>> = vals
                 .iter()
-                .map(|v| (!v.chunks.is_empty()).then(|| learner.val_bpb(&v.bytes, &v.chunks)))
+                .map(|v| (!v.chunks.is_empty()).then(|| v.bpb(learner.as_mut())))
                 .collect();
             let val = vbpb.first().copied().flatten();
             st.last_val_bpb = val;

@@ -70,6 +70,8 @@ fn tiny_model_trains_exports_and_round_trips(engine: Engine, resume_engine: Engi
         threads: 2,
         // Exercises both engines' dropout; small enough not to slow the fall.
         dropout: 0.05,
+        tokenizer: None,
+        cpu_clock: false,
     };
     let run = dir.join("run");
     let st = train(&run, cfg, false, &mut ()).unwrap();

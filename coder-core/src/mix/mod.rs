@@ -67,7 +67,7 @@ mod mem;
 mod mixer;
 mod tables;
 
-pub use coding::max_coded_len;
+pub use coding::{max_coded_len, DecodeEither, DecodeWith, EncodeEither, EncodeWith};
 pub use config::MixConfig;
 pub use mixer::Mixer;
 

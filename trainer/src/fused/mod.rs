@@ -53,3 +53,19 @@ pub fn bits(
     }
     total
 }
+
+/// Total bits (`-log2 p`) of every token of `seqs`, each sequence coded
+/// from BOS (one at a time: their lengths differ).
+pub fn token_bits(engine: &mut Engine, params: &[f32], seqs: &[Vec<i32>]) -> f64 {
+    let bos = engine.layout().config.vocab as i32;
+    let mut total = 0f64;
+    for seq in seqs.iter().filter(|s| !s.is_empty()) {
+        let len = seq.len();
+        let mut inputs = Vec::with_capacity(len);
+        inputs.push(bos);
+        inputs.extend_from_slice(&seq[..len - 1]);
+        let mean = engine.loss(params, &inputs, seq, 1, len) as f64;
+        total += mean * len as f64 / std::f64::consts::LN_2;
+    }
+    total
+}

@@ -1,0 +1,507 @@
+//! Matrix products for many sequences at once ([`crate::kernels::matmul`])
+//! on x86-64 (`simd` + `std`): AVX-512 VNNI or AVX2, picked as in
+//! [`crate::simd`], over weights packed in blocks of 16 rows by 4 columns
+//! ([`crate::kernels::pack`]) so that one load of 64 bytes feeds every
+//! sequence of the batch. Exact integer sums, so the results equal the
+//! portable `matvec` row by row.
+//!
+//! Per block, each sequence keeps its 16 row sums in one register and adds
+//! the products of the block's 4 columns with its 4 inputs broadcast: VNNI
+//! multiplies `w + 128` (unsigned, `w` never holds `-128`) by `x` and
+//! subtracts `128 * sum x` per sequence (as `simd::matvec_vnni`); AVX2
+//! multiplies `|x|` by `w * sign(x)` with `maddubs` (no saturation: `|w|
+//! <= 127`), as `simd::dot32`.
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::*;
+
+use crate::kernels::{PACK_COLS, PACK_ROWS};
+use crate::simd::{level, AVX2, VNNI};
+
+/// Sequences that share one pass over a block of weights.
+const TILE: usize = 8;
+
+/// [`crate::kernels::matmul`] on packed weights, followed, with `rq`
+/// (`[bias; rows]`, `[mult; rows]`, `[shift; rows]`, `mult >= 0`), by
+/// [`crate::kernels::requantize_rows`] of every sequence's rows (fused into
+/// the AVX-512 kernel); `false` when not handled here (no AVX2, `cols` not
+/// a multiple of 4, or `rq` with AVX2 alone).
+pub fn matmul(
+    packed: &[i8],
+    rows: usize,
+    cols: usize,
+    x: &[i8],
+    out: &mut [i32],
+    rq: Option<&[i32]>,
+) -> bool {
+    let l = level();
+    if l < AVX2 || cols == 0 || !cols.is_multiple_of(PACK_COLS) || (rq.is_some() && l != VNNI) {
+        return false;
+    }
+    if rq.is_some_and(|r| r.len() < 3 * rows) {
+        return false;
+    }
+    let n = x.len() / cols;
+    let blocks = rows.div_ceil(PACK_ROWS);
+    if packed.len() < blocks * PACK_ROWS * cols || out.len() < n * rows || x.len() < n * cols {
+        return false;
+    }
+    // SAFETY: the features are present (`level`); the kernels read
+    // `packed[..blocks * 16 * cols]`, `x[..n * cols]` and write
+    // `out[..n * rows]`, all checked above.
+    unsafe {
+        if l == VNNI {
+            matmul_vnni(packed, rows, cols, x, n, out, rq)
+        } else {
+            matmul_avx2(packed, rows, cols, x, n, out)
+        }
+    }
+    true
+}
+
+/// Runs `$f::<N>` for the `N` (1 ..= 8) that is `$m`.
+macro_rules! by_tile {
+    ($m:expr, $f:ident, $($a:expr),*) => {
+        match $m {
+            1 => $f::<1>($($a),*),
+            2 => $f::<2>($($a),*),
+            3 => $f::<3>($($a),*),
+            4 => $f::<4>($($a),*),
+            5 => $f::<5>($($a),*),
+            6 => $f::<6>($($a),*),
+            7 => $f::<7>($($a),*),
+            _ => $f::<8>($($a),*),
+        }
+    };
+}
+
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn matmul_vnni(
+    p: &[i8],
+    rows: usize,
+    cols: usize,
+    x: &[i8],
+    n: usize,
+    out: &mut [i32],
+    rq: Option<&[i32]>,
+) {
+    // At most MAX_SEQS sequences per pass, for the offsets' array.
+    const MAX_SEQS: usize = 64;
+    if n > MAX_SEQS {
+        let (x0, x1) = x.split_at(MAX_SEQS * cols);
+        let (o0, o1) = out.split_at_mut(MAX_SEQS * rows);
+        // SAFETY: as for the whole (the features, and the lengths split).
+        unsafe {
+            matmul_vnni(p, rows, cols, x0, MAX_SEQS, o0, rq);
+            matmul_vnni(p, rows, cols, x1, n - MAX_SEQS, o1, rq);
+        }
+        return;
+    }
+    let mut off = [0i32; MAX_SEQS];
+    for (o, xi) in off.iter_mut().zip(x.chunks_exact(cols)) {
+        *o = 128 * xi.iter().map(|&v| v as i32).sum::<i32>();
+    }
+    for b in 0..rows.div_ceil(PACK_ROWS) {
+        // SAFETY: block b is p[b * 16 * cols ..][.. 16 * cols].
+        let wp = unsafe { p.as_ptr().add(b * PACK_ROWS * cols) };
+        let r0 = b * PACK_ROWS;
+        let valid = (rows - r0).min(PACK_ROWS);
+        let mask: __mmask16 = if valid >= 16 { !0 } else { (1u16 << valid) - 1 };
+        // SAFETY: rq holds 3 * rows constants (checked by the caller);
+        // masked loads read rows r0 .. r0 + valid only.
+        let c = rq.map(|r| unsafe { Rq16::load(r, rows, r0, mask) });
+        let mut i = 0;
+        while i < n {
+            let m = (n - i).min(TILE);
+            // SAFETY: sequences i .. i + m of x and out exist (n checked
+            // by the caller); rows r0 .. r0 + valid of each exist.
+            unsafe {
+                let xp = x.as_ptr().add(i * cols);
+                let op = out.as_mut_ptr().add(i * rows + r0);
+                by_tile!(
+                    m,
+                    block_vnni,
+                    wp,
+                    cols,
+                    xp,
+                    op,
+                    rows,
+                    mask,
+                    &off[i..],
+                    c.as_ref()
+                )
+            }
+            i += m;
+        }
+    }
+}
+
+/// One block of 16 rows for `N` sequences: `x` at the first sequence's
+/// inputs (stride `cols`), `out` at its first row of the block (stride
+/// `rows`).
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn block_vnni<const N: usize>(
+    wp: *const i8,
+    cols: usize,
+    x: *const i8,
+    out: *mut i32,
+    rows: usize,
+    mask: __mmask16,
+    off: &[i32],
+    rq: Option<&Rq16>,
+) {
+    let flip = _mm512_set1_epi8(-128);
+    let mut acc = [_mm512_setzero_si512(); N];
+    let mut g = 0;
+    while g < cols {
+        // SAFETY: (caller) the block holds 16 * cols bytes; each sequence
+        // holds cols inputs, read 4 at a time at g < cols.
+        let w = _mm512_xor_si512(
+            unsafe { _mm512_loadu_si512(wp.add(g * PACK_ROWS) as *const _) },
+            flip,
+        );
+        for (k, a) in acc.iter_mut().enumerate() {
+            let xv = unsafe { (x.add(k * cols + g) as *const i32).read_unaligned() };
+            *a = _mm512_dpbusd_epi32(*a, w, _mm512_set1_epi32(xv));
+        }
+        g += PACK_COLS;
+    }
+    for (k, a) in acc.iter().enumerate() {
+        let s = _mm512_sub_epi32(*a, _mm512_set1_epi32(off[k]));
+        let s = match rq {
+            Some(c) => c.apply(s),
+            None => s,
+        };
+        // SAFETY: (caller) out[k * rows ..][.. valid] exists; masked-out
+        // lanes are not written.
+        unsafe { _mm512_mask_storeu_epi32(out.add(k * rows), mask, s) };
+    }
+}
+
+/// The requantization constants of one block of 16 rows, with what the
+/// per-element step needs of them worked out once for every sequence.
+struct Rq16 {
+    bias: __m512i,
+    /// Even lanes' multipliers (the low halves of the 64-bit lanes).
+    mult: __m512i,
+    /// Odd lanes' multipliers, moved to the low halves.
+    mult_odd: __m512i,
+    /// Left shifts, `max(shift, 0)`.
+    ls: __m512i,
+    /// `2^31 >> ls`, the largest `|z|` a left shift keeps.
+    limit: __m512i,
+    /// Right shifts, `max(-shift, 0)`, and their rounding halves.
+    rs: __m512i,
+    half: __m512i,
+}
+
+impl Rq16 {
+    /// Rows `r0 ..` of `rq` (`[bias; rows] [mult; rows] [shift; rows]`)
+    /// where `mask` is set (others 0).
+    #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+    unsafe fn load(rq: &[i32], rows: usize, r0: usize, mask: __mmask16) -> Self {
+        let p = rq.as_ptr();
+        // SAFETY: (caller) rows r0 .. r0 + popcount(mask) of each field.
+        let (bias, mult, shift) = unsafe {
+            (
+                _mm512_maskz_loadu_epi32(mask, p.add(r0)),
+                _mm512_maskz_loadu_epi32(mask, p.add(rows + r0)),
+                _mm512_maskz_loadu_epi32(mask, p.add(2 * rows + r0)),
+            )
+        };
+        let zero = _mm512_setzero_si512();
+        let ls = _mm512_max_epi32(shift, zero);
+        let rs = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+        let one = _mm512_set1_epi32(1);
+        Rq16 {
+            bias,
+            mult,
+            mult_odd: _mm512_srli_epi64::<32>(mult),
+            ls,
+            limit: _mm512_srlv_epi32(_mm512_set1_epi32(i32::MIN), ls),
+            rs,
+            half: _mm512_srlv_epi32(_mm512_sllv_epi32(one, rs), one),
+        }
+    }
+
+    /// `requantize(a + bias, mult, shift)` per lane, the addition
+    /// saturating: `simd::requantize_rows_avx2`'s steps on 16 lanes (`|z|`
+    /// shifted left with saturation, `(|z| m + 2^30 - [z < 0]) >> 31`, the
+    /// rounding right shift, the sign).
+    #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
+    unsafe fn apply(&self, a: __m512i) -> __m512i {
+        let zero = _mm512_setzero_si512();
+        let imax = _mm512_set1_epi32(i32::MAX);
+        let sum = _mm512_add_epi32(a, self.bias);
+        let ovf = _mm512_and_si512(_mm512_xor_si512(sum, a), _mm512_xor_si512(sum, self.bias));
+        let sat = _mm512_xor_si512(_mm512_srai_epi32::<31>(a), imax);
+        let z = _mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(ovf, zero), sum, sat);
+        let neg = _mm512_srai_epi32::<31>(z);
+        let az = _mm512_abs_epi32(z);
+        // |z| << ls saturates past 2^31 - 1 (z >= 0) or 2^31 (z < 0).
+        let limit = _mm512_add_epi32(self.limit, _mm512_xor_si512(neg, _mm512_set1_epi32(-1)));
+        let over = _mm512_cmpgt_epu32_mask(az, limit);
+        let az = _mm512_mask_blend_epi32(
+            over,
+            _mm512_sllv_epi32(az, self.ls),
+            _mm512_sub_epi32(imax, neg),
+        );
+        let nudge = _mm512_add_epi32(_mm512_set1_epi32(1 << 30), neg);
+        let lo32 = _mm512_set1_epi64(0xffff_ffff);
+        let pe = _mm512_add_epi64(
+            _mm512_mul_epu32(az, self.mult),
+            _mm512_and_si512(nudge, lo32),
+        );
+        let po = _mm512_add_epi64(
+            _mm512_mul_epu32(_mm512_srli_epi64::<32>(az), self.mult_odd),
+            _mm512_srli_epi64::<32>(nudge),
+        );
+        let ye = _mm512_srli_epi64::<31>(pe);
+        let yo = _mm512_slli_epi64::<32>(_mm512_srli_epi64::<31>(po));
+        let y = _mm512_mask_blend_epi32(0xaaaa, ye, yo);
+        let q = _mm512_srlv_epi32(_mm512_add_epi32(y, self.half), self.rs);
+        _mm512_sub_epi32(_mm512_xor_si512(q, neg), neg)
+    }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn matmul_avx2(p: &[i8], rows: usize, cols: usize, x: &[i8], n: usize, out: &mut [i32]) {
+    // Two halves of 8 rows per packed block: bytes 0..32 and 32..64 of
+    // every 64.
+    for b in 0..rows.div_ceil(PACK_ROWS) {
+        for half in 0..2 {
+            let r0 = b * PACK_ROWS + half * 8;
+            if r0 >= rows {
+                break;
+            }
+            let valid = (rows - r0).min(8);
+            // SAFETY: block b is p[b * 16 * cols ..][.. 16 * cols].
+            let wp = unsafe { p.as_ptr().add(b * PACK_ROWS * cols + half * 32) };
+            let mut i = 0;
+            while i < n {
+                let m = (n - i).min(TILE);
+                // SAFETY: as in matmul_vnni.
+                unsafe {
+                    let xp = x.as_ptr().add(i * cols);
+                    let op = out.as_mut_ptr().add(i * rows + r0);
+                    by_tile!(m, block_avx2, wp, cols, xp, op, rows, valid)
+                }
+                i += m;
+            }
+        }
+    }
+}
+
+/// Half a block (8 rows) for `N` sequences, as [`block_vnni`].
+#[target_feature(enable = "avx2")]
+unsafe fn block_avx2<const N: usize>(
+    wp: *const i8,
+    cols: usize,
+    x: *const i8,
+    out: *mut i32,
+    rows: usize,
+    valid: usize,
+) {
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_si256(); N];
+    let mut g = 0;
+    while g < cols {
+        // SAFETY: (caller) as in block_vnni; the half is 32 of the 64
+        // bytes of each column group.
+        let w = unsafe { _mm256_loadu_si256(wp.add(g * PACK_ROWS) as *const __m256i) };
+        for (k, a) in acc.iter_mut().enumerate() {
+            let xv = unsafe { (x.add(k * cols + g) as *const i32).read_unaligned() };
+            let xb = _mm256_set1_epi32(xv);
+            let prod = _mm256_maddubs_epi16(_mm256_abs_epi8(xb), _mm256_sign_epi8(w, xb));
+            *a = _mm256_add_epi32(*a, _mm256_madd_epi16(prod, ones));
+        }
+        g += PACK_COLS;
+    }
+    for (k, a) in acc.iter().enumerate() {
+        let mut s = [0i32; 8];
+        // SAFETY: `s` holds 8 i32.
+        unsafe { _mm256_storeu_si256(s.as_mut_ptr() as *mut __m256i, *a) };
+        for (r, &v) in s.iter().enumerate().take(valid) {
+            // SAFETY: (caller) out[k * rows ..][.. valid] exists.
+            unsafe { *out.add(k * rows + r) = v };
+        }
+    }
+}
+
+/// Int8 multiply-accumulates per second one core does from registers
+/// alone (`vpdpbusd` on 12 independent 512-bit accumulators, or the AVX2
+/// `maddubs` sequence the kernels use): the ceiling the kernels are
+/// measured against. `None` without AVX2.
+pub fn peak_macs_per_sec() -> Option<f64> {
+    let l = level();
+    if l < AVX2 {
+        return None;
+    }
+    const ITERS: u64 = 20_000_000;
+    // The best of seven runs of wall time (a thread's CPU-time counter is
+    // too coarse for runs this short): other work on the machine only
+    // slows a run down.
+    let mut best = 0f64;
+    for _ in 0..7 {
+        let start = std::time::Instant::now();
+        // SAFETY: the features are present (`level`).
+        let (sink, macs_per_iter) = unsafe {
+            if l == VNNI {
+                (peak_vnni(ITERS), 12 * 64)
+            } else {
+                (peak_avx2(ITERS), 8 * 32)
+            }
+        };
+        let secs = start.elapsed().as_secs_f64();
+        core::hint::black_box(sink);
+        best = best.max((ITERS * macs_per_iter) as f64 / secs.max(1e-9));
+    }
+    Some(best)
+}
+
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn peak_vnni(iters: u64) -> i32 {
+    let a = _mm512_set1_epi8(3);
+    let b = core::hint::black_box(_mm512_set1_epi8(5));
+    let mut acc = [_mm512_setzero_si512(); 12];
+    for _ in 0..iters {
+        for v in acc.iter_mut() {
+            *v = _mm512_dpbusd_epi32(*v, a, b);
+        }
+    }
+    acc.iter()
+        .map(|&v| _mm512_reduce_add_epi32(v))
+        .fold(0, i32::wrapping_add)
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn peak_avx2(iters: u64) -> i32 {
+    let a = _mm256_set1_epi8(3);
+    let b = core::hint::black_box(_mm256_set1_epi8(5));
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_si256(); 8];
+    for _ in 0..iters {
+        for v in acc.iter_mut() {
+            *v = _mm256_add_epi32(*v, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
+        }
+    }
+    let mut s = [0i32; 8];
+    for v in acc {
+        let mut t = [0i32; 8];
+        // SAFETY: `t` holds 8 i32.
+        unsafe { _mm256_storeu_si256(t.as_mut_ptr() as *mut __m256i, v) };
+        for (a, b) in s.iter_mut().zip(t) {
+            *a = a.wrapping_add(b);
+        }
+    }
+    s.iter().fold(0, |a, &b| a.wrapping_add(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::{matvec_portable, pack, packed_len};
+    use std::vec;
+    use std::vec::Vec;
+
+    /// The fused requantization against `fixed::requantize` (after a
+    /// saturating bias add) on edge values of every field.
+    #[test]
+    fn fused_requantize_matches_portable() {
+        if level() != VNNI {
+            return;
+        }
+        let edges = [
+            i32::MIN,
+            i32::MIN + 1,
+            -(1 << 30),
+            -65_536,
+            -1,
+            0,
+            1,
+            77,
+            1 << 20,
+            i32::MAX - 1,
+            i32::MAX,
+        ];
+        let mults = [0, 1, 1 << 30, i32::MAX, 1_518_500_250];
+        let shifts = [-31, -20, -8, -1, 0, 1, 5, 30];
+        let mut cases = Vec::new();
+        for &a in &edges {
+            for &b in &[0, 1, -1, i32::MAX, i32::MIN, 12_345] {
+                for &m in &mults {
+                    for &sh in &shifts {
+                        cases.push((a, b, m, sh));
+                    }
+                }
+            }
+        }
+        for chunk in cases.chunks(16) {
+            let mut rq = vec![0i32; 48];
+            let mut acc = [0i32; 16];
+            for (r, &(a, b, m, sh)) in chunk.iter().enumerate() {
+                acc[r] = a;
+                rq[r] = b;
+                rq[16 + r] = m;
+                rq[32 + r] = sh;
+            }
+            let mut got = [0i32; 16];
+            // SAFETY: VNNI (so AVX-512 F/BW/VL) present; rq holds 3 * 16.
+            unsafe {
+                let c = Rq16::load(&rq, 16, 0, !0);
+                let v = c.apply(_mm512_loadu_si512(acc.as_ptr() as *const _));
+                _mm512_storeu_si512(got.as_mut_ptr() as *mut _, v);
+            }
+            for (r, &(a, b, m, sh)) in chunk.iter().enumerate() {
+                let want = crate::fixed::requantize(a.saturating_add(b), m, sh);
+                assert_eq!(got[r], want, "a {a} bias {b} mult {m} shift {sh}");
+            }
+        }
+    }
+
+    /// Both kernels (whichever the CPU has) against the portable
+    /// definition, at awkward sizes.
+    #[test]
+    fn packed_kernels_agree() {
+        let mut seed = 12345u64;
+        let mut rnd = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        for &(rows, cols) in &[(16, 4), (17, 8), (64, 64), (40, 36), (256, 1024), (3, 4)] {
+            for n in [1usize, 5, 8, 9, 16, 65] {
+                let w: Vec<i8> = (0..rows * cols)
+                    .map(|_| (rnd() % 255) as i8 as i32 as i8)
+                    .map(|v| if v == -128 { 127 } else { v })
+                    .collect();
+                let x: Vec<i8> = (0..n * cols).map(|_| rnd() as u8 as i8).collect();
+                let mut p = vec![0i8; packed_len(rows, cols)];
+                pack(&w, rows, cols, &mut p);
+                let mut want = vec![0i32; n * rows];
+                for i in 0..n {
+                    matvec_portable(
+                        &w,
+                        &x[i * cols..(i + 1) * cols],
+                        &mut want[i * rows..(i + 1) * rows],
+                    );
+                }
+                let l = level();
+                if l >= AVX2 {
+                    let mut got = vec![0i32; n * rows];
+                    // SAFETY: AVX2 present; lengths as `matmul` checks.
+                    unsafe { matmul_avx2(&p, rows, cols, &x, n, &mut got) };
+                    assert_eq!(got, want, "avx2 {rows}x{cols} n {n}");
+                }
+                if l == VNNI {
+                    let mut got = vec![0i32; n * rows];
+                    // SAFETY: VNNI present; lengths as `matmul` checks.
+                    unsafe { matmul_vnni(&p, rows, cols, &x, n, &mut got, None) };
+                    assert_eq!(got, want, "vnni {rows}x{cols} n {n}");
+                }
+            }
+        }
+    }
+}
