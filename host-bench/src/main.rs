@@ -218,7 +218,7 @@ struct Table2Args {
     /// Folder of the rows' models: `table2-ascii.lmm`, `table2-bpe1k.lmm`
     /// (with `table2-bpe1k.tokenizer.json`), ... as `trainer export` writes
     /// them; rows whose model is missing are skipped with a note.
-    #[arg(long, default_value = "model-int8/models")]
+    #[arg(long, default_value = "model-int8/models/table2")]
     dir: PathBuf,
     /// Row names to look for in --dir (file stems after `table2-`).
     #[arg(long, value_delimiter = ',', default_values = ["ascii", "bpe1k", "bpe2k", "bpe5k", "bpe10k", "bpe20k"])]

@@ -230,7 +230,7 @@ fn file_name(p: &Path) -> String {
 pub fn row_name(vocab: usize) -> String {
     if vocab == 256 {
         "ASCII".into()
-    } else if vocab % 1000 == 0 {
+    } else if vocab.is_multiple_of(1000) {
         format!("BPE {}K", vocab / 1000)
     } else {
         format!("BPE {vocab}")
@@ -245,7 +245,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
