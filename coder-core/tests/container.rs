@@ -547,8 +547,14 @@ fn token_streams_are_a_version_2_coding_without_chain_or_preset() {
     assert_eq!(Header::parse(&b), Ok(h));
     assert!(Mode::Tokens.uses_model() && !Mode::Tokens.mixes());
     for bad in [
-        Coding { chained: true, ..tokens },
-        Coding { preset: 1, ..tokens },
+        Coding {
+            chained: true,
+            ..tokens
+        },
+        Coding {
+            preset: 1,
+            ..tokens
+        },
     ] {
         assert_eq!(bad.check(), Err(Error::BadConfig), "{bad:?}");
     }
