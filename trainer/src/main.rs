@@ -39,6 +39,20 @@ enum Cmd {
         #[arg(long)]
         run: PathBuf,
     },
+    /// Finished runs side by side: `OUT.md`, `OUT.json` and `OUT.png`
+    /// (held-out bits per byte against the attention window, one line per
+    /// model size).
+    Compare {
+        /// Output path without extension.
+        #[arg(long)]
+        out: PathBuf,
+        /// What was run, on what data, when: heads the table and figure.
+        #[arg(long)]
+        caption: String,
+        /// Run directories.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -618,11 +632,26 @@ fn single_threaded_gemm_for_fused(cmd: &Cmd) {
     let burn = match cmd {
         Cmd::Train(a) => a.engine == Engine::Burn,
         Cmd::Bench(a) => a.engine == Engine::Burn,
-        Cmd::Export(_) | Cmd::Eval(_) | Cmd::Tokenizer(_) | Cmd::Plot { .. } => false,
+        Cmd::Export(_)
+        | Cmd::Eval(_)
+        | Cmd::Tokenizer(_)
+        | Cmd::Plot { .. }
+        | Cmd::Compare { .. } => false,
     };
     if !burn && std::env::var_os("MATMUL_NUM_THREADS").is_none() {
         std::env::set_var("MATMUL_NUM_THREADS", "1");
     }
+}
+
+fn run_compare(out: &std::path::Path, caption: &str, runs: &[PathBuf]) -> Result<()> {
+    use trainer::compare;
+    let runs = runs
+        .iter()
+        .map(|r| compare::summarize(r))
+        .collect::<Result<Vec<_>>>()?;
+    compare::write_comparison(&runs, out, caption)?;
+    println!("wrote {0}.md, {0}.json, {0}.png", out.display());
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -638,6 +667,7 @@ fn main() -> ExitCode {
             let dir = trainer::run::RunDir(run);
             trainer::plot::plot_metrics(&dir.metrics(), &dir.plot())
         }
+        Cmd::Compare { out, caption, runs } => run_compare(&out, &caption, &runs),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,9 +1,12 @@
 //! The validation curve as a PNG (bits per byte against tokens seen).
 
 use std::fs;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
@@ -16,7 +19,7 @@ const FONTS: &[&str] = &[
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 ];
 
-fn font_loaded() -> bool {
+pub(crate) fn font_loaded() -> bool {
     static LOADED: OnceLock<bool> = OnceLock::new();
     *LOADED.get_or_init(|| {
         for path in FONTS {
@@ -80,19 +83,9 @@ pub fn plot_metrics(csv: &Path, png: &Path) -> Result<()> {
     let ymax = all.clone().map(|p| p.1).fold(0.0, f64::max).min(8.5) + 0.1;
     let ymin = all.map(|p| p.1).fold(f64::INFINITY, f64::min).max(0.0) - 0.1;
     let labels = font_loaded();
-    let root = BitMapBackend::new(png, (900, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| plot_err(&e))?;
-    let mut builder = ChartBuilder::on(&root);
-    builder.margin(20);
-    if labels {
-        builder
-            .caption("bits per byte vs training tokens (M)", ("sans-serif", 22))
-            .x_label_area_size(40)
-            .y_label_area_size(50);
-    }
-    let mut chart = builder
-        .build_cartesian_2d(0.0..xmax * 1.02, ymin.max(0.0)..ymax)
-        .map_err(|e| plot_err(&e))?;
+    let root = canvas(png)?;
+    let caption = "bits per byte vs training tokens (M)";
+    let mut chart = chart(&root, caption, 0.0..xmax * 1.02, ymin.max(0.0)..ymax, png)?;
     let mut mesh = chart.configure_mesh();
     if labels {
         mesh.x_desc("tokens (millions)").y_desc("bits/byte");
@@ -100,31 +93,84 @@ pub fn plot_metrics(csv: &Path, png: &Path) -> Result<()> {
         mesh.disable_x_axis().disable_y_axis();
     }
     mesh.draw().map_err(|e| plot_err(&e))?;
-    let s = chart
-        .draw_series(LineSeries::new(train, &BLUE))
-        .map_err(|e| plot_err(&e))?;
-    if labels {
-        s.label("train (recent steps)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-    }
+    let label = |text: String| labels.then_some(text);
+    draw_line(
+        &mut chart,
+        train,
+        BLUE.into(),
+        label("train (recent steps)".into()),
+        png,
+    )?;
     let colours = [RED, GREEN, MAGENTA, CYAN, BLACK];
     for (k, ((_, name), v)) in val_cols.iter().zip(vals).enumerate() {
         let c = colours[k % colours.len()];
-        let s = chart
-            .draw_series(LineSeries::new(v, c.stroke_width(2)))
-            .map_err(|e| plot_err(&e))?;
-        if labels {
-            s.label(format!("validation: {name}, 2048-byte chunks"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
-        }
+        let text = format!("validation: {name}, 2048-byte chunks");
+        draw_line(&mut chart, v, c.stroke_width(2), label(text), png)?;
     }
     if labels {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| plot_err(&e))?;
+        draw_legend(&mut chart, png)?;
     }
     root.present().map_err(|e| plot_err(&e))
+}
+
+/// A white 900 x 560 PNG canvas.
+pub(crate) fn canvas(png: &Path) -> Result<DrawingArea<BitMapBackend<'_>, Shift>> {
+    let root = BitMapBackend::new(png, (900, 560)).into_drawing_area();
+    root.fill(&WHITE)
+        .map_err(|e| Error::Plot(format!("{}: {e}", png.display())))?;
+    Ok(root)
+}
+
+/// A chart over `x` by `y` on `root`, captioned (and room left for axis
+/// labels) when a font is available.
+pub(crate) fn chart<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    caption: &str,
+    x: Range<f64>,
+    y: Range<f64>,
+    png: &Path,
+) -> Result<Chart<'a, 'b>> {
+    let mut builder = ChartBuilder::on(root);
+    builder.margin(20);
+    if font_loaded() {
+        builder
+            .caption(caption, ("sans-serif", 18))
+            .x_label_area_size(40)
+            .y_label_area_size(60);
+    }
+    builder
+        .build_cartesian_2d(x, y)
+        .map_err(|e| Error::Plot(format!("{}: {e}", png.display())))
+}
+
+/// A chart of `f64` against `f64` on a PNG.
+pub(crate) type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws `points` as a line, with a legend entry when `label` is given.
+pub(crate) fn draw_line(
+    chart: &mut Chart,
+    points: Vec<(f64, f64)>,
+    style: ShapeStyle,
+    label: Option<String>,
+    png: &Path,
+) -> Result<()> {
+    let s = chart
+        .draw_series(LineSeries::new(points, style))
+        .map_err(|e| Error::Plot(format!("{}: {e}", png.display())))?;
+    if let Some(text) = label {
+        s.label(text)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    }
+    Ok(())
+}
+
+/// Draws the legend box of the labelled lines.
+pub(crate) fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, png: &Path) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| Error::Plot(format!("{}: {e}", png.display())))
 }
