@@ -290,9 +290,9 @@ pub struct Shipped {
     pub name: &'static str,
     /// File names it may have under a models directory, preferred first.
     pub files: &'static [&'static str],
-    /// Earlier models of this size that were replaced as the default: not
-    /// chosen by a level, but still found by fingerprint so that files
-    /// compressed with them decode without `--model`.
+    /// Earlier models of this size that were replaced as the default,
+    /// newest first: not chosen by a level, but still found by fingerprint
+    /// so that files compressed with them decode without `--model`.
     pub retired: &'static [&'static str],
 }
 
@@ -308,13 +308,13 @@ pub const SHIPPED: [Shipped; 3] = [
         level: 2,
         name: "800K",
         files: &["lm-800k.lmm"],
-        retired: &["lm-800k-enwik8.lmm"],
+        retired: &["lm-800k-mix1.lmm", "lm-800k-enwik8.lmm"],
     },
     Shipped {
         level: 3,
         name: "3.2M",
         files: &["lm-3m2.lmm", "lm-3.2m.lmm", "lm-3200k.lmm"],
-        retired: &["lm-3m2-enwik8.lmm"],
+        retired: &["lm-3m2-mix2.lmm", "lm-3m2-mix1.lmm", "lm-3m2-enwik8.lmm"],
     },
 ];
 

@@ -136,3 +136,29 @@ fn version_2_streams_decode_and_today_writes_the_same_bytes() {
         assert_eq!(o.stdout, original);
     }
 }
+
+/// Every model that was once a level's default is in the tree under its
+/// retired name, with a fingerprint of its own, and `lmc` finds it by
+/// that fingerprint, so files compressed with it still decode by
+/// themselves.
+#[test]
+fn every_retired_default_is_shipped_and_found_by_fingerprint() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model-int8/models");
+    let mut seen = std::collections::BTreeMap::new();
+    for s in lmc::models::SHIPPED {
+        for name in s.files.iter().take(1).chain(s.retired) {
+            let p = dir.join(name);
+            let bytes = fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let fp = model_int8::ModelFile::parse(&bytes)
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .fingerprint();
+            if let Some(other) = seen.insert(fp, *name) {
+                panic!("{name} and {other} share the fingerprint {fp:016x}");
+            }
+            let (found, path, _) = lmc::models::find_shipped(fp)
+                .unwrap_or_else(|| panic!("{name} is not found by its fingerprint"));
+            assert_eq!(found.level, s.level, "{name}");
+            assert!(path.ends_with(name), "{name} found as {}", path.display());
+        }
+    }
+}

@@ -416,4 +416,7 @@ round_trip_tests! {
     stream_1mb_d_lm_800k_enwik8: "lm-800k-enwik8", 0.30;
     stream_1mb_e_lm_200k_enwik8: "lm-200k-enwik8", 0.32;
     stream_1mb_f_lm_3m2_enwik8: "lm-3m2-enwik8", 0.30;
+    stream_1mb_g_lm_800k_mix1: "lm-800k-mix1", 0.30;
+    stream_1mb_h_lm_3m2_mix1: "lm-3m2-mix1", 0.30;
+    stream_1mb_i_lm_3m2_mix2: "lm-3m2-mix2", 0.30;
 }

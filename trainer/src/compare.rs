@@ -36,6 +36,8 @@ pub struct RunSummary {
     pub tokens: u64,
     /// Seconds the budget counted (CPU seconds with `--cpu-clock`).
     pub seconds: f64,
+    /// Wall-clock seconds of training.
+    pub wall_s: f64,
     /// Whether `seconds` is CPU time rather than wall time.
     pub cpu_clock: bool,
     /// Whether the run reached its limit.
@@ -77,7 +79,12 @@ pub fn summarize(dir: &Path) -> Result<RunSummary> {
         init_from: cfg.init_from.clone(),
         steps: state.step,
         tokens: state.tokens,
-        seconds: state.elapsed_s,
+        seconds: if cfg.cpu_clock {
+            state.cpu_s
+        } else {
+            state.elapsed_s
+        },
+        wall_s: state.elapsed_s,
         cpu_clock: cfg.cpu_clock,
         finished: state.finished,
         val_chunks: cfg.val_chunks,
@@ -255,7 +262,8 @@ mod tests {
         let state = RunState {
             step: 4,
             tokens: 40_000,
-            elapsed_s: 20.0,
+            elapsed_s: 30.0,
+            cpu_s: 20.0,
             finished: true,
             ..Default::default()
         };

@@ -134,13 +134,18 @@ pub(crate) fn chart<'a, 'b>(
     builder.margin(20);
     if font_loaded() {
         builder
-            .caption(caption, ("sans-serif", 18))
+            .caption(caption, ("sans-serif", caption_size(caption)))
             .x_label_area_size(40)
             .y_label_area_size(60);
     }
     builder
         .build_cartesian_2d(x, y)
         .map_err(|e| Error::Plot(format!("{}: {e}", png.display())))
+}
+
+/// Font size that fits `caption` on one 900-pixel line (18 at most).
+fn caption_size(caption: &str) -> u32 {
+    (1500 / caption.chars().count().max(1) as u32).clamp(9, 18)
 }
 
 /// A chart of `f64` against `f64` on a PNG.
