@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::plot::{canvas, chart, draw_legend, draw_line, font_loaded};
-use crate::run::{read_json, write_json, RunDir, RunState, TrainConfig};
+use crate::run::{read_json, write_atomic, write_json, RunDir, RunState, TrainConfig};
 
 /// One run, as the comparison reports it.
 #[derive(Clone, Debug, Serialize)]
@@ -139,10 +139,7 @@ pub fn write_comparison(runs: &[RunSummary], prefix: &Path, caption: &str) -> Re
     });
     write_json(&with("json"), &json)?;
     let md = markdown(runs, &sources, caption);
-    let md_path = with("md");
-    let tmp = md_path.with_extension("md.tmp");
-    fs::write(&tmp, md).map_err(Error::io("write", &tmp))?;
-    fs::rename(&tmp, &md_path).map_err(Error::io("write", &md_path))?;
+    write_atomic(&with("md"), md.as_bytes())?;
     let headline = sources
         .iter()
         .find(|s| s.as_str() == "enwik8")

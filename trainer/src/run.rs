@@ -279,9 +279,16 @@ pub fn read_json<T: for<'a> Deserialize<'a>>(path: &Path) -> Result<T> {
 
 /// Writes a JSON file atomically (temp file + rename).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(value).expect("serializable");
-    fs::write(&tmp, text).map_err(Error::io("write", &tmp))?;
+    write_atomic(path, text.as_bytes())
+}
+
+/// Writes a file atomically (temp file beside it + rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    fs::write(&tmp, bytes).map_err(Error::io("write", &tmp))?;
     fs::rename(&tmp, path).map_err(Error::io("write", path))
 }
 
