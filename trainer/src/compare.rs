@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::plot::{canvas, chart, draw_legend, draw_line, font_loaded};
 use crate::run::{read_json, write_atomic, write_json, RunDir, RunState, TrainConfig};
+use crate::train::validation_columns;
 
 /// One run, as the comparison reports it.
 #[derive(Clone, Debug, Serialize)]
@@ -93,19 +94,13 @@ pub fn summarize(dir: &Path) -> Result<RunSummary> {
 }
 
 /// The last row of `metrics.csv` with validation values, by source name:
-/// column 5 is the first validation source, `val_NAME` columns the others.
+/// the columns are [`validation_columns`]'s.
 fn last_validation(csv: &str, cfg: &TrainConfig) -> BTreeMap<String, f64> {
     let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
     let first = cfg.val.first().map_or("val", |s| s.name.as_str());
-    let names: Vec<(usize, &str)> = header
-        .iter()
-        .enumerate()
-        .filter_map(|(i, h)| match i {
-            5 => Some((i, first)),
-            i if i > 6 => h.strip_prefix("val_").map(|n| (i, n)),
-            _ => None,
-        })
+    let names: Vec<(usize, &str)> = validation_columns(lines.next().unwrap_or(""))
+        .into_iter()
+        .map(|(i, name)| (i, name.unwrap_or(first)))
         .collect();
     let mut last = BTreeMap::new();
     for line in lines {

@@ -10,6 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::train::validation_columns;
 
 /// Fonts tried for labels; without one the plot is drawn unlabelled.
 const FONTS: &[&str] = &[
@@ -39,20 +40,9 @@ pub(crate) fn font_loaded() -> bool {
 pub fn plot_metrics(csv: &Path, png: &Path) -> Result<()> {
     let text = fs::read_to_string(csv).map_err(Error::io("read", csv))?;
     let plot_err = |e: &dyn std::fmt::Display| Error::Plot(format!("{}: {e}", png.display()));
-    let header: Vec<&str> = text.lines().next().unwrap_or("").split(',').collect();
-    // Validation columns from 5 on, except tokens_per_s (column 6).
-    let val_cols: Vec<(usize, String)> = header
-        .iter()
-        .enumerate()
-        .filter(|&(i, h)| i == 5 || (i > 6 && h.starts_with("val_")))
-        .map(|(i, h)| {
-            let name = if i == 5 {
-                "first source (headline)".to_string()
-            } else {
-                h["val_".len()..].to_string()
-            };
-            (i, name)
-        })
+    let val_cols: Vec<(usize, &str)> = validation_columns(text.lines().next().unwrap_or(""))
+        .into_iter()
+        .map(|(i, name)| (i, name.unwrap_or("first source (headline)")))
         .collect();
     let mut train = Vec::new();
     let mut vals: Vec<Vec<(f64, f64)>> = vec![Vec::new(); val_cols.len()];

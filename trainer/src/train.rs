@@ -395,7 +395,50 @@ fn metrics_header(vals: &[ValSet]) -> String {
     h
 }
 
+/// The validation columns of a `metrics.csv` header written by
+/// [`metrics_header`], as `(column, name)`: `None` names the first
+/// validation source (`val_bpb`), whose name the header does not carry.
+pub(crate) fn validation_columns(header: &str) -> Vec<(usize, Option<&str>)> {
+    header
+        .split(',')
+        .enumerate()
+        .filter_map(|(i, h)| match (i, h) {
+            (5, _) => Some((i, None)),
+            (0..=6, _) => None,
+            (_, h) => h.strip_prefix("val_").map(|n| (i, Some(n))),
+        })
+        .collect()
+}
+
 fn save_checkpoint(run: &RunDir, learner: &mut dyn Learner, st: &RunState) -> Result<()> {
     learner.save(run)?;
     write_json(&run.state(), st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn val(name: &str) -> ValSet {
+        ValSet {
+            name: name.into(),
+            bytes: Vec::new(),
+            chunks: Vec::new(),
+            tokens: None,
+        }
+    }
+
+    #[test]
+    fn validation_columns_reads_back_what_metrics_header_writes() {
+        let h = metrics_header(&[val("enwik8"), val("wiki-AC"), val("speech")]);
+        assert_eq!(
+            validation_columns(&h),
+            [(5, None), (7, Some("wiki-AC")), (8, Some("speech"))]
+        );
+        // One source: only the headline column; tokens_per_s is never one.
+        assert_eq!(
+            validation_columns(&metrics_header(&[val("enwik8")])),
+            [(5, None)]
+        );
+    }
 }
