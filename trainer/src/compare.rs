@@ -5,16 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::metrics::Curves;
 use crate::plot::{canvas, chart, draw_legend, draw_line, font_loaded};
 use crate::run::{read_json, write_atomic, write_json, RunDir, RunState, TrainConfig};
-use crate::train::validation_columns;
 
 /// One run, as the comparison reports it.
 #[derive(Clone, Debug, Serialize)]
@@ -67,7 +66,6 @@ pub fn summarize(dir: &Path) -> Result<RunSummary> {
     let run = RunDir(dir.to_path_buf());
     let cfg = TrainConfig::read(&run.config())?;
     let state: RunState = read_json(&run.state())?;
-    let csv = fs::read_to_string(run.metrics()).map_err(Error::io("read", &run.metrics()))?;
     Ok(RunSummary {
         run: dir.file_name().map_or_else(
             || dir.display().to_string(),
@@ -89,29 +87,23 @@ pub fn summarize(dir: &Path) -> Result<RunSummary> {
         cpu_clock: cfg.cpu_clock,
         finished: state.finished,
         val_chunks: cfg.val_chunks,
-        val_bpb: last_validation(&csv, &cfg),
+        val_bpb: last_validation(&run.metrics(), &cfg)?,
     })
 }
 
-/// The last row of `metrics.csv` with validation values, by source name:
-/// the columns are [`validation_columns`]'s.
-fn last_validation(csv: &str, cfg: &TrainConfig) -> BTreeMap<String, f64> {
-    let mut lines = csv.lines();
+/// The last validated value of each validation source in `metrics.csv`.
+fn last_validation(csv: &Path, cfg: &TrainConfig) -> Result<BTreeMap<String, f64>> {
+    let curves = Curves::read(csv)?;
     let first = cfg.val.first().map_or("val", |s| s.name.as_str());
-    let names: Vec<(usize, &str)> = validation_columns(lines.next().unwrap_or(""))
-        .into_iter()
-        .map(|(i, name)| (i, name.unwrap_or(first)))
-        .collect();
-    let mut last = BTreeMap::new();
-    for line in lines {
-        let f: Vec<&str> = line.split(',').collect();
-        for &(i, name) in &names {
-            if let Some(Ok(v)) = f.get(i).map(|s| s.parse::<f64>()) {
-                last.insert(name.to_string(), v);
-            }
-        }
-    }
-    last
+    Ok(curves
+        .val_names
+        .iter()
+        .zip(&curves.val)
+        .filter_map(|(name, v)| {
+            let &(_, bpb) = v.last()?;
+            Some((name.as_deref().unwrap_or(first).to_string(), bpb))
+        })
+        .collect())
 }
 
 /// Writes `PREFIX.md`, `PREFIX.json` and `PREFIX.png` for `runs`;
@@ -240,6 +232,7 @@ fn plot_by_window(runs: &[RunSummary], source: &str, caption: &str, png: &Path) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     /// A run directory with the shipped 800K's config (validation on
     /// enwik8, then wiki-AC), a state and `csv` as its metrics.

@@ -53,6 +53,20 @@ enum Cmd {
         #[arg(required = true)]
         runs: Vec<PathBuf>,
     },
+    /// A model's runs in order (first run, warm restarts, continuations):
+    /// `OUT.md`, `OUT.json` and `OUT.png` (headline held-out bits per byte
+    /// against cumulative training tokens).
+    History {
+        /// Output path without extension.
+        #[arg(long)]
+        out: PathBuf,
+        /// What was run, on what data, when: heads the table and figure.
+        #[arg(long)]
+        caption: String,
+        /// Run directories or `PREFIX-metrics.csv` files, oldest first.
+        #[arg(required = true)]
+        stages: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -636,7 +650,8 @@ fn single_threaded_gemm_for_fused(cmd: &Cmd) {
         | Cmd::Eval(_)
         | Cmd::Tokenizer(_)
         | Cmd::Plot { .. }
-        | Cmd::Compare { .. } => false,
+        | Cmd::Compare { .. }
+        | Cmd::History { .. } => false,
     };
     if !burn && std::env::var_os("MATMUL_NUM_THREADS").is_none() {
         std::env::set_var("MATMUL_NUM_THREADS", "1");
@@ -668,6 +683,15 @@ fn main() -> ExitCode {
             trainer::plot::plot_metrics(&dir.metrics(), &dir.plot())
         }
         Cmd::Compare { out, caption, runs } => run_compare(&out, &caption, &runs),
+        Cmd::History {
+            out,
+            caption,
+            stages,
+        } => stages
+            .iter()
+            .map(|s| trainer::history::Stage::read(s))
+            .collect::<Result<Vec<_>>>()
+            .and_then(|stages| trainer::history::write_history(&stages, &out, &caption)),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::train::validation_columns;
+use crate::metrics::Curves;
 
 /// Fonts tried for labels; without one the plot is drawn unlabelled.
 const FONTS: &[&str] = &[
@@ -38,32 +38,13 @@ pub(crate) fn font_loaded() -> bool {
 /// Reads `metrics.csv` and draws train bits per byte and one validation
 /// curve per validation source (`val_bpb`, then each `val_NAME` column).
 pub fn plot_metrics(csv: &Path, png: &Path) -> Result<()> {
-    let text = fs::read_to_string(csv).map_err(Error::io("read", csv))?;
+    let curves = Curves::read(csv)?;
     let plot_err = |e: &dyn std::fmt::Display| Error::Plot(format!("{}: {e}", png.display()));
-    let val_cols: Vec<(usize, &str)> = validation_columns(text.lines().next().unwrap_or(""))
-        .into_iter()
-        .map(|(i, name)| (i, name.unwrap_or("first source (headline)")))
-        .collect();
-    let mut train = Vec::new();
-    let mut vals: Vec<Vec<(f64, f64)>> = vec![Vec::new(); val_cols.len()];
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() < 6 {
-            continue;
-        }
-        let Ok(tokens) = f[1].parse::<f64>() else {
-            continue;
-        };
-        let x = tokens / 1e6;
-        if let Ok(t) = f[4].parse::<f64>() {
-            train.push((x, t));
-        }
-        for ((i, _), v) in val_cols.iter().zip(vals.iter_mut()) {
-            if let Some(Ok(y)) = f.get(*i).map(|s| s.parse::<f64>()) {
-                v.push((x, y));
-            }
-        }
-    }
+    let millions = |c: &[(u64, f64)]| -> Vec<(f64, f64)> {
+        c.iter().map(|&(t, y)| (t as f64 / 1e6, y)).collect()
+    };
+    let train = millions(&curves.train);
+    let vals: Vec<Vec<(f64, f64)>> = curves.val.iter().map(|v| millions(v)).collect();
     let val: Vec<(f64, f64)> = vals.iter().flatten().copied().collect();
     if train.is_empty() && val.is_empty() {
         return Ok(());
@@ -92,7 +73,8 @@ pub fn plot_metrics(csv: &Path, png: &Path) -> Result<()> {
         png,
     )?;
     let colours = [RED, GREEN, MAGENTA, CYAN, BLACK];
-    for (k, ((_, name), v)) in val_cols.iter().zip(vals).enumerate() {
+    for (k, (name, v)) in curves.val_names.iter().zip(vals).enumerate() {
+        let name = name.as_deref().unwrap_or("first source (headline)");
         let c = colours[k % colours.len()];
         let text = format!("validation: {name}, 2048-byte chunks");
         draw_line(&mut chart, v, c.stroke_width(2), label(text), png)?;

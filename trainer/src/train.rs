@@ -13,6 +13,7 @@ use rand::SeedableRng;
 use crate::data;
 use crate::error::{Error, Result};
 use crate::learner::{self, Learner};
+use crate::metrics;
 use crate::mixture::{self, Mixture, Source};
 use crate::plot;
 use crate::run::{read_float_model, read_json, write_json, RunDir, RunState, TrainConfig};
@@ -257,7 +258,8 @@ pub fn train(
     let mut rng = StdRng::seed_from_u64(cfg.seed ^ st.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
 
     if !run.metrics().exists() {
-        fs::write(run.metrics(), format!("{}\n", metrics_header(&vals)))
+        let val_names: Vec<&str> = vals.iter().map(|v| v.name.as_str()).collect();
+        fs::write(run.metrics(), format!("{}\n", metrics::header(&val_names)))
             .map_err(Error::io("write", &run.metrics()))?;
     }
 
@@ -330,22 +332,16 @@ pub fn train(
                 .collect();
             let val = vbpb.first().copied().flatten();
             st.last_val_bpb = val;
-            let fmt = |v: &Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
-            let mut line = format!(
-                "{},{},{:.1},{:.3e},{:.4},{},{:.0}",
-                st.step,
-                st.tokens,
-                st.elapsed_s,
+            let line = metrics::Row {
+                step: st.step,
+                tokens: st.tokens,
+                elapsed_s: st.elapsed_s,
                 lr,
                 train_bpb,
-                fmt(&val),
-                rate
-            );
-            for v in vbpb.iter().skip(1) {
-                line.push(',');
-                line.push_str(&fmt(v));
+                val: vbpb.clone(),
+                tokens_per_s: rate,
             }
-            line.push('\n');
+            .line();
             fs::OpenOptions::new()
                 .append(true)
                 .open(run.metrics())
@@ -360,7 +356,10 @@ pub fn train(
                 train_bpb,
                 vals.iter()
                     .zip(&vbpb)
-                    .map(|(s, v)| format!("{} {}", s.name, fmt(v)))
+                    .map(|(s, v)| match v {
+                        Some(v) => format!("{} {v:.4}", s.name),
+                        None => format!("{} -", s.name),
+                    })
                     .collect::<Vec<_>>()
                     .join(", "),
                 rate
@@ -384,61 +383,7 @@ pub fn train(
     Ok(st)
 }
 
-/// The CSV header: `val_bpb` is the first validation source, then a
-/// `val_NAME` column for each further one.
-fn metrics_header(vals: &[ValSet]) -> String {
-    let mut h = String::from("step,tokens,elapsed_s,lr,train_bpb,val_bpb,tokens_per_s");
-    for v in vals.iter().skip(1) {
-        h.push_str(",val_");
-        h.push_str(&v.name);
-    }
-    h
-}
-
-/// The validation columns of a `metrics.csv` header written by
-/// [`metrics_header`], as `(column, name)`: `None` names the first
-/// validation source (`val_bpb`), whose name the header does not carry.
-pub(crate) fn validation_columns(header: &str) -> Vec<(usize, Option<&str>)> {
-    header
-        .split(',')
-        .enumerate()
-        .filter_map(|(i, h)| match (i, h) {
-            (5, _) => Some((i, None)),
-            (0..=6, _) => None,
-            (_, h) => h.strip_prefix("val_").map(|n| (i, Some(n))),
-        })
-        .collect()
-}
-
 fn save_checkpoint(run: &RunDir, learner: &mut dyn Learner, st: &RunState) -> Result<()> {
     learner.save(run)?;
     write_json(&run.state(), st)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn val(name: &str) -> ValSet {
-        ValSet {
-            name: name.into(),
-            bytes: Vec::new(),
-            chunks: Vec::new(),
-            tokens: None,
-        }
-    }
-
-    #[test]
-    fn validation_columns_reads_back_what_metrics_header_writes() {
-        let h = metrics_header(&[val("enwik8"), val("wiki-AC"), val("speech")]);
-        assert_eq!(
-            validation_columns(&h),
-            [(5, None), (7, Some("wiki-AC")), (8, Some("speech"))]
-        );
-        // One source: only the headline column; tokens_per_s is never one.
-        assert_eq!(
-            validation_columns(&metrics_header(&[val("enwik8")])),
-            [(5, None)]
-        );
-    }
 }
