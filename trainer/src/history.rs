@@ -120,23 +120,28 @@ fn markdown(rows: &[StageSummary], caption: &str) -> String {
     md.push_str("| stage | tokens before (M) | tokens (M) | val chunks | first | best | last |\n");
     md.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
-        let chunks = match r.val_chunks {
-            Some(0) => "all".into(),
-            Some(n) => n.to_string(),
-            None => "?".into(),
-        };
         let _ = writeln!(
             md,
-            "| {} | {:.1} | {:.1} | {chunks} | {} | {} | {} |",
+            "| {} | {:.1} | {:.1} | {} | {} | {} | {} |",
             r.stage,
             r.tokens_before as f64 / 1e6,
             r.tokens as f64 / 1e6,
+            chunks(r.val_chunks),
             f(r.first_val),
             f(r.best_val),
             f(r.last_val),
         );
     }
     md
+}
+
+/// Validation chunks per source as the table says it (`0` is all of them).
+fn chunks(val_chunks: Option<usize>) -> String {
+    match val_chunks {
+        Some(0) => "all".into(),
+        Some(n) => n.to_string(),
+        None => "?".into(),
+    }
 }
 
 fn plot(stages: &[Stage], rows: &[StageSummary], png: &Path, caption: &str) -> Result<()> {
@@ -180,12 +185,7 @@ fn plot(stages: &[Stage], rows: &[StageSummary], png: &Path, caption: &str) -> R
     let colours = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
     for (k, (line, r)) in lines.into_iter().zip(rows).enumerate() {
         let c = colours[k % colours.len()];
-        let chunks = match r.val_chunks {
-            Some(0) => ", all chunks".into(),
-            Some(n) => format!(", {n} chunks"),
-            None => String::new(),
-        };
-        let label = labels.then(|| format!("{}{chunks}", r.stage));
+        let label = labels.then(|| format!("{}, {} chunks", r.stage, chunks(r.val_chunks)));
         draw_line(&mut chart, line, c.stroke_width(2), label, png)?;
     }
     if labels {
