@@ -308,7 +308,7 @@ pub const SHIPPED: [Shipped; 3] = [
         level: 2,
         name: "800K",
         files: &["lm-800k.lmm"],
-        retired: &["lm-800k-mix1.lmm", "lm-800k-enwik8.lmm"],
+        retired: &["lm-800k-mix2.lmm", "lm-800k-mix1.lmm", "lm-800k-enwik8.lmm"],
     },
     Shipped {
         level: 3,

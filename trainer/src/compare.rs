@@ -235,11 +235,13 @@ mod tests {
     use std::fs;
 
     /// A run directory with the shipped 800K's config (validation on
-    /// enwik8, then wiki-AC), a state and `csv` as its metrics.
+    /// enwik8, then wiki-AC) on 256 x 16 sequences, a state and `csv` as
+    /// its metrics.
     fn fake_run(dir: &Path, window: u32, csv: &str) {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/lm-800k-config.json");
         let mut cfg = TrainConfig::read(&shipped).unwrap();
         cfg.model.window = window;
+        (cfg.seq_len, cfg.batch) = (256, 16);
         cfg.cpu_clock = true;
         fs::create_dir_all(dir).unwrap();
         let run = RunDir(dir.to_path_buf());

@@ -124,7 +124,8 @@ fn caption_size(caption: &str) -> u32 {
 pub(crate) type Chart<'a, 'b> =
     ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// Draws `points` as a line, with a legend entry when `label` is given.
+/// Draws `points` as a line with a dot at each point (so a one-point
+/// curve still shows), with a legend entry when `label` is given.
 pub(crate) fn draw_line(
     chart: &mut Chart,
     points: Vec<(f64, f64)>,
@@ -133,7 +134,7 @@ pub(crate) fn draw_line(
     png: &Path,
 ) -> Result<()> {
     let s = chart
-        .draw_series(LineSeries::new(points, style))
+        .draw_series(LineSeries::new(points, style).point_size(3))
         .map_err(|e| Error::Plot(format!("{}: {e}", png.display())))?;
     if let Some(text) = label {
         s.label(text)
