@@ -149,7 +149,7 @@ impl FloatModel {
     }
 
     /// All tensors in checkpoint order.
-    fn tensors(&self) -> Vec<&Vec<f32>> {
+    pub fn tensors(&self) -> Vec<&Vec<f32>> {
         let mut t = vec![&self.embedding];
         for l in &self.layers {
             t.extend([
@@ -166,6 +166,31 @@ impl FloatModel {
             ]);
         }
         t.extend([&self.final_norm.gain, &self.final_norm.bias, &self.head]);
+        t
+    }
+
+    /// All tensors in checkpoint order, mutable.
+    pub fn tensors_mut(&mut self) -> Vec<&mut Vec<f32>> {
+        let mut t = vec![&mut self.embedding];
+        for l in &mut self.layers {
+            t.extend([
+                &mut l.attn_norm.gain,
+                &mut l.attn_norm.bias,
+                &mut l.wq,
+                &mut l.wk,
+                &mut l.wv,
+                &mut l.wo,
+                &mut l.ffn_norm.gain,
+                &mut l.ffn_norm.bias,
+                &mut l.w1,
+                &mut l.w2,
+            ]);
+        }
+        t.extend([
+            &mut self.final_norm.gain,
+            &mut self.final_norm.bias,
+            &mut self.head,
+        ]);
         t
     }
 
@@ -240,26 +265,9 @@ impl FloatModel {
             }
             Ok(())
         };
-        read_tensor(&mut m.embedding)?;
-        for l in m.layers.iter_mut() {
-            for t in [
-                &mut l.attn_norm.gain,
-                &mut l.attn_norm.bias,
-                &mut l.wq,
-                &mut l.wk,
-                &mut l.wv,
-                &mut l.wo,
-                &mut l.ffn_norm.gain,
-                &mut l.ffn_norm.bias,
-                &mut l.w1,
-                &mut l.w2,
-            ] {
-                read_tensor(t)?;
-            }
+        for t in m.tensors_mut() {
+            read_tensor(t)?;
         }
-        read_tensor(&mut m.final_norm.gain)?;
-        read_tensor(&mut m.final_norm.bias)?;
-        read_tensor(&mut m.head)?;
         Ok(m)
     }
 

@@ -77,6 +77,7 @@
 //! assert!(after < before);
 //! ```
 
+pub mod average;
 pub mod backend;
 pub mod bench;
 pub mod compare;

@@ -67,6 +67,17 @@ enum Cmd {
         #[arg(required = true)]
         stages: Vec<PathBuf>,
     },
+    /// The element-wise mean of float model files of one configuration
+    /// (e.g. a run's last checkpoints): a float model file to `eval` or
+    /// to `export --float`.
+    Average {
+        /// Output float model file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Float model files to average.
+        #[arg(required = true)]
+        models: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -119,6 +130,11 @@ struct ExportCli {
     /// What limited this model, for the manifest.
     #[arg(long, default_value = "")]
     limitations: String,
+    /// Export this float model file (the run's configuration; e.g.
+    /// `trainer average` of its checkpoints) instead of the run's last
+    /// checkpoint.
+    #[arg(long)]
+    float: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -521,6 +537,7 @@ fn run_export(a: ExportCli) -> Result<()> {
             eval_bytes: a.eval_bytes,
             calibration_bytes: a.calibration_bytes,
             limitations: a.limitations.clone(),
+            float: a.float.clone(),
         },
         &mut Log,
     )?;
@@ -579,6 +596,17 @@ fn run_eval(a: EvalCli) -> Result<()> {
             "int8": int8,
         })
     );
+    Ok(())
+}
+
+fn run_average(out: &std::path::Path, models: &[PathBuf]) -> Result<()> {
+    let ms = models
+        .iter()
+        .map(|p| run::read_float_model(p))
+        .collect::<Result<Vec<_>>>()?;
+    let mean = trainer::average::average(&ms)?;
+    run::write_atomic(out, &mean.to_bytes())?;
+    eprintln!("{}: the mean of {} models", out.display(), ms.len());
     Ok(())
 }
 
@@ -651,7 +679,8 @@ fn single_threaded_gemm_for_fused(cmd: &Cmd) {
         | Cmd::Tokenizer(_)
         | Cmd::Plot { .. }
         | Cmd::Compare { .. }
-        | Cmd::History { .. } => false,
+        | Cmd::History { .. }
+        | Cmd::Average { .. } => false,
     };
     if !burn && std::env::var_os("MATMUL_NUM_THREADS").is_none() {
         std::env::set_var("MATMUL_NUM_THREADS", "1");
@@ -692,6 +721,7 @@ fn main() -> ExitCode {
             .map(|s| trainer::history::Stage::read(s))
             .collect::<Result<Vec<_>>>()
             .and_then(|stages| trainer::history::write_history(&stages, &out, &caption)),
+        Cmd::Average { out, models } => run_average(&out, &models),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -29,6 +29,10 @@ pub struct Manifest {
     pub sources: Vec<SourceReport>,
     /// Float model the run warm-restarted from, if any.
     pub init_from: Option<String>,
+    /// The float model exported instead of the run's last checkpoint
+    /// (e.g. an average of its checkpoints), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exported_float: Option<String>,
     /// The validation source of the headline figures, and its range.
     pub validation: String,
     pub validation_range: Range<usize>,
@@ -121,6 +125,10 @@ pub struct ExportArgs {
     pub eval_bytes: usize,
     pub calibration_bytes: usize,
     pub limitations: String,
+    /// Export this float model file (of the run's configuration, e.g.
+    /// `trainer average` of its checkpoints) instead of the run's last
+    /// checkpoint; the manifest still describes the run.
+    pub float: Option<PathBuf>,
 }
 
 impl ExportArgs {
@@ -216,7 +224,20 @@ fn threads() -> usize {
 /// Exports the last checkpoint of a run; `observer` gets a line on the
 /// quantization and one on the held-out measurements.
 pub fn export_run(a: &ExportArgs, observer: &mut dyn Observer) -> Result<Manifest> {
-    let (mut cfg, st, fm) = run::load_run(&a.run)?;
+    let (mut cfg, st, mut fm) = run::load_run(&a.run)?;
+    if let Some(p) = &a.float {
+        let other = run::read_float_model(p)?;
+        if other.config != fm.config {
+            return Err(Error::Model(format!(
+                "{} is not a model of run {}: {:?} against {:?}",
+                p.display(),
+                a.run.display(),
+                other.config,
+                fm.config
+            )));
+        }
+        fm = other;
+    }
     let bpe = match cfg.tokenizer {
         Some(_) => Some(
             tokenize::Bpe::load(&run::RunDir(a.run.clone()).tokenizer())
@@ -230,7 +251,7 @@ pub fn export_run(a: &ExportArgs, observer: &mut dyn Observer) -> Result<Manifes
         if let Some(dir) = p.parent() {
             fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
         }
-        fs::write(p, b).map_err(Error::io("write", p))
+        run::write_atomic(p, b)
     };
     write(&a.out_float, &fm.to_bytes())?;
     let chunk = 2048.min(fm.config.max_context as usize);
@@ -311,6 +332,7 @@ pub fn export_run(a: &ExportArgs, observer: &mut dyn Observer) -> Result<Manifes
         float_file: file_name(&a.out_float),
         sources: source_reports(&cfg, &st),
         init_from: cfg.init_from.as_ref().map(|p| p.display().to_string()),
+        exported_float: a.float.as_ref().map(|p| p.display().to_string()),
         validation: cfg.val[0]
             .paths
             .iter()

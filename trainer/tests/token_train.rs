@@ -109,6 +109,7 @@ fn a_bpe_model_trains_resumes_and_exports_with_its_tokenizer() {
         eval_bytes: 0,
         calibration_bytes: 2048,
         limitations: "test model".into(),
+        float: None,
     };
     let m = export_run(&args, &mut ()).unwrap();
     assert!(m.int8_val.round_trip_ok);

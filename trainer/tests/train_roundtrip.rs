@@ -5,7 +5,7 @@
 use std::fs;
 
 use coder_core::{decode_to_vec, encode_to_vec};
-use model_int8::{working_memory_size, Config, Int8Model, ModelFile};
+use model_int8::{working_memory_size, Config, FloatModel, Int8Model, ModelFile};
 use trainer::mixture::Source;
 use trainer::run::{read_json, Engine, TrainConfig};
 use trainer::ship::{export_run, ExportArgs};
@@ -105,20 +105,19 @@ fn tiny_model_trains_exports_and_round_trips(engine: Engine, resume_engine: Engi
     assert_eq!(cfg.engine, resume_engine);
 
     let out = dir.join("out");
-    let m = export_run(
-        &ExportArgs {
-            run: run.clone(),
-            name: "tiny".into(),
-            out_int8: out.join("tiny.lmm"),
-            out_float: out.join("tiny.float"),
-            manifest: out.join("tiny.json"),
-            eval_bytes: 0,
-            calibration_bytes: 1024,
-            limitations: "test model".into(),
-        },
-        &mut (),
-    )
-    .unwrap();
+    let args = |name: &str, float: Option<std::path::PathBuf>| ExportArgs {
+        run: run.clone(),
+        name: name.into(),
+        out_int8: out.join(format!("{name}.lmm")),
+        out_float: out.join(format!("{name}.float")),
+        manifest: out.join(format!("{name}.json")),
+        eval_bytes: 0,
+        calibration_bytes: 1024,
+        limitations: "test model".into(),
+        float,
+    };
+    let m = export_run(&args("tiny", None), &mut ()).unwrap();
+    assert_eq!(m.exported_float, None);
     assert!(m.float_val_bpb < 6.0, "float {}", m.float_val_bpb);
     assert!(m.int8_val.round_trip_ok);
     assert!(
@@ -146,5 +145,24 @@ fn tiny_model_trains_exports_and_round_trips(engine: Engine, resume_engine: Engi
     );
     let back: Vec<u8> = decode_to_vec(&mut model, &coded, sample.len()).unwrap();
     assert_eq!(back, sample);
+
+    // Another float model of the run's configuration (e.g. `trainer
+    // average` of its checkpoints) exports in place of the last
+    // checkpoint; one of another shape is refused.
+    let untrained = out.join("untrained.float");
+    fs::write(&untrained, FloatModel::random(config, 9).to_bytes()).unwrap();
+    let m2 = export_run(&args("swapped", Some(untrained.clone())), &mut ()).unwrap();
+    assert_eq!(m2.exported_float, Some(untrained.display().to_string()));
+    assert!(
+        m2.float_val_bpb > m.float_val_bpb + 1.0,
+        "{} vs {}",
+        m2.float_val_bpb,
+        m.float_val_bpb
+    );
+    assert_eq!(m2.steps, m.steps);
+    let smaller = Config::sized(16, 1, 2, 16, 128);
+    fs::write(&untrained, FloatModel::random(smaller, 9).to_bytes()).unwrap();
+    let err = export_run(&args("refused", Some(untrained)), &mut ()).unwrap_err();
+    assert!(matches!(err, trainer::Error::Model(_)), "{err}");
     let _ = fs::remove_dir_all(&dir);
 }
