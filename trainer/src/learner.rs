@@ -60,6 +60,11 @@ pub fn open(
     start: Option<FloatModel>,
 ) -> Result<Box<dyn Learner>> {
     Ok(match cfg.engine {
+        Engine::Burn if cfg.ema > 0.0 => {
+            return Err(Error::Usage(
+                "--ema (a moving average of the weights) needs --engine fused".into(),
+            ))
+        }
         Engine::Burn => Box::new(BurnLearner::new(cfg, run, start)?),
         Engine::Fused => Box::new(FusedLearner::new(cfg, run, start)?),
     })
@@ -197,6 +202,9 @@ pub struct FusedLearner {
     optim: fused::AdamW,
     tensors: Vec<Range<usize>>,
     dropout: f32,
+    /// The moving average of `params` (empty without `--ema`).
+    ema: Vec<f32>,
+    ema_decay: f32,
 }
 
 impl FusedLearner {
@@ -210,10 +218,11 @@ impl FusedLearner {
         let engine = fused::Engine::new(&config, threads)?;
         let layout = engine.layout().clone();
         let mut optim = fused::AdamW::new(layout.len, cfg.beta2, cfg.weight_decay, cfg.grad_clip);
+        let own_checkpoint = run.float_model().exists();
         let params = match start {
             Some(fm) => {
                 let adam = run.fused_optim();
-                if adam.exists() && run.float_model().exists() {
+                if adam.exists() && own_checkpoint {
                     let bytes = fs::read(&adam).map_err(Error::io("read", &adam))?;
                     optim.load_bytes(&bytes).map_err(|e| {
                         Error::Model(format!(
@@ -226,6 +235,16 @@ impl FusedLearner {
             }
             None => layout.init(cfg.seed),
         };
+        // The average continues from the run's own checkpoint, else it
+        // starts at the weights the run starts from.
+        let ema = match cfg.ema > 0.0 {
+            false => Vec::new(),
+            true if own_checkpoint && run.ema_model().exists() => {
+                let fm = crate::run::read_float_model(&run.ema_model())?;
+                layout.flatten(&fm)?
+            }
+            true => params.clone(),
+        };
         Ok(Self {
             engine,
             grad: vec![0.0; layout.len],
@@ -233,7 +252,26 @@ impl FusedLearner {
             optim,
             tensors: layout.tensors(),
             dropout: cfg.dropout,
+            ema,
+            ema_decay: cfg.ema,
         })
+    }
+}
+
+/// The weights validation and export use: the average, if one is kept.
+fn eval_weights<'a>(params: &'a [f32], ema: &'a [f32]) -> &'a [f32] {
+    if ema.is_empty() {
+        params
+    } else {
+        ema
+    }
+}
+
+/// One step of an exponential moving average: `avg += (1 - decay) * (x - avg)`.
+pub fn ema_update(avg: &mut [f32], x: &[f32], decay: f32) {
+    let w = 1.0 - decay;
+    for (a, &v) in avg.iter_mut().zip(x) {
+        *a += w * (v - *a);
     }
 }
 
@@ -262,24 +300,34 @@ impl Learner for FusedLearner {
         );
         self.optim
             .step(lr as f32, &mut self.params, &mut self.grad, &self.tensors);
+        if !self.ema.is_empty() {
+            ema_update(&mut self.ema, &self.params, self.ema_decay);
+        }
         loss
     }
 
     fn val_bpb(&mut self, bytes: &[u8], chunks: &[Range<usize>]) -> f64 {
-        fused::bits(&mut self.engine, &self.params, bytes, chunks, 4)
+        let params = eval_weights(&self.params, &self.ema);
+        fused::bits(&mut self.engine, params, bytes, chunks, 4)
             / chunks.iter().map(|r| r.len()).sum::<usize>() as f64
     }
 
     fn val_bits_tokens(&mut self, seqs: &[Vec<i32>]) -> f64 {
-        fused::token_bits(&mut self.engine, &self.params, seqs)
+        let params = eval_weights(&self.params, &self.ema);
+        fused::token_bits(&mut self.engine, params, seqs)
     }
 
     fn save(&mut self, run: &RunDir) -> Result<()> {
-        let fm = self.engine.layout().unflatten(&self.params);
+        let layout = self.engine.layout();
         let (tmp_float, tmp_adam) = (run.0.join("model-tmp.float"), run.0.join("adam-tmp.bin"));
+        let tmp_ema = run.0.join("ema-tmp.float");
         let write = |p: &PathBuf, b: &[u8]| fs::write(p, b).map_err(Error::io("write", p));
-        write(&tmp_float, &fm.to_bytes())?;
+        write(&tmp_float, &layout.unflatten(&self.params).to_bytes())?;
         write(&tmp_adam, &self.optim.to_bytes())?;
+        if !self.ema.is_empty() {
+            write(&tmp_ema, &layout.unflatten(&self.ema).to_bytes())?;
+            rename(&tmp_ema, &run.ema_model())?;
+        }
         rename(&tmp_adam, &run.fused_optim())?;
         rename(&tmp_float, &run.float_model())
     }

@@ -33,6 +33,7 @@
 //!     lr: 1e-2, min_lr: 1e-3, warmup: 5, weight_decay: 0.01, beta2: 0.99, grad_clip: 1.0,
 //!     checkpoint_every_s: 1e9, eval_every_s: 1e9, val_chunks: 2, seed: 1,
 //!     engine: Engine::Fused, threads: 1, dropout: 0.0, tokenizer: None, cpu_clock: false,
+//!     ema: 0.0,
 //! };
 //!
 //! // Collects the training loss of every step.

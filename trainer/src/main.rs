@@ -288,6 +288,12 @@ struct TrainArgs {
     /// of wall time: the same compute for every run on a loaded machine.
     #[arg(long)]
     cpu_clock: bool,
+    /// Keep an exponential moving average of the weights with this decay
+    /// per step (e.g. 0.999: about the last 1000 steps; fused engine) and
+    /// validate and export it; given on `--resume`, it turns the average
+    /// on (from the current weights) or changes its decay.
+    #[arg(long, default_value_t = 0.0)]
+    ema: f32,
 }
 
 /// The paper's model sizes.
@@ -386,11 +392,18 @@ fn run_train(a: TrainArgs) -> Result<()> {
         dropout: a.dropout,
         tokenizer: a.tokenizer.clone(),
         cpu_clock: a.cpu_clock,
+        ema: a.ema,
     };
     if !(0.0..1.0).contains(&a.dropout) {
         return Err(Error::Usage(format!(
             "--dropout {} is not in [0, 1)",
             a.dropout
+        )));
+    }
+    if !(0.0..1.0).contains(&a.ema) {
+        return Err(Error::Usage(format!(
+            "--ema {} is not in [0, 1) (0.999 averages about the last 1000 steps)",
+            a.ema
         )));
     }
     if a.resume && a.run.join("state.json").exists() {

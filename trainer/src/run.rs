@@ -119,6 +119,16 @@ pub struct TrainConfig {
     /// runs on a loaded machine get the same compute.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cpu_clock: bool,
+    /// Decay of an exponential moving average of the weights, updated
+    /// every step (0: none; fused engine). With one, validation and
+    /// `export` use the average (`ema.float`), training the raw weights.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ema: f32,
+}
+
+/// For `skip_serializing_if`: a setting left at zero (off).
+pub(crate) fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }
 
 /// Runs written before the fused engine existed were Burn runs.
@@ -213,6 +223,10 @@ impl RunDir {
     pub fn float_model(&self) -> PathBuf {
         self.0.join("model.float")
     }
+    /// The fused engine's moving average of the weights (`--ema`).
+    pub fn ema_model(&self) -> PathBuf {
+        self.0.join("ema.float")
+    }
     /// AdamW state of the fused engine.
     pub fn fused_optim(&self) -> PathBuf {
         self.0.join("adam.bin")
@@ -260,14 +274,18 @@ pub fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
     NamedMpkFileRecorder::<FullPrecisionSettings>::new()
 }
 
-/// Loads the config, progress and model of a run directory.
+/// Loads the config, progress and model of a run directory (its moving
+/// average of the weights, when it keeps one).
 pub fn load_run(dir: &Path) -> Result<(TrainConfig, RunState, FloatModel)> {
     let run = RunDir(dir.to_path_buf());
     let cfg = TrainConfig::read(&run.config())?;
     let st: RunState = read_json(&run.state())?;
-    let fm = run
-        .load_float_model(&cfg)?
-        .ok_or_else(|| Error::Run(format!("{} has no checkpoint", dir.display())))?;
+    let fm = if cfg.ema > 0.0 && run.ema_model().exists() {
+        read_float_model(&run.ema_model())?
+    } else {
+        run.load_float_model(&cfg)?
+            .ok_or_else(|| Error::Run(format!("{} has no checkpoint", dir.display())))?
+    };
     Ok((cfg, st, fm))
 }
 

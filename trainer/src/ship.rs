@@ -111,6 +111,10 @@ pub struct Recipe {
     pub beta2: f32,
     pub grad_clip_per_tensor: f32,
     pub dropout: f32,
+    /// Decay of the moving average of the weights that was exported (0:
+    /// the raw weights).
+    #[serde(skip_serializing_if = "crate::run::is_zero")]
+    pub ema: f32,
     pub seed: u64,
 }
 
@@ -366,6 +370,7 @@ pub fn export_run(a: &ExportArgs, observer: &mut dyn Observer) -> Result<Manifes
             beta2: cfg.beta2,
             grad_clip_per_tensor: cfg.grad_clip,
             dropout: cfg.dropout,
+            ema: cfg.ema,
             seed: cfg.seed,
         },
         calibration: format!(

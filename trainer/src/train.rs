@@ -223,13 +223,16 @@ pub fn train(
     let resuming = resume && run.state().exists();
     let mut st = if resuming {
         let saved = TrainConfig::read(&run.config())?;
-        // Limits, engine and threads may change on resume; the rest is
-        // the saved run.
+        // Limits, engine and threads may change on resume, and a moving
+        // average may be turned on; the rest is the saved run.
         let mut next = saved;
         next.steps = cfg.steps;
         next.time_budget_s = cfg.time_budget_s;
         next.engine = cfg.engine;
         next.threads = cfg.threads;
+        if cfg.ema > 0.0 {
+            next.ema = cfg.ema;
+        }
         cfg = next;
         read_json::<RunState>(&run.state())?
     } else {

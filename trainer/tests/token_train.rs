@@ -65,6 +65,7 @@ fn a_bpe_model_trains_resumes_and_exports_with_its_tokenizer() {
         dropout: 0.0,
         tokenizer: Some(tok_path.clone()),
         cpu_clock: false,
+        ema: 0.0,
     };
     let run = dir.join("run");
     let st = train(&run, cfg, false, &mut ()).unwrap();

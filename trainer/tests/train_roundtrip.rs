@@ -72,6 +72,7 @@ fn tiny_model_trains_exports_and_round_trips(engine: Engine, resume_engine: Engi
         dropout: 0.05,
         tokenizer: None,
         cpu_clock: false,
+        ema: 0.0,
     };
     let run = dir.join("run");
     let st = train(&run, cfg, false, &mut ()).unwrap();
