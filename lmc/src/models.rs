@@ -315,6 +315,7 @@ pub const SHIPPED: [Shipped; 3] = [
         name: "3.2M",
         files: &["lm-3m2.lmm", "lm-3.2m.lmm", "lm-3200k.lmm"],
         retired: &[
+            "lm-3m2-mix7.lmm",
             "lm-3m2-mix6.lmm",
             "lm-3m2-mix5.lmm",
             "lm-3m2-mix4.lmm",

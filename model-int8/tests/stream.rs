@@ -424,4 +424,5 @@ round_trip_tests! {
     stream_1mb_l_lm_800k_mix2: "lm-800k-mix2", 0.30;
     stream_1mb_m_lm_3m2_mix5: "lm-3m2-mix5", 0.30;
     stream_1mb_n_lm_3m2_mix6: "lm-3m2-mix6", 0.30;
+    stream_1mb_o_lm_3m2_mix7: "lm-3m2-mix7", 0.30;
 }
