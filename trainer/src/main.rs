@@ -237,7 +237,8 @@ struct TrainArgs {
     /// Step limit (0: none).
     #[arg(long, default_value_t = 0)]
     steps: u64,
-    /// Time limit in minutes (0: none).
+    /// Time limit in minutes (0: none). On `--resume`, giving neither
+    /// this nor `--steps` keeps the run's own limits.
     #[arg(long, default_value_t = 0.0)]
     minutes: f64,
     #[arg(long, default_value_t = 3e-3)]
@@ -270,7 +271,8 @@ struct TrainArgs {
     /// (Burn autodiff on the build's backend, the CUDA default).
     #[arg(long, value_enum, default_value_t = Engine::DEFAULT)]
     engine: Engine,
-    /// Worker threads of the fused engine (0: all cores).
+    /// Worker threads of the fused engine (0: all cores; on `--resume`,
+    /// the run's).
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Residual dropout on each block's attention and feed-forward

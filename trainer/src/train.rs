@@ -210,7 +210,7 @@ pub fn open_learner(cfg: &TrainConfig, run: &RunDir, resuming: bool) -> Result<B
 
 /// Trains (or resumes) the run in `dir`. With `resume`, the config in the
 /// directory is used, except for the limits, engine and threads given in
-/// `cfg`. `observer` sees the progress.
+/// `cfg` (no limits and threads 0 keep the run's). `observer` sees the progress.
 pub fn train(
     dir: &Path,
     mut cfg: TrainConfig,
@@ -224,12 +224,20 @@ pub fn train(
     let mut st = if resuming {
         let saved = TrainConfig::read(&run.config())?;
         // Limits, engine and threads may change on resume, and a moving
-        // average may be turned on; the rest is the saved run.
+        // average or the CPU clock may be turned on; the rest is the saved
+        // run. No limit given keeps the run's own, and threads 0 (the
+        // default) keep its threads, so a bare `--resume` finishes the
+        // run as it was started.
         let mut next = saved;
-        next.steps = cfg.steps;
-        next.time_budget_s = cfg.time_budget_s;
+        if cfg.steps > 0 || cfg.time_budget_s > 0.0 {
+            next.steps = cfg.steps;
+            next.time_budget_s = cfg.time_budget_s;
+        }
         next.engine = cfg.engine;
-        next.threads = cfg.threads;
+        if cfg.threads > 0 {
+            next.threads = cfg.threads;
+        }
+        next.cpu_clock |= cfg.cpu_clock;
         if cfg.ema > 0.0 {
             next.ema = cfg.ema;
         }
@@ -239,6 +247,9 @@ pub fn train(
         RunState::default()
     };
     st.finished = false;
+    if cfg.steps == 0 && cfg.time_budget_s <= 0.0 {
+        return Err(Error::Usage("give a step limit or a time budget".into()));
+    }
     mixture::check_disjoint(&cfg.train, &cfg.val)?;
     let mut mix = Mixture::load(&mut cfg.train)?;
     let config = cfg.model;
@@ -281,9 +292,6 @@ pub fn train(
         if (cfg.steps > 0 && st.step >= cfg.steps) || (cfg.time_budget_s > 0.0 && p >= 1.0) {
             st.finished = true;
             break;
-        }
-        if cfg.steps == 0 && cfg.time_budget_s <= 0.0 {
-            return Err(Error::Usage("give a step limit or a time budget".into()));
         }
         let long = cfg.final_seq_len > 0 && p >= 1.0 - cfg.final_frac;
         let (len, batch) = if long {

@@ -105,6 +105,14 @@ fn tiny_model_trains_exports_and_round_trips(engine: Engine, resume_engine: Engi
     let cfg = read_json::<TrainConfig>(&run.join("config.json")).unwrap();
     assert_eq!(cfg.engine, resume_engine);
 
+    // A resume that gives no limit keeps the run's (85 steps: done) and
+    // leaves the saved config as it was.
+    let mut bare = cfg.clone();
+    (bare.steps, bare.time_budget_s) = (0, 0.0);
+    assert_eq!(train(&run, bare, true, &mut ()).unwrap().step, 85);
+    let kept = read_json::<TrainConfig>(&run.join("config.json")).unwrap();
+    assert_eq!((kept.steps, kept.time_budget_s), (85, 0.0));
+
     let out = dir.join("out");
     let args = |name: &str, float: Option<std::path::PathBuf>| ExportArgs {
         run: run.clone(),
