@@ -1,7 +1,7 @@
 //! Matrix products for many sequences at once ([`crate::kernels::matmul`])
 //! on x86-64 (`simd` + `std`): AVX-512 VNNI or AVX2, picked as in
 //! [`crate::simd`], over weights packed in blocks of 16 rows by 4 columns
-//! ([`crate::kernels::pack`]) so that one load of 64 bytes feeds every
+//! ([`crate::pack::pack`]) so that one load of 64 bytes feeds every
 //! sequence of the batch. Exact integer sums, so the results equal the
 //! portable `matvec` row by row.
 //!
@@ -15,7 +15,7 @@
 
 use core::arch::x86_64::*;
 
-use crate::kernels::{PACK_COLS, PACK_ROWS};
+use crate::pack::{PACK_COLS, PACK_ROWS};
 use crate::simd::{level, AVX2, VNNI};
 
 /// Sequences that share one pass over a block of weights.
@@ -401,7 +401,8 @@ unsafe fn peak_avx2(iters: u64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::{matvec_portable, pack, packed_len};
+    use crate::pack::{pack, packed_len};
+    use crate::portable::matvec_portable;
     use std::vec;
     use std::vec::Vec;
 

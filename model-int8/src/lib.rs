@@ -28,6 +28,7 @@ pub mod kernels;
 #[cfg(all(feature = "simd", target_arch = "aarch64", target_feature = "neon"))]
 mod neon;
 pub mod numerics;
+mod pack;
 mod portable;
 #[cfg(feature = "std")]
 mod quantize;
@@ -40,7 +41,7 @@ pub use batch::{batch_memory_size, default_lanes, Int8Batch, MAX_LANES};
 pub use config::{Activation, Config, Norm};
 pub use error::Error;
 #[cfg(feature = "std")]
-pub use float::{FloatLayer, FloatModel, NormParams};
+pub use float::{f16_bits, f16_to_f32, FloatLayer, FloatModel, FloatStorage, NormParams};
 pub use format::ModelFile;
 pub use int8::{working_memory_size, Int8Model, RESIDUAL_LIMIT};
 #[cfg(feature = "std")]

@@ -1,6 +1,6 @@
 //! Coder throughput by CPU time (robust on a loaded, shared machine, where
 //! criterion's wall-clock figures swing): `cargo run --release -p coder-core
-//! --example throughput [MiB]`. Linux only (reads /proc/self/schedstat).
+//! --example coder_throughput [MiB]`. Linux only (reads /proc/self/schedstat).
 
 use coder_core::models::{ContextConfig, ContextModel, StaticModel};
 use coder_core::{decode_into, encode_into, max_encoded_len, FreqTable, Model};
