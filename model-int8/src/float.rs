@@ -54,8 +54,64 @@ pub struct FloatModel {
 
 /// Magic bytes of a float checkpoint written by [`FloatModel::write_to`].
 pub const FLOAT_MAGIC: [u8; 4] = *b"LMFP";
-/// Version of the float checkpoint format.
+/// Version of `f32` float checkpoints: what [`FloatStorage::F32`] writes, byte
+/// for byte the format from before half precision existed.
 pub const FLOAT_VERSION: u32 = 1;
+/// Version with a value-type word after the configuration
+/// ([`FloatStorage::code`]); [`FloatStorage::F16`] writes it.
+pub const FLOAT_VERSION_TYPED: u32 = 2;
+
+/// How a float checkpoint stores its values; in memory they are `f32`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FloatStorage {
+    /// `f32`, exact: version 1. Training checkpoints, so a resumed run
+    /// continues bit for bit.
+    #[default]
+    F32,
+    /// IEEE 754 binary16, rounded to nearest, ties to even: version 2,
+    /// half the size. Shipped and exported checkpoints (a warm restart
+    /// from them starts within noise of the `f32` weights; measured in
+    /// `trainer/README.md`).
+    F16,
+}
+
+impl FloatStorage {
+    /// The value-type word of a version-2 header: 0 = `f32`, 1 = `f16`.
+    pub const fn code(self) -> u32 {
+        match self {
+            FloatStorage::F32 => 0,
+            FloatStorage::F16 => 1,
+        }
+    }
+
+    /// Bytes per stored value.
+    pub const fn value_bytes(self) -> usize {
+        match self {
+            FloatStorage::F32 => 4,
+            FloatStorage::F16 => 2,
+        }
+    }
+
+    /// `x` as a checkpoint of this storage holds it.
+    pub fn round(self, x: f32) -> f32 {
+        match self {
+            FloatStorage::F32 => x,
+            FloatStorage::F16 => f16_to_f32(f16_bits(x)),
+        }
+    }
+}
+
+/// `x` as IEEE 754 binary16 bits, rounded to nearest with ties to even
+/// (the `half` crate): beyond ±65504 it rounds to ±infinity (from
+/// 65520 on), below 2^-24 to subnormals or zero, NaN stays NaN.
+pub fn f16_bits(x: f32) -> u16 {
+    half::f16::from_f32(x).to_bits()
+}
+
+/// The binary16 value with bits `h` as `f32` (exact).
+pub fn f16_to_f32(h: u16) -> f32 {
+    half::f16::from_bits(h).to_f32()
+}
 
 impl NormParams {
     fn expected_bias(config: &Config) -> usize {
@@ -194,31 +250,65 @@ impl FloatModel {
         t
     }
 
-    /// Writes the float checkpoint: little-endian, `"LMFP"`, version `u32`,
-    /// ten `u32` config fields (vocab, d_model, n_layers, n_heads, d_ff,
-    /// window, max_context, rope_base, norm 0=RMS/1=Layer, activation
-    /// 0=GELU/1=ReLU), then every tensor as a `u32` element count followed by
-    /// its `f32` values, in the order: embedding; per layer attn gain, attn
-    /// bias, wq, wk, wv, wo, ffn gain, ffn bias, w1, w2; final gain, final
-    /// bias, head.
-    pub fn write_to<W: std::io::Write>(&self, mut w: W) -> std::io::Result<()> {
+    /// Writes the `f32` float checkpoint (version 1, [`FloatStorage::F32`]):
+    /// little-endian, `"LMFP"`, version `u32`, ten `u32` config fields
+    /// (vocab, d_model, n_layers, n_heads, d_ff, window, max_context,
+    /// rope_base, norm 0=RMS/1=Layer, activation 0=GELU/1=ReLU), then every
+    /// tensor as a `u32` element count followed by its `f32` values, in the
+    /// order: embedding; per layer attn gain, attn bias, wq, wk, wv, wo, ffn
+    /// gain, ffn bias, w1, w2; final gain, final bias, head.
+    pub fn write_to<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
+        self.write_as(w, FloatStorage::F32)
+    }
+
+    /// Writes the checkpoint with its values in `storage`. [`FloatStorage::F32`]
+    /// is [`write_to`](Self::write_to); [`FloatStorage::F16`] is version 2: the
+    /// same layout with a `u32` value type ([`FloatStorage::code`]) after the
+    /// config fields and each value as the little-endian `u16` bits of
+    /// [`f16_bits`]. A finite value beyond binary16's range is an
+    /// `InvalidData` error, not an infinity in the file.
+    pub fn write_as<W: std::io::Write>(
+        &self,
+        mut w: W,
+        storage: FloatStorage,
+    ) -> std::io::Result<()> {
         self.validate().map_err(invalid)?;
         let c = &self.config;
-        let mut buf = Vec::with_capacity(self.config.parameters() as usize * 4 + 1024);
+        let values = self.config.parameters() as usize;
+        let mut buf = Vec::with_capacity(values * storage.value_bytes() + 1024);
         buf.extend_from_slice(&FLOAT_MAGIC);
-        for x in core::iter::once(FLOAT_VERSION).chain(c.to_words()) {
+        let (version, typed) = match storage {
+            FloatStorage::F32 => (FLOAT_VERSION, None),
+            FloatStorage::F16 => (FLOAT_VERSION_TYPED, Some(storage.code())),
+        };
+        for x in core::iter::once(version).chain(c.to_words()).chain(typed) {
             buf.extend_from_slice(&x.to_le_bytes());
         }
-        for t in self.tensors() {
+        for (i, t) in self.tensors().into_iter().enumerate() {
             buf.extend_from_slice(&(t.len() as u32).to_le_bytes());
-            for x in t.iter() {
-                buf.extend_from_slice(&x.to_le_bytes());
+            match storage {
+                FloatStorage::F32 => {
+                    for x in t.iter() {
+                        buf.extend_from_slice(&x.to_le_bytes());
+                    }
+                }
+                FloatStorage::F16 => {
+                    for &x in t.iter() {
+                        let h = f16_bits(x);
+                        if x.is_finite() && !f16_to_f32(h).is_finite() {
+                            return Err(invalid(std::format!(
+                                "tensor {i} holds {x}, beyond binary16's range (65504): store this model as f32"
+                            )));
+                        }
+                        buf.extend_from_slice(&h.to_le_bytes());
+                    }
+                }
             }
         }
         w.write_all(&buf)
     }
 
-    /// The checkpoint as bytes (see [`write_to`](Self::write_to)).
+    /// The `f32` checkpoint as bytes (see [`write_to`](Self::write_to)).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut v = Vec::new();
         self.write_to(&mut v)
@@ -226,10 +316,36 @@ impl FloatModel {
         v
     }
 
-    /// Reads a checkpoint written by [`write_to`](Self::write_to); errors
-    /// are `InvalidData` with a message for a bad magic, version, config or
-    /// tensor length.
-    pub fn read_from<R: std::io::Read>(mut r: R) -> std::io::Result<Self> {
+    /// The checkpoint in `storage` as bytes (see [`write_as`](Self::write_as)).
+    pub fn to_bytes_as(&self, storage: FloatStorage) -> std::io::Result<Vec<u8>> {
+        let mut v = Vec::new();
+        self.write_as(&mut v, storage)?;
+        Ok(v)
+    }
+
+    /// The model as a checkpoint in `storage` holds it: every value
+    /// through [`FloatStorage::round`].
+    pub fn rounded(&self, storage: FloatStorage) -> FloatModel {
+        let mut m = self.clone();
+        for t in m.tensors_mut() {
+            for x in t.iter_mut() {
+                *x = storage.round(*x);
+            }
+        }
+        m
+    }
+
+    /// Reads a checkpoint written by [`write_to`](Self::write_to) or
+    /// [`write_as`](Self::write_as), of either version; errors are
+    /// `InvalidData` with a message for a bad magic, version, value type,
+    /// config or tensor length.
+    pub fn read_from<R: std::io::Read>(r: R) -> std::io::Result<Self> {
+        Self::read_with_storage(r).map(|(m, _)| m)
+    }
+
+    /// As [`read_from`](Self::read_from), also saying how the file stored
+    /// its values.
+    pub fn read_with_storage<R: std::io::Read>(mut r: R) -> std::io::Result<(Self, FloatStorage)> {
         let mut magic = [0u8; 4];
         r.read_exact(&mut magic)?;
         if magic != FLOAT_MAGIC {
@@ -241,13 +357,27 @@ impl FloatModel {
             Ok(u32::from_le_bytes(b))
         };
         let version = u()?;
-        if version != FLOAT_VERSION {
-            return Err(invalid("unsupported float checkpoint version"));
+        if version != FLOAT_VERSION && version != FLOAT_VERSION_TYPED {
+            return Err(invalid(std::format!(
+                "unsupported float checkpoint version {version} (this build reads {FLOAT_VERSION} and {FLOAT_VERSION_TYPED})"
+            )));
         }
         let mut f = [0u32; Config::WORDS];
         for x in f.iter_mut() {
             *x = u()?;
         }
+        let storage = match version {
+            FLOAT_VERSION => FloatStorage::F32,
+            _ => match u()? {
+                0 => FloatStorage::F32,
+                1 => FloatStorage::F16,
+                t => {
+                    return Err(invalid(std::format!(
+                        "unknown float checkpoint value type {t} (0 = f32, 1 = f16)"
+                    )))
+                }
+            },
+        };
         let config = Config::from_words(f).map_err(|_| invalid("bad norm or activation type"))?;
         config.validate().map_err(invalid)?;
         // Shapes come from the config; read into a zero model of that shape.
@@ -258,17 +388,26 @@ impl FloatModel {
             if u32::from_le_bytes(b) as usize != t.len() {
                 return Err(invalid("tensor length does not match the config"));
             }
-            let mut bytes = vec![0u8; t.len() * 4];
+            let mut bytes = vec![0u8; t.len() * storage.value_bytes()];
             r.read_exact(&mut bytes)?;
-            for (x, c) in t.iter_mut().zip(bytes.chunks_exact(4)) {
-                *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            match storage {
+                FloatStorage::F32 => {
+                    for (x, c) in t.iter_mut().zip(bytes.chunks_exact(4)) {
+                        *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                    }
+                }
+                FloatStorage::F16 => {
+                    for (x, c) in t.iter_mut().zip(bytes.chunks_exact(2)) {
+                        *x = f16_to_f32(u16::from_le_bytes([c[0], c[1]]));
+                    }
+                }
             }
             Ok(())
         };
         for t in m.tensors_mut() {
             read_tensor(t)?;
         }
-        Ok(m)
+        Ok((m, storage))
     }
 
     /// Reads a checkpoint from bytes (see [`read_from`](Self::read_from)).

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use model_int8::Config;
+use model_int8::{Config, FloatStorage};
 use trainer::error::Result;
 use trainer::mixture::Source;
 use trainer::run::{self, Engine, TrainConfig};
@@ -69,11 +69,14 @@ enum Cmd {
     },
     /// The element-wise mean of float model files of one configuration
     /// (e.g. a run's last checkpoints): a float model file to `eval` or
-    /// to `export --float`.
+    /// to `export --float`, in binary16 as `export` ships them.
     Average {
         /// Output float model file.
         #[arg(long)]
         out: PathBuf,
+        /// Store the mean in f32 instead of binary16.
+        #[arg(long)]
+        f32: bool,
         /// Float model files to average.
         #[arg(required = true)]
         models: Vec<PathBuf>,
@@ -614,14 +617,26 @@ fn run_eval(a: EvalCli) -> Result<()> {
     Ok(())
 }
 
-fn run_average(out: &std::path::Path, models: &[PathBuf]) -> Result<()> {
+fn run_average(out: &std::path::Path, models: &[PathBuf], f32: bool) -> Result<()> {
     let ms = models
         .iter()
         .map(|p| run::read_float_model(p))
         .collect::<Result<Vec<_>>>()?;
     let mean = trainer::average::average(&ms)?;
-    run::write_atomic(out, &mean.to_bytes())?;
-    eprintln!("{}: the mean of {} models", out.display(), ms.len());
+    let (storage, name) = if f32 {
+        (FloatStorage::F32, "f32")
+    } else {
+        (FloatStorage::F16, "f16")
+    };
+    let bytes = mean
+        .to_bytes_as(storage)
+        .map_err(|e| Error::Model(format!("{}: {e}", out.display())))?;
+    run::write_atomic(out, &bytes)?;
+    eprintln!(
+        "{}: the mean of {} models ({name})",
+        out.display(),
+        ms.len()
+    );
     Ok(())
 }
 
@@ -736,7 +751,7 @@ fn main() -> ExitCode {
             .map(|s| trainer::history::Stage::read(s))
             .collect::<Result<Vec<_>>>()
             .and_then(|stages| trainer::history::write_history(&stages, &out, &caption)),
-        Cmd::Average { out, models } => run_average(&out, &models),
+        Cmd::Average { out, models, f32 } => run_average(&out, &models, f32),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
