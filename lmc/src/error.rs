@@ -5,6 +5,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::shelf::Shelved;
+
 /// An I/O error's text without Rust's ` (os error N)` tail.
 pub fn io_message(e: &io::Error) -> String {
     let s = e.to_string();
@@ -66,7 +68,8 @@ pub enum Error {
         stream: u64,
         /// Fingerprint of the model given.
         model: u64,
-        /// The shipped model with the stream's fingerprint, if one is known.
+        /// The stream's model in a few words ("the shipped 200K (level
+        /// -1) model"), when it is known.
         stream_model: Option<String>,
     },
     /// The model cannot be used.
@@ -85,9 +88,15 @@ pub enum Error {
         /// What is wrong with it.
         source: model_int8::Error,
     },
-    /// The stream's model is none of the shipped models found here (and
-    /// no model was named).
+    /// The stream's model is none of the shipped models found here, and
+    /// on no shelf (and no model was named).
     UnknownModel(u64),
+    /// The stream was made with a model retired from the tree (and no
+    /// model was named): the git history holds it.
+    RetiredModel(&'static Shelved),
+    /// The stream was made with a model of the source tree that is not
+    /// installed here, or that no level finds by itself (Table 2's).
+    ModelNotHere(&'static Shelved),
     /// No shipped model has this level.
     NoLevel(u8),
     /// The shipped model of a level is not installed.
@@ -196,8 +205,8 @@ impl fmt::Display for Error {
                     f,
                     "compressed with a different model (file needs model {stream:016x}"
                 )?;
-                if let Some(name) = stream_model {
-                    write!(f, ", the shipped {name} model")?;
+                if let Some(known) = stream_model {
+                    write!(f, ", {known}")?;
                 }
                 write!(f, "; this model is {model:016x}); pass the right one with --model or a level")
             }
@@ -209,6 +218,21 @@ impl fmt::Display for Error {
             Error::UnknownModel(fp) => write!(
                 f,
                 "compressed with model {fp:016x}, which is none of the shipped models found here; pass it with --model FILE"
+            ),
+            // One line: which model, and how to get it back.
+            Error::RetiredModel(e) => write!(
+                f,
+                "made with the retired model {} ({}, shipped {}); bring it back with {} and decompress with --model {}",
+                e.name,
+                e.size,
+                e.date,
+                e.bring_back(),
+                e.file_name()
+            ),
+            Error::ModelNotHere(e) => write!(
+                f,
+                "made with the model {} ({}), which lmc does not find here by itself; pass it with --model FILE ({} in lmc's source tree)",
+                e.name, e.size, e.path
             ),
             Error::NoLevel(level) => write!(
                 f,

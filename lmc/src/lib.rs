@@ -10,6 +10,9 @@
 //! - [`models`]: the [`ChunkModel`] trait, [`Int8Source`], one model per
 //!   thread ([`with_thread_models`]), and the shipped models behind levels
 //!   `-1` (200K), `-2` (800K), `-3` (3.2M).
+//! - [`shelf`]: every model file ever shipped, by fingerprint, and the
+//!   commit that holds each retired one; [`model_set`]: the version of the
+//!   levels' defaults that `lmc --version` prints.
 //! - [`tokens`]: token-level models (a BPE vocabulary, the tokenizer file
 //!   beside the model) in the container's token coding.
 //! - [`dest`]: which file is written, kept or removed ([`plan`]).
@@ -39,8 +42,10 @@
 pub mod coding;
 pub mod dest;
 mod error;
+pub mod model_set;
 pub mod models;
 pub mod output;
+pub mod shelf;
 pub mod stream;
 pub mod tokens;
 

@@ -48,7 +48,7 @@ const BROKEN_PIPE_STATUS: u8 = 141;
 #[derive(Parser, Debug)]
 #[command(
     name = "lmc",
-    version,
+    version = lmc::model_set::version_text(),
     about = "Compress files with a byte-level language model (int8 Transformer + arithmetic coding)",
     args_conflicts_with_subcommands = true,
     args_override_self = true
@@ -637,7 +637,7 @@ impl Models<'_> {
         if let Some(m) = cache.get(&fp) {
             return Ok(Arc::clone(m));
         }
-        let (_, path, bytes) = lmc::find_shipped(fp).ok_or(Error::UnknownModel(fp))?;
+        let (_, path, bytes) = lmc::find_shipped(fp).ok_or_else(|| models::not_found(fp))?;
         let m = Arc::new(Loaded { path, bytes });
         cache.insert(fp, Arc::clone(&m));
         Ok(m)
@@ -1098,6 +1098,16 @@ fn print_header(h: &coder_core::container::Header) {
             h.fingerprint,
             known.as_deref().unwrap_or("not a shipped model found here")
         );
+        // Unless the user put the retired model where lmc looks.
+        let retired = lmc::shelf::retired(h.fingerprint)
+            .filter(|_| lmc::find_shipped(h.fingerprint).is_none());
+        if let Some(e) = retired {
+            println!(
+                "  bring back:  {}, then decompress with --model {}",
+                e.bring_back(),
+                e.file_name()
+            );
+        }
     } else {
         println!("  model:       none (adaptive models alone)");
     }

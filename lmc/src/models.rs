@@ -15,6 +15,7 @@ use model_int8::{
 };
 
 use crate::coding::{mix_config, Worker};
+use crate::shelf::{self, Status};
 use crate::Error;
 
 /// Mixer memory a thread may give to lanes (each lane of a mixing coding
@@ -290,9 +291,11 @@ pub struct Shipped {
     pub name: &'static str,
     /// File names it may have under a models directory, preferred first.
     pub files: &'static [&'static str],
-    /// Earlier models of this size that were replaced as the default,
-    /// newest first: not chosen by a level, but still found by fingerprint
-    /// so that files compressed with them decode without `--model`.
+    /// Earlier defaults of this size kept in the tree (the enwik8-only
+    /// models of 2026-12-02): not chosen by a level, but still found by
+    /// fingerprint so that files compressed with them decode without
+    /// `--model`. Defaults retired from the tree are on the
+    /// [shelf](crate::shelf) instead.
     pub retired: &'static [&'static str],
 }
 
@@ -308,22 +311,13 @@ pub const SHIPPED: [Shipped; 3] = [
         level: 2,
         name: "800K",
         files: &["lm-800k.lmm"],
-        retired: &["lm-800k-mix2.lmm", "lm-800k-mix1.lmm", "lm-800k-enwik8.lmm"],
+        retired: &["lm-800k-enwik8.lmm"],
     },
     Shipped {
         level: 3,
         name: "3.2M",
         files: &["lm-3m2.lmm", "lm-3.2m.lmm", "lm-3200k.lmm"],
-        retired: &[
-            "lm-3m2-mix7.lmm",
-            "lm-3m2-mix6.lmm",
-            "lm-3m2-mix5.lmm",
-            "lm-3m2-mix4.lmm",
-            "lm-3m2-mix3.lmm",
-            "lm-3m2-mix2.lmm",
-            "lm-3m2-mix1.lmm",
-            "lm-3m2-enwik8.lmm",
-        ],
+        retired: &["lm-3m2-enwik8.lmm"],
     },
 ];
 
@@ -402,10 +396,46 @@ pub fn find_shipped(fingerprint: u64) -> Option<(Shipped, PathBuf, Vec<u8>)> {
     })
 }
 
-/// The shipped model (by name) whose fingerprint is `fingerprint`, if any
-/// is found on this machine.
+/// Why no model for a stream of `fingerprint` was found here: it was made
+/// with a retired model (the shelf says how to bring it back), with one
+/// of the tree's that is not installed here, or with one `lmc` never
+/// shipped.
+pub fn not_found(fingerprint: u64) -> Error {
+    match shelf::on_shelf(fingerprint) {
+        Some(e) if e.status == Status::Retired => Error::RetiredModel(e),
+        Some(e) => Error::ModelNotHere(e),
+        None => Error::UnknownModel(fingerprint),
+    }
+}
+
+/// What the model of `fingerprint` is, for `lmc info`: the shipped model
+/// found on this machine (its size and level), else the shelf's entry.
 pub fn identify(fingerprint: u64) -> Option<String> {
-    find_shipped(fingerprint).map(|(s, _, _)| format!("{} (level -{})", s.name, s.level))
+    if let Some((s, _, _)) = find_shipped(fingerprint) {
+        return Some(format!("{} (level -{})", s.name, s.level));
+    }
+    shelf::on_shelf(fingerprint).map(|e| match e.status {
+        Status::Retired => format!("{}, a retired {} model shipped {}", e.name, e.size, e.date),
+        Status::InTree => format!(
+            "{}, a {} model of lmc's source tree ({}), not found here",
+            e.name, e.size, e.path
+        ),
+    })
+}
+
+/// The model of `fingerprint` in a few words, for a model mismatch: the
+/// shipped model found here, or the shelf's name for it.
+pub fn known_as(fingerprint: u64) -> Option<String> {
+    if let Some((s, _, _)) = find_shipped(fingerprint) {
+        return Some(format!("the shipped {} (level -{}) model", s.name, s.level));
+    }
+    shelf::on_shelf(fingerprint).map(|e| match e.status {
+        Status::Retired => format!(
+            "the retired {} model {}, see lmc info for how to bring it back",
+            e.size, e.name
+        ),
+        Status::InTree => format!("the model {} of lmc's source tree", e.name),
+    })
 }
 
 /// A tiny random int8 model (d 8, 1 layer, context 64): it compresses

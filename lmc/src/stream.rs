@@ -15,7 +15,7 @@ use coder_core::Crc32;
 use rayon::prelude::*;
 
 use crate::coding::{stream_fingerprint, Coded};
-use crate::models::{identify, with_workers, ChunkModel};
+use crate::models::{known_as, with_workers, ChunkModel};
 use crate::Error;
 
 /// The paper's chunk size, and the default.
@@ -347,7 +347,7 @@ pub fn check_model<M: ChunkModel>(header: &Header, model: Option<&M>) -> Result<
         .map_err(|_| Error::ModelMismatch {
             stream: header.fingerprint,
             model: expected,
-            stream_model: identify(header.fingerprint),
+            stream_model: known_as(header.fingerprint),
         })
 }
 

@@ -451,13 +451,14 @@ fn compressed_with_shipped_800k(d: &Path, model: &Path) -> std::path::PathBuf {
 }
 
 #[test]
-fn files_of_a_retired_shipped_model_still_decode_by_themselves() {
+fn files_of_an_earlier_default_kept_in_the_tree_still_decode_by_themselves() {
     let (dir, model, text) = setup();
     let d = dir.path();
     // Compressed with -2 while this model was the 800K default ...
     let ship = compressed_with_shipped_800k(d, &model);
-    // ... then a new 800K is shipped and the old one kept under its
-    // retired name: the file still decodes without naming a model.
+    // ... then a new 800K is shipped and the old one kept under the name
+    // of an earlier default in the tree (`Shipped::retired`): the file
+    // still decodes without naming a model.
     fs::rename(ship.join("lm-800k.lmm"), ship.join("lm-800k-enwik8.lmm")).unwrap();
     fs::write(
         ship.join("lm-800k.lmm"),
