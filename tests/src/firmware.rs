@@ -184,11 +184,101 @@ impl Run {
 /// Runs `elf` in QEMU `mps2-an386` with `-icount shift=0`, in a fresh
 /// directory, killing it after `timeout`; decodes its defmt log.
 pub fn run_in_qemu(elf: &Path, timeout: Duration) -> Result<Run, String> {
-    let elf = &elf
+    let (elf, elf_bytes) = read_elf(elf)?;
+    let raw = qemu(&elf, timeout)?;
+    raw.decode(&elf_bytes)
+}
+
+/// [`run_in_qemu`] once per exact ELF for every test process that asks:
+/// the first runs QEMU and leaves the run in `qemu-runs/` beside the ELF,
+/// keyed by a hash of its bytes, the others (waiting on a lock meanwhile)
+/// read it. Test runners that start a process per test (cargo-nextest)
+/// then run the firmware once, as `cargo test` does; the firmware is
+/// deterministic (`-icount`), so the run is a function of the ELF.
+pub fn run_in_qemu_once(elf: &Path, timeout: Duration) -> Result<Run, String> {
+    let (elf, elf_bytes) = read_elf(elf)?;
+    let key = format!("{:016x}", coder_core::fnv1a64(&elf_bytes));
+    let dir = elf.with_file_name("qemu-runs").join(&key);
+    let io_err = |what: &str, e: io::Error| format!("{what} {}: {e}", dir.display());
+    fs::create_dir_all(&dir).map_err(|e| io_err("cannot create", e))?;
+    let lock = fs::File::create(dir.join("lock")).map_err(|e| io_err("cannot lock", e))?;
+    lock.lock().map_err(|e| io_err("cannot lock", e))?;
+    let raw = match RawRun::load(&dir) {
+        Some(raw) => raw,
+        None => {
+            let raw = qemu(&elf, timeout)?;
+            // A run cut off by the timeout is not the ELF's run: not kept.
+            if !raw.timed_out {
+                raw.save(&dir)
+                    .map_err(|e| io_err("cannot save the run in", e))?;
+            }
+            raw
+        }
+    };
+    drop(lock);
+    raw.decode(&elf_bytes)
+}
+
+fn read_elf(elf: &Path) -> Result<(PathBuf, Vec<u8>), String> {
+    let elf = elf
         .canonicalize()
         .map_err(|e| format!("firmware {}: {e}", elf.display()))?;
-    let elf_bytes =
-        fs::read(elf).map_err(|e| format!("cannot read firmware {}: {e}", elf.display()))?;
+    let bytes =
+        fs::read(&elf).map_err(|e| format!("cannot read firmware {}: {e}", elf.display()))?;
+    Ok((elf, bytes))
+}
+
+/// A QEMU run before its log is decoded.
+struct RawRun {
+    exit_code: Option<i32>,
+    timed_out: bool,
+    log: Vec<u8>,
+    qemu_output: String,
+    wall: Duration,
+}
+
+impl RawRun {
+    fn decode(self, elf_bytes: &[u8]) -> Result<Run, String> {
+        Ok(Run {
+            exit_code: self.exit_code,
+            timed_out: self.timed_out,
+            lines: decode_defmt(elf_bytes, &self.log)?,
+            qemu_output: self.qemu_output,
+            wall: self.wall,
+        })
+    }
+
+    /// Writes the run into `dir`, the `status` file last (its presence
+    /// marks a complete run).
+    fn save(&self, dir: &Path) -> io::Result<()> {
+        fs::write(dir.join("defmt.bin"), &self.log)?;
+        fs::write(dir.join("qemu-output.txt"), &self.qemu_output)?;
+        let code = self
+            .exit_code
+            .map_or("killed".to_string(), |c| c.to_string());
+        let status = format!("{code} {} {}", self.timed_out, self.wall.as_millis());
+        let tmp = dir.join("status.tmp");
+        fs::write(&tmp, status)?;
+        fs::rename(tmp, dir.join("status"))
+    }
+
+    fn load(dir: &Path) -> Option<RawRun> {
+        let status = fs::read_to_string(dir.join("status")).ok()?;
+        let mut f = status.split_whitespace();
+        let exit_code = f.next()?.parse().ok();
+        let timed_out = f.next()?.parse().ok()?;
+        let wall = Duration::from_millis(f.next()?.parse().ok()?);
+        Some(RawRun {
+            exit_code,
+            timed_out,
+            log: fs::read(dir.join("defmt.bin")).ok()?,
+            qemu_output: fs::read_to_string(dir.join("qemu-output.txt")).ok()?,
+            wall,
+        })
+    }
+}
+
+fn qemu(elf: &Path, timeout: Duration) -> Result<RawRun, String> {
     let dir = scratch_dir().map_err(|e| format!("cannot create a scratch directory: {e}"))?;
     let start = Instant::now();
     let mut child = Command::new(QEMU)
@@ -234,11 +324,10 @@ pub fn run_in_qemu(elf: &Path, timeout: Duration) -> Result<Run, String> {
     qemu_output.push_str(&String::from_utf8_lossy(&out.stderr));
     let log = fs::read(dir.join("defmt.bin")).unwrap_or_default();
     let _ = fs::remove_dir_all(&dir);
-    let lines = decode_defmt(&elf_bytes, &log)?;
-    Ok(Run {
+    Ok(RawRun {
         exit_code: status.and_then(|s| s.code()),
         timed_out,
-        lines,
+        log,
         qemu_output,
         wall,
     })

@@ -3,8 +3,10 @@
 //! device, and bit-exactness with this host (the device's compressed bytes
 //! are compared with the host's, decoded here, and the device decodes the
 //! host's; the `model-int8` golden frequency-table hash is recomputed on the
-//! device), for a short sample in paper-sized chunks and for a 16 KiB
-//! stream coded as one chunk, past the model's 2048-position context.
+//! device), for a short sample in paper-sized chunks and for a stream
+//! coded as one chunk past the model's 2048-position context (8 KiB, four
+//! epochs of the context; `LMC_FIRMWARE_STREAM_LEN=16384` in the full tier
+//! of `scripts/test-all.sh`, the length the firmware README measures).
 //!
 //! Needs `qemu-system-arm` and the `thumbv7em-none-eabihf` target
 //! (`scripts/test-all.sh` installs both). Without QEMU these tests fail with
@@ -30,10 +32,22 @@ mod golden_common;
 /// two full chunks.
 const SAMPLE_LEN: usize = 1024;
 const CHUNK: usize = 2048;
-/// Bytes the firmware codes as one chunk (eight times the 200K model's
-/// context): about 16 K steps to compress and as many to decompress, some
-/// 75 G instructions.
-const STREAM_LEN: usize = 16384;
+/// Bytes the firmware codes as one chunk by default: four times the 200K
+/// model's context (three epoch seams), about 8 K steps to compress and as
+/// many to decompress; `LMC_FIRMWARE_STREAM_LEN` (at most the 16 KiB of
+/// `firmware-demo/data`) changes it.
+const STREAM_LEN: usize = 8192;
+const STREAM_LEN_ENV: &str = "LMC_FIRMWARE_STREAM_LEN";
+
+fn stream_len() -> usize {
+    std::env::var(STREAM_LEN_ENV)
+        .ok()
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{STREAM_LEN_ENV}={v}: not a byte count"))
+        })
+        .unwrap_or(STREAM_LEN)
+}
 /// The firmware's adaptive model (`firmware-demo/build.rs`).
 const ORDER2: ContextConfig = ContextConfig::order2_bytes(6);
 /// QEMU normally finishes in a few minutes (mostly the stream); this only
@@ -48,7 +62,8 @@ struct Ctx {
     stream: Vec<u8>,
 }
 
-/// Builds and runs the firmware once for all tests; `None` when skipped.
+/// Builds and runs the firmware once for all tests (of this process, and
+/// of the others a per-test runner starts); `None` when skipped.
 fn ctx() -> Option<&'static Ctx> {
     static CTX: OnceLock<Result<Option<Ctx>, String>> = OnceLock::new();
     let r = CTX.get_or_init(|| {
@@ -71,10 +86,10 @@ fn ctx() -> Option<&'static Ctx> {
             &[
                 ("FIRMWARE_MODEL", model_path.clone().into_os_string()),
                 ("FIRMWARE_SAMPLE_LEN", SAMPLE_LEN.to_string().into()),
-                ("FIRMWARE_STREAM_LEN", STREAM_LEN.to_string().into()),
+                ("FIRMWARE_STREAM_LEN", stream_len().to_string().into()),
             ],
         )?;
-        let run = firmware::run_in_qemu(&elf, QEMU_TIMEOUT)?;
+        let run = firmware::run_in_qemu_once(&elf, QEMU_TIMEOUT)?;
         eprintln!("{}QEMU wall time: {:?}", run.transcript_short(), run.wall);
         let model = std::fs::read(&model_path).map_err(|e| e.to_string())?;
         let text = std::fs::read(firmware::firmware_dir().join("data/enwik8-heldout-16k.txt"))
@@ -84,7 +99,7 @@ fn ctx() -> Option<&'static Ctx> {
             trained,
             model,
             sample: text[..SAMPLE_LEN].to_vec(),
-            stream: text[..STREAM_LEN].to_vec(),
+            stream: text[..stream_len()].to_vec(),
         }))
     });
     match r {
@@ -271,7 +286,7 @@ fn int8_model_is_bit_exact_between_host_and_device() {
     );
 }
 
-/// 16 KiB coded as one chunk on the device, past the model's context: the
+/// The stream coded as one chunk on the device, past the model's context: the
 /// same bytes as the host's, decoded back on the device and here, at a
 /// trained model's rate (a model that stopped predicting past its
 /// context, as before streaming, codes at about 75%).
@@ -280,17 +295,18 @@ fn int8_model_streams_past_its_context_bit_exact_with_the_host() {
     let Some(c) = ctx() else { return };
     let file = ModelFile::parse(&c.model).unwrap();
     let context = file.config().max_context as usize;
-    assert!(STREAM_LEN > 4 * context, "{STREAM_LEN} vs {context}");
+    let len = c.stream.len();
+    assert!(len >= 4 * context, "{len} vs {context}");
     let mut work = vec![0u8; working_memory_size(file.config())];
     let mut m = Int8Model::new(&file, &mut work).unwrap();
-    let blob = check_cross_arch_of(c, "stream", &mut m, &c.stream, STREAM_LEN);
+    let blob = check_cross_arch_of(c, "stream", &mut m, &c.stream, len);
     // One chunk record, coded.
     let header = coder_core::container::Header::parse(&blob).unwrap();
     assert_eq!(header.chunk_count(), 1);
     assert_eq!(is_coded(&blob), c.trained, "stream: coded chunk");
-    let rate = blob.len() as f64 / STREAM_LEN as f64;
+    let rate = blob.len() as f64 / len as f64;
     eprintln!(
-        "stream: {STREAM_LEN} -> {} B as one chunk ({:.3} bits/byte)",
+        "stream: {len} -> {} B as one chunk ({:.3} bits/byte)",
         blob.len(),
         8.0 * rate
     );
