@@ -42,29 +42,35 @@ done
 # --- stage timing: wall seconds, and CPU seconds of the commands run
 STAGE="" STAGE_T0=0 STAGE_C0=0 TOTAL_T0=$SECONDS
 REPORT=()
-children_cpu() { # user + system seconds of finished child processes
-  times | awk 'NR == 2 {
+TIMES_FILE=$(mktemp)
+children_cpu() { # sets CPU: user + system seconds of finished child processes
+  # `times` must run in this shell (in `$(...)` it would see a subshell's).
+  times >"$TIMES_FILE"
+  CPU=$(awk 'NR == 2 {
     split($1, u, /[ms]/); split($2, s, /[ms]/)
-    printf "%.0f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+    printf "%.0f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$TIMES_FILE")
 }
 end_stage() {
   [ -n "$STAGE" ] || return 0
-  local c; c=$(children_cpu)
-  REPORT+=("| $STAGE | $((SECONDS - STAGE_T0)) | $((c - STAGE_C0)) |")
+  children_cpu
+  REPORT+=("| $STAGE | $((SECONDS - STAGE_T0)) | $((CPU - STAGE_C0)) |")
   STAGE=""
 }
 stage() {
   end_stage
-  STAGE=$1 STAGE_T0=$SECONDS STAGE_C0=$(children_cpu)
+  children_cpu
+  STAGE=$1 STAGE_T0=$SECONDS STAGE_C0=$CPU
   echo "== $1"
 }
 report() {
   end_stage
+  children_cpu
   echo
   echo "| stage | wall s | CPU s |"
   echo "|---|---:|---:|"
   printf '%s\n' "${REPORT[@]}"
-  echo "| **total** ($([ "$FULL" = 1 ] && echo full || echo fast) tier) | **$((SECONDS - TOTAL_T0))** | **$(children_cpu)** |"
+  echo "| **total** ($([ "$FULL" = 1 ] && echo full || echo fast) tier) | **$((SECONDS - TOTAL_T0))** | **$CPU** |"
+  rm -f "$TIMES_FILE"
 }
 trap 'status=$?; [ $status -eq 0 ] || { echo "== FAILED in stage: ${STAGE:-?}"; report; }' EXIT
 

@@ -3,7 +3,7 @@
 //! sizes, window 256 (the trained models' setting) and 2048 (full
 //! attention). Random weights: speed does not depend on them.
 //!
-//! `cargo bench -p host-bench --bench int8_chunk`
+//! `cargo bench -p host-bench --features bench --bench int8_chunk`
 
 use coder_core::Model;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

@@ -82,6 +82,9 @@ fn random_model_within_3_percent() {
 }
 
 #[test]
+// 15 s a run: once, in the release stage of scripts/test-all.sh (the
+// debug stage's overflow checks cover every model through tests/pinned.rs).
+#[cfg_attr(debug_assertions, ignore = "release only")]
 fn trained_models_within_2_percent() {
     let pairs = trained_pairs();
     let Some(data) = held_out() else {

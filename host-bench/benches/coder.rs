@@ -2,7 +2,7 @@
 //! order-2 model, over 1 MiB of enwik8 (or synthetic text if the data set
 //! is missing).
 //!
-//! `cargo bench -p coder-core --bench coder -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p host-bench --features bench --bench coder -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 

@@ -3,7 +3,7 @@
 //! synthetic text if the data set is missing). Each iteration includes
 //! the mixer's reset.
 //!
-//! `cargo bench -p coder-core --bench mix -- --warm-up-time 1 --measurement-time 5`
+//! `cargo bench -p host-bench --features bench --bench mix -- --warm-up-time 1 --measurement-time 5`
 
 use std::hint::black_box;
 
