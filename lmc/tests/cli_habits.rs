@@ -270,8 +270,11 @@ fn an_output_that_is_a_directory_is_named() {
 
 /// Starts compressing `mib` MiB of noise (a second or more each) as
 /// `big`; returns once its temporary file exists.
-fn start_big(d: &Path, model: &Path, mib: usize) -> std::process::Child {
-    fs::write(d.join("big"), noise(mib << 20, 1)).unwrap();
+/// Starts `lmc` on `len` bytes of noise (in tests' debug builds about
+/// 20-30 KB/s on one thread: long enough to race with) and returns once its
+/// temporary output exists.
+fn start_big(d: &Path, model: &Path, len: usize) -> std::process::Child {
+    fs::write(d.join("big"), noise(len, 1)).unwrap();
     let mut child = with_model(d, model)
         .args(["-T", "1", "big"])
         .stderr(Stdio::piped())
@@ -285,7 +288,9 @@ fn start_big(d: &Path, model: &Path, mib: usize) -> std::process::Child {
 fn a_lost_race_names_the_output() {
     let (dir, model, _) = setup();
     let d = dir.path();
-    let child = start_big(d, &model, 1);
+    // The other writer comes right after the temporary file appears; lmc
+    // then needs seconds more for 128 KiB, and fails only at its rename.
+    let child = start_big(d, &model, 128 << 10);
     fs::write(d.join("big.lmc"), b"the other writer's").unwrap();
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -307,7 +312,7 @@ fn sigterm_and_sighup_exit_143_and_129_leaving_nothing() {
         ("-TERM", 143, "lmc: terminated (SIGTERM)\n"),
         ("-HUP", 129, "lmc: hung up (SIGHUP)\n"),
     ] {
-        let child = start_big(d, &model, 8);
+        let child = start_big(d, &model, 8 << 20);
         let kill = Command::new("kill")
             .args([sig, &child.id().to_string()])
             .status()
