@@ -148,7 +148,8 @@ pub fn code_chunks<M: ChunkModel>(
 ) -> Result<Vec<CodedChunk>, Error> {
     let codec = |e: lmc::Error| Error::codec("LM", e);
     let coding = Coding::MODEL;
-    with_workers(Some(model), coding, CHUNK as u32, |workers| {
+    let count = chunks.len() as u64;
+    with_workers(Some(model), coding, CHUNK as u32, count, |workers| {
         let group = workers.group(chunks.len()) * CHUNK;
         let groups: Vec<Vec<CodedChunk>> = chunks
             .data

@@ -921,7 +921,14 @@ fn run_generate(a: GenerateArgs) -> Result<(), Error> {
         .iter()
         .map(|&c| classical(c))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut works: Vec<Vec<u8>> = lms.iter().map(|m| m.source().new_work()).collect();
+    let mut works: Vec<Vec<u8>> = lms
+        .iter()
+        .map(|m| {
+            m.source()
+                .new_work()
+                .map_err(|e| Error::Model(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
     let mut samplers: Vec<(String, Box<dyn Sampler + '_>)> = Vec::new();
     for (c, name) in compressors.iter().zip(&a.compressors) {
         let slug = match name {

@@ -128,11 +128,12 @@ enum Work<S: ChunkModel> {
     Lockstep(S::BatchWork),
 }
 
-fn new_work<S: ChunkModel>(source: &S, batch: Batch) -> Work<S> {
-    match batch {
-        Batch::Single => Work::Single(source.new_work()),
-        Batch::Lockstep(n) => Work::Lockstep(source.new_batch_work(n)),
-    }
+fn new_work<S: ChunkModel>(source: &S, batch: Batch) -> Result<Work<S>, Error> {
+    let memory = |e: lmc::Error| Error::Model(e.to_string());
+    Ok(match batch {
+        Batch::Single => Work::Single(source.new_work().map_err(memory)?),
+        Batch::Lockstep(n) => Work::Lockstep(source.new_batch_work(n).map_err(memory)?),
+    })
 }
 
 fn coder<'w, S: ChunkModel>(source: &'w S, work: &'w mut Work<S>) -> Result<Coder<'w, S>, Error> {
@@ -227,7 +228,7 @@ fn measure_one<S: ChunkModel>(
     batch: Batch,
     expect: Option<&[Vec<u8>]>,
 ) -> Result<(Timing, Timing, Vec<Vec<u8>>), Error> {
-    let mut work = new_work(source, batch);
+    let mut work = new_work(source, batch)?;
     let mut coder = coder(source, &mut work)?;
     let groups = groups(data, batch.lanes());
     let (codes, enc) = Timing::of(data.len(), || compress_groups(&mut coder, &groups));
@@ -270,7 +271,7 @@ fn measure_parallel<S: ChunkModel>(
             .map(|k| {
                 let groups = &groups;
                 s.spawn(move || -> Result<(), Error> {
-                    let mut work = new_work(source, batch);
+                    let mut work = new_work(source, batch)?;
                     let mut coder = coder(source, &mut work)?;
                     let mine: Vec<Vec<&[u8]>> =
                         groups.iter().skip(k).step_by(threads).cloned().collect();

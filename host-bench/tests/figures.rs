@@ -173,7 +173,7 @@ fn sampler_distributions_sum_to_one() {
     let xz = Xz::paper();
     let bytes = small_model();
     let src = lmc::Int8Source::new(&bytes).unwrap();
-    let mut work = src.new_work();
+    let mut work = src.new_work().unwrap();
     let mut samplers: Vec<Box<dyn Sampler + '_>> = vec![
         Box::new(CompressorSampler::new(&gz)),
         Box::new(CompressorSampler::new(&xz)),
@@ -212,7 +212,7 @@ fn seeded_samples_are_reproducible() {
     let gz = Gzip::default();
     let bytes = small_model();
     let src = lmc::Int8Source::new(&bytes).unwrap();
-    let mut work = src.new_work();
+    let mut work = src.new_work().unwrap();
     let mut model = ModelSampler::new("small".into(), src.model(&mut work).unwrap());
     let mut gzip = CompressorSampler::new(&gz);
     let samplers: [&mut dyn Sampler; 2] = [&mut gzip, &mut model];

@@ -144,7 +144,10 @@ impl<B: BatchModel> Worker<B> {
         let mixers = if coding.mode.mixes() {
             let cfg = mix_config(coding.preset, chunk_size)?;
             (0..lanes)
-                .map(|_| Mixer::new(cfg).map_err(Error::Coder))
+                .map(|_| {
+                    Mixer::new_in(cfg, crate::models::zeroed(cfg.storage_len())?)
+                        .map_err(Error::Coder)
+                })
                 .collect::<Result<_, _>>()?
         } else {
             Vec::new()

@@ -3,6 +3,7 @@
 //! ([`plan`]). What needs the file system (does the destination exist, is
 //! it the input, is stdout a terminal) is the caller's to check after.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use crate::Error;
@@ -56,25 +57,71 @@ pub struct Plan {
     pub remove_input: bool,
 }
 
+/// What an input is, as far as its plan cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// Standard input (`-`).
+    Stdin,
+    /// A regular file.
+    Regular,
+    /// A directory (taken only by `-r`, which lists its files).
+    Directory,
+    /// Anything else that can be read: a FIFO, a device, a socket,
+    /// `<(cmd)`. Read as a stream, as standard input is, and never
+    /// removed.
+    Other,
+}
+
 /// Whether `path` names standard input (`-`).
 pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-/// The destination of `input` under `rules`, as gzip decides it: `-t`
-/// writes nothing; `-o FILE` writes FILE (`-o -` stdout); `-c` and stdin
-/// write stdout; otherwise decompressing `NAME.lmc` writes `NAME` and
-/// compressing `NAME` writes `NAME.lmc`. The input is removed only when
-/// its output is a file, without `-k`. Options that contradict each
-/// other (`-c` with `-o`, `-t` with `-c` or `-o`) are [`Error::Usage`]:
-/// neither wins, so an input is never removed on a guess.
-pub fn plan(input: &Path, rules: &Rules) -> Result<Plan, Error> {
-    let stdin = is_stdin(input);
+/// `name` without `suffix` at its end, byte for byte (names need not be
+/// UTF-8); `None` if it does not end so.
+pub fn strip_suffix<'a>(name: &'a OsStr, suffix: &str) -> Option<&'a OsStr> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        name.as_bytes()
+            .strip_suffix(suffix.as_bytes())
+            .map(OsStr::from_bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        name.to_str()?.strip_suffix(suffix).map(OsStr::new)
+    }
+}
+
+/// Whether `name` ends with `suffix`, byte for byte.
+pub fn has_suffix(name: &OsStr, suffix: &str) -> bool {
+    strip_suffix(name, suffix).is_some()
+}
+
+/// The destination of `input` (a `kind` of input) under `rules`, as gzip
+/// decides it: `-t` writes nothing; `-o FILE` writes FILE (`-o -`
+/// stdout); `-c` and stdin write stdout; otherwise decompressing
+/// `NAME.lmc` writes `NAME` and compressing `NAME` writes `NAME.lmc`
+/// (names compared and built byte for byte). The input is removed only
+/// when it is a regular file and its output is a file, without `-k`. An
+/// input that is neither a regular file nor stdin (a FIFO, a device) is
+/// read as a stream, but only with `-c`, `-o` or `-t`: gzip's rule, since
+/// it is never removed. A directory is not an input. Options that
+/// contradict each other (`-c` with `-o`, `-t` with `-c` or `-o`) are
+/// [`Error::Usage`]: neither wins, so an input is never removed on a
+/// guess.
+pub fn plan(input: &Path, kind: InputKind, rules: &Rules) -> Result<Plan, Error> {
     if let Some(m) = conflict(rules) {
         return Err(Error::Usage(m.into()));
     }
     if rules.test && !rules.decompress {
         return Err(Error::TestWithoutDecompress);
+    }
+    let named_elsewhere = rules.test || rules.output.is_some() || rules.stdout;
+    match kind {
+        InputKind::Directory => return Err(Error::IsDirectory),
+        InputKind::Other if !named_elsewhere => return Err(Error::NotRegularFile),
+        _ => {}
     }
     let suffix = rules.suffix();
     let dest = if rules.test {
@@ -85,25 +132,25 @@ pub fn plan(input: &Path, rules: &Rules) -> Result<Plan, Error> {
         } else {
             Dest::File(o.clone())
         }
-    } else if rules.stdout || stdin {
+    } else if rules.stdout || kind == InputKind::Stdin {
         Dest::Stdout
     } else if rules.decompress {
-        let name = input.to_string_lossy();
-        match name.strip_suffix(suffix) {
-            Some(stem) if !stem.is_empty() && !stem.ends_with('/') => {
+        match strip_suffix(input.as_os_str(), suffix) {
+            Some(stem) if !stem.is_empty() && !has_suffix(stem, "/") => {
                 Dest::File(PathBuf::from(stem))
             }
             _ => return Err(Error::UnknownSuffix(suffix.into())),
         }
     } else {
-        if input.to_string_lossy().ends_with(suffix) && !rules.force {
+        if has_suffix(input.as_os_str(), suffix) && !rules.force {
             return Err(Error::AlreadyCompressed(suffix.into()));
         }
-        let mut s = input.as_os_str().to_owned();
+        let mut s = OsString::from(input.as_os_str());
         s.push(suffix);
         Dest::File(PathBuf::from(s))
     };
-    let keeps = rules.keep || stdin || matches!(dest, Dest::Stdout | Dest::Nowhere);
+    let keeps =
+        rules.keep || kind != InputKind::Regular || matches!(dest, Dest::Stdout | Dest::Nowhere);
     Ok(Plan {
         dest,
         remove_input: !keeps,
@@ -136,7 +183,12 @@ mod tests {
     }
 
     fn go(input: &str, rules: &Rules) -> Result<Plan, String> {
-        plan(Path::new(input), rules).map_err(|e| e.to_string())
+        let kind = if input == "-" {
+            InputKind::Stdin
+        } else {
+            InputKind::Regular
+        };
+        plan(Path::new(input), kind, rules).map_err(|e| e.to_string())
     }
 
     const STDOUT_KEEP: Plan = Plan {
@@ -250,5 +302,57 @@ mod tests {
             go("a.lmc", &d),
             Err("unknown suffix (expected .z); use -o FILE or -c".into())
         );
+    }
+
+    #[test]
+    fn streams_that_are_not_files_need_an_output_and_are_kept() {
+        let fifo = |rules: &Rules| {
+            plan(Path::new("p"), InputKind::Other, rules).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            fifo(&Rules::default()),
+            Err("not a regular file -- ignored".into())
+        );
+        let c = Rules {
+            stdout: true,
+            ..Rules::default()
+        };
+        assert_eq!(fifo(&c), Ok(STDOUT_KEEP));
+        let o = Rules {
+            output: Some("out".into()),
+            ..Rules::default()
+        };
+        assert_eq!(fifo(&o), Ok(file("out", false)));
+        let t = Rules {
+            decompress: true,
+            test: true,
+            ..Rules::default()
+        };
+        assert!(fifo(&t).is_ok());
+        assert_eq!(
+            plan(Path::new("d"), InputKind::Directory, &c).map_err(|e| e.to_string()),
+            Err("is a directory -- ignored".into())
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn names_are_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let name = |b: &[u8]| PathBuf::from(OsStr::from_bytes(b));
+        let d = Rules {
+            decompress: true,
+            ..Rules::default()
+        };
+        for stem in [&b"x\xff"[..], b"x\xfe", b"\xc3(.tar"] {
+            let mut packed = stem.to_vec();
+            packed.extend_from_slice(b".lmc");
+            let p = plan(&name(&packed), InputKind::Regular, &d).unwrap();
+            assert_eq!(p.dest, Dest::File(name(stem)));
+            let p = plan(&name(stem), InputKind::Regular, &Rules::default()).unwrap();
+            assert_eq!(p.dest, Dest::File(name(&packed)));
+        }
+        let r = plan(&name(b"\xff.lmc"), InputKind::Regular, &Rules::default());
+        assert!(matches!(r, Err(Error::AlreadyCompressed(_))));
     }
 }

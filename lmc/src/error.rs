@@ -38,6 +38,45 @@ pub enum Error {
         /// Chunks the header announces.
         chunks: u64,
     },
+    /// Chunk `chunk` (0-based) of `chunks` of a chained stream did not
+    /// decode: it, or the chunk before it, whose end it continues, is
+    /// damaged (that one was decoded, and held back, not written).
+    CorruptChained {
+        /// The chunk that failed (0-based).
+        chunk: u64,
+        /// Chunks in the stream.
+        chunks: u64,
+    },
+    /// A header whose checksum holds but whose fields this build does
+    /// not accept (a chunk size out of range, an unknown mode or flag).
+    HeaderFields,
+    /// An input with other hard links, which removing it would not free
+    /// (gzip's rule; `-f` compresses it anyway, `-k` keeps it).
+    OtherLinks(u64),
+    /// An input named by a symbolic link, which would be removed in
+    /// place of the file it names (`-f` follows it, as gzip).
+    SymbolicLink,
+    /// The system could not give the memory asked for.
+    OutOfMemory {
+        /// Bytes asked for.
+        bytes: u64,
+    },
+    /// A model or tokenizer path that is not a regular file (a device, a
+    /// FIFO, a directory).
+    NotAModelFile {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// A model or tokenizer file larger than its format allows.
+    ModelTooLarge {
+        /// The path given.
+        path: PathBuf,
+        /// Its size.
+        len: u64,
+        /// The largest the format allows (for a model: the size its
+        /// header declares, checked against its configuration).
+        max: u64,
+    },
     /// Chunk `chunk` (0-based) of `chunks` is damaged.
     CorruptChunk {
         /// The damaged chunk.
@@ -184,6 +223,38 @@ impl fmt::Display for Error {
                 f,
                 "truncated file (ends inside chunk {} of {chunks})",
                 chunk + 1
+            ),
+            Error::CorruptChained { chunk, chunks } => write!(
+                f,
+                "corrupt data in chunk {} of {chunks}, or in chunk {} before it, whose end it continues (chained blocks; neither was written)",
+                chunk + 1,
+                *chunk
+            ),
+            Error::HeaderFields => f.write_str(
+                "corrupt or unknown header (its checksum holds, but its chunk size, mode or flags are not valid for this build)",
+            ),
+            Error::OtherLinks(n) => write!(
+                f,
+                "has {n} other link{} -- unchanged (use -f to compress it anyway, or -k to keep it)",
+                if *n == 1 { "" } else { "s" }
+            ),
+            Error::SymbolicLink => f.write_str(
+                "is a symbolic link -- unchanged (use -f to follow it, or -c / -k)",
+            ),
+            Error::OutOfMemory { bytes } => write!(
+                f,
+                "out of memory (could not get {:.1} MiB; use fewer threads with -T, or smaller blocks with -b)",
+                *bytes as f64 / f64::from(1u32 << 20)
+            ),
+            Error::NotAModelFile { path } => write!(
+                f,
+                "{}: not a regular file (models and tokenizers are read from files)",
+                path.display()
+            ),
+            Error::ModelTooLarge { path, len, max } => write!(
+                f,
+                "{}: {len} bytes, more than its format allows ({max}): not a model file, or a damaged one",
+                path.display()
             ),
             Error::CorruptChunk { chunk, chunks } => {
                 write!(f, "corrupt data in chunk {} of {chunks}", chunk + 1)
@@ -336,7 +407,7 @@ impl Error {
     /// which ends the run quietly, as gzip's death by SIGPIPE does.
     pub fn is_broken_pipe(&self) -> bool {
         match self {
-            Error::Io(e) => e.kind() == io::ErrorKind::BrokenPipe,
+            Error::Io(e) | Error::Output { source: e, .. } => e.kind() == io::ErrorKind::BrokenPipe,
             Error::InStream { error, .. } => error.is_broken_pipe(),
             _ => false,
         }

@@ -15,7 +15,11 @@
 //!   levels' defaults that `lmc --version` prints.
 //! - [`tokens`]: token-level models (a BPE vocabulary, the tokenizer file
 //!   beside the model) in the container's token coding.
-//! - [`dest`]: which file is written, kept or removed ([`plan`]).
+//! - [`dest`]: which file is written, kept or removed ([`plan`]), a pure
+//!   function of names and options; [`job`]: the I/O that carries a plan
+//!   out for one input (the checks, the output written whole, the input
+//!   removed only when its output is verified and it did not change), and
+//!   `-r`'s walk.
 //! - [`output`]: [`AtomicFile`], so that an output appears whole and
 //!   verified or not at all.
 //!
@@ -42,23 +46,26 @@
 pub mod coding;
 pub mod dest;
 mod error;
+pub mod job;
 pub mod model_set;
 pub mod models;
 pub mod output;
 pub mod shelf;
+pub mod sink;
 pub mod stream;
 pub mod tokens;
 
-pub use dest::{plan, Dest, Plan, Rules, SUFFIX};
+pub use dest::{plan, Dest, InputKind, Plan, Rules, SUFFIX};
 pub use error::{io_message, Error};
 pub use models::{
     find_shipped, identify, load_model_bytes, shipped_path, with_thread_models, with_workers,
-    ChunkModel, Int8Source, Shipped, ThreadModels, Workers, SHIPPED,
+    worker_lanes, ChunkModel, Int8Source, Shipped, ThreadModels, Workers, SHIPPED,
 };
 pub use output::AtomicFile;
 pub use stream::{
-    check_model, check_settings, compress, compress_with, decompress, decompress_with, open, scan,
-    LogLoss, Reader, RecordStats, Settings, Streams, Summary, DEFAULT_CHUNK_SIZE,
+    check_model, check_settings, compress, compress_to_pipe, compress_with, decode_stream,
+    decompress, decompress_each, decompress_with, open, scan, LogLoss, Reader, RecordStats,
+    Settings, Streams, Summary, DEFAULT_CHUNK_SIZE,
 };
 
 /// The README's examples run as doc tests.

@@ -14,9 +14,10 @@
 //! a file was made with by themselves. Output files appear only when
 //! complete and verified: they are written to a temporary file beside the
 //! destination that is renamed at the end and deleted on any error.
-//! Decompression to stdout streams (a batch of chunks at a time; the
-//! CRC-32 is checked at the end, as gzip's trailer); compression to stdout
-//! is spooled, since the header is written last.
+//! Standard output is written as a stream both ways: decompressing, a
+//! batch of chunks at a time (the CRC-32 is checked at the end, as gzip's
+//! trailer); compressing, a stream per batch of chunks (gzip's members),
+//! since a stream's header, written first, holds its length and CRC-32.
 //!
 //! Exit status: 0 success, 1 an error, 2 a usage error or a warning (as
 //! gzip), 128 + N on signal N, 141 (SIGPIPE's) when stdout's reader has
@@ -26,8 +27,8 @@ mod cli;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::fs;
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -35,12 +36,14 @@ use std::time::Instant;
 
 use clap::error::{ContextKind, ErrorKind};
 use clap::{Args, Parser, Subcommand};
-use coder_core::container::{Coding, Mode, HEADER_LEN};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle, TermLike};
+use coder_core::container::{Coding, Header, Mode};
 use lmc::dest::is_stdin;
-use lmc::{models, AtomicFile, Dest, Error, Int8Source, LogLoss, Rules, Settings};
-/// Inputs at least this large get a progress bar on a terminal.
-const PROGRESS_MIN_BYTES: u64 = 1 << 20;
+use lmc::job::{Job, Opened, Out, Warning};
+use lmc::{models, Error, Int8Source, LogLoss, Rules, Settings};
+
+use cli::display;
+use cli::progress::{progress_bar, tick, Bars};
+
 /// Exit status when stdout's reader has gone: 128 + SIGPIPE (13), what a
 /// shell reports for gzip in `gzip -dc f | head`.
 const BROKEN_PIPE_STATUS: u8 = 141;
@@ -154,7 +157,7 @@ struct Opts {
     /// then decode one after the other.
     #[arg(help_heading = "Tuning", long)]
     chain: bool,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default and 0: all cores; at most 4 per core).
     #[arg(help_heading = "Tuning", short = 'T', long, value_name = "N", value_parser = parse_threads, allow_hyphen_values = true)]
     threads: Option<usize>,
     /// Show a progress bar on stderr even when it is not a terminal.
@@ -325,191 +328,6 @@ impl Opts {
     }
 }
 
-/// A stderr "terminal" for when a progress bar is asked for but stderr is
-/// not a terminal: one plain line per redraw.
-#[derive(Debug)]
-struct PlainStderr;
-
-impl TermLike for PlainStderr {
-    fn width(&self) -> u16 {
-        100
-    }
-    fn move_cursor_up(&self, _: usize) -> io::Result<()> {
-        Ok(())
-    }
-    fn move_cursor_down(&self, _: usize) -> io::Result<()> {
-        Ok(())
-    }
-    fn move_cursor_right(&self, _: usize) -> io::Result<()> {
-        Ok(())
-    }
-    fn move_cursor_left(&self, _: usize) -> io::Result<()> {
-        Ok(())
-    }
-    fn write_line(&self, s: &str) -> io::Result<()> {
-        writeln!(io::stderr(), "{s}")
-    }
-    fn write_str(&self, s: &str) -> io::Result<()> {
-        if s.trim().is_empty() {
-            return Ok(());
-        }
-        writeln!(io::stderr(), "{}", s.trim_end())
-    }
-    fn clear_line(&self) -> io::Result<()> {
-        Ok(())
-    }
-    fn flush(&self) -> io::Result<()> {
-        io::stderr().flush()
-    }
-}
-
-fn progress_bar(opts: &Opts, len: Option<u64>, what: &str) -> ProgressBar {
-    let tty = io::stderr().is_terminal();
-    let large = len.is_none_or(|n| n >= PROGRESS_MIN_BYTES);
-    let show = opts.progress || (!opts.no_progress && !opts.quiet && tty && large);
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let target = if tty {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::term_like_with_hz(Box::new(PlainStderr), 1)
-    };
-    let pb = ProgressBar::with_draw_target(len, target).with_finish(ProgressFinish::AndClear);
-    let style = match len {
-        Some(_) => ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
-        ),
-        None => ProgressStyle::with_template("{msg} {bytes} {binary_bytes_per_sec} {elapsed}"),
-    };
-    if let Ok(s) = style {
-        pb.set_style(s.progress_chars("=> "));
-    }
-    pb.set_message(what.to_string());
-    pb
-}
-
-fn display(p: &Path) -> String {
-    if is_stdin(p) {
-        "stdin".into()
-    } else {
-        p.display().to_string()
-    }
-}
-
-fn refuse_existing(dest: &Path, opts: &Opts) -> Res<()> {
-    match fs::symlink_metadata(dest) {
-        Ok(m) if m.is_dir() => Err(Error::OutputIsDirectory(dest.to_path_buf())),
-        Ok(_) if !opts.force => Err(Error::OutputExists(dest.to_path_buf())),
-        _ => Ok(()),
-    }
-}
-
-/// An error creating or renaming the output `dest`, named after it.
-fn output_error(dest: &Path, e: io::Error) -> Error {
-    if e.kind() == io::ErrorKind::AlreadyExists {
-        Error::OutputAppeared(dest.to_path_buf())
-    } else if dest.is_dir() || e.kind() == io::ErrorKind::IsADirectory {
-        Error::OutputIsDirectory(dest.to_path_buf())
-    } else {
-        Error::Output {
-            path: dest.to_path_buf(),
-            source: e,
-        }
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (fs::canonicalize(a), fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
-}
-
-/// Opens the input (stdin for "-"): a reader, its metadata and its length
-/// when known. Refuses what is not a regular file.
-fn open_input(path: &Path) -> Res<(Box<dyn Read>, Option<fs::Metadata>)> {
-    if is_stdin(path) {
-        return Ok((Box::new(io::stdin().lock()), None));
-    }
-    let meta = fs::metadata(path)?;
-    if meta.is_dir() {
-        return Err(Error::IsDirectory);
-    }
-    if !meta.is_file() {
-        return Err(Error::NotRegularFile);
-    }
-    let f = File::open(path)?;
-    Ok((Box::new(f), Some(meta)))
-}
-
-/// Writes a verified temporary file to stdout.
-fn copy_to_stdout(mut spool: File) -> Res<()> {
-    spool.seek(SeekFrom::Start(0))?;
-    let mut out = io::stdout().lock();
-    io::copy(&mut spool, &mut out)?;
-    out.flush()?;
-    Ok(())
-}
-
-/// Runs `write` into the output of `dest` (stdout or a file) and keeps
-/// the output only if it succeeds: through a spool copied to stdout at the
-/// end, or an [`AtomicFile`] renamed over the destination (with the
-/// input's permissions and time, from `meta`). Returns `write`'s result
-/// and, for a file, the length written.
-fn write_verified<T>(
-    dest: &Dest,
-    opts: &Opts,
-    meta: Option<&fs::Metadata>,
-    pb: &ProgressBar,
-    write: impl FnOnce(&mut BufWriter<&mut File>) -> Res<T>,
-) -> Res<(T, Option<u64>)> {
-    let run = |file: &mut File| -> Res<T> {
-        let mut w = BufWriter::new(file);
-        let t = write(&mut w)?;
-        w.flush()?;
-        pb.finish_and_clear();
-        Ok(t)
-    };
-    match dest {
-        Dest::Nowhere => Err(Error::TestWithoutDecompress),
-        Dest::Stdout => {
-            let mut spool =
-                tempfile::tempfile().map_err(|e| output_error(&std::env::temp_dir(), e))?;
-            let t = run(&mut spool)?;
-            copy_to_stdout(spool)?;
-            Ok((t, None))
-        }
-        Dest::File(d) => {
-            let mut out = AtomicFile::create(d).map_err(|e| output_error(d, e))?;
-            let t = run(out.file())?;
-            let len = out.file().metadata()?.len();
-            if let Some(m) = meta {
-                out.copy_metadata(m)?;
-            }
-            out.commit(opts.force).map_err(|e| output_error(d, e))?;
-            Ok((t, Some(len)))
-        }
-    }
-}
-
-/// Checks, before its input is removed, that `dest` is the file just
-/// committed: a regular file of the length written.
-fn verify_output(dest: &Path, written: Option<u64>) -> Res<()> {
-    let found = fs::symlink_metadata(dest).map_err(|e| output_error(dest, e))?;
-    match written {
-        Some(n) if found.is_file() && found.len() == n => Ok(()),
-        _ => Err(Error::Output {
-            path: dest.to_path_buf(),
-            source: io::Error::other(format!(
-                "it is not the file just written ({} bytes expected, {} found); input kept",
-                written.unwrap_or(0),
-                found.len()
-            )),
-        }),
-    }
-}
-
 fn rate_line(name: &str, original: u64, compressed: u64, secs: f64) -> String {
     let rate = if original == 0 {
         0.0
@@ -527,82 +345,80 @@ fn rate_line(name: &str, original: u64, compressed: u64, secs: f64) -> String {
     )
 }
 
-/// `progress`'s callback for the library: advances the bar.
-fn tick(pb: &ProgressBar) -> impl Fn(u64) + Sync + '_ {
-    move |n| pb.inc(n)
+impl Opts {
+    fn bars(&self) -> Bars {
+        Bars {
+            forced: self.progress,
+            never: self.no_progress || self.quiet,
+        }
+    }
 }
 
-fn compress_one(
-    input: &Path,
-    opts: &Opts,
-    model: Option<&Int8Source<'_>>,
-    dest: &Dest,
-) -> Res<Option<u64>> {
-    let (reader, meta) = open_input(input)?;
-    let len = meta.as_ref().map(|m| m.len());
-    let pb = progress_bar(opts, len, &format!("compressing {}", display(input)));
+/// Prints `-v`'s line for a file compressed.
+fn report_compressed(input: &Path, summary: &lmc::Summary, start: Instant, vocab: Option<usize>) {
+    let mut line = rate_line(
+        &display(input),
+        summary.header.original_len,
+        summary.compressed_len,
+        start.elapsed().as_secs_f64(),
+    );
+    if let (Some(bits), n @ 1..) = (summary.ideal_bits, summary.header.original_len) {
+        line += &format!(", log-loss {:.3} bits/byte", bits / n as f64);
+        if let Some(v) = vocab {
+            line += &format!(" ({v}-token vocabulary)");
+        }
+    }
+    eprintln!("{line}");
+}
+
+fn compress_one(job: &Job, opts: &Opts, models: &Models<'_>) -> Res<(Option<u64>, Opened)> {
+    let mut opened = job.open()?;
+    let pb = progress_bar(
+        opts.bars(),
+        opened.len,
+        &format!("compressing {}", display(&job.input)),
+    );
     let start = Instant::now();
-    let reader = BufReader::with_capacity(1 << 16, reader);
-    let log_loss = if opts.verbose {
-        LogLoss::Measure
-    } else {
-        LogLoss::Skip
+    let reader = BufReader::with_capacity(1 << 16, &mut opened.reader);
+    let (summary, written) = match &models.tokens {
+        Some(t) => {
+            let block = opts.chunk_size.unwrap_or(DEFAULT_BLOCK);
+            job.write(opts.force, |out| match out {
+                Out::File(mut w) => {
+                    lmc::tokens::compress_tokens(t, reader, &mut w, block, tick(&pb))
+                }
+                Out::Pipe(mut w) => {
+                    lmc::tokens::compress_tokens_to_pipe(t, reader, &mut w, block, tick(&pb))
+                }
+                Out::Nowhere => Err(Error::TestWithoutDecompress),
+            })?
+        }
+        None => {
+            let model = models.named.as_ref();
+            let log_loss = if opts.verbose {
+                LogLoss::Measure
+            } else {
+                LogLoss::Skip
+            };
+            let settings = Settings::new(opts.block_size(model))
+                .coding(opts.mode.coding(opts.chain))
+                .log_loss(log_loss)
+                .fit_block(true);
+            job.write(opts.force, |out| match out {
+                Out::File(mut w) => lmc::compress_with(model, reader, &mut w, &settings, tick(&pb)),
+                Out::Pipe(mut w) => {
+                    lmc::compress_to_pipe(model, reader, &mut w, &settings, tick(&pb))
+                }
+                Out::Nowhere => Err(Error::TestWithoutDecompress),
+            })?
+        }
     };
-    let settings = Settings::new(opts.block_size(model))
-        .coding(opts.mode.coding(opts.chain))
-        .log_loss(log_loss);
-    let (summary, written) = write_verified(dest, opts, meta.as_ref(), &pb, |w| {
-        lmc::compress_with(model, reader, w, &settings, tick(&pb))
-    })?;
+    pb.finish_and_clear();
     if opts.verbose {
-        let mut line = rate_line(
-            &display(input),
-            summary.header.original_len,
-            summary.compressed_len,
-            start.elapsed().as_secs_f64(),
-        );
-        if let (Some(bits), n @ 1..) = (summary.ideal_bits, summary.header.original_len) {
-            line += &format!(", log-loss {:.3} bits/byte", bits / n as f64);
-        }
-        eprintln!("{line}");
+        let vocab = models.tokens.as_ref().map(|t| t.bpe().vocab());
+        report_compressed(&job.input, &summary, start, vocab);
     }
-    Ok(written)
-}
-
-/// [`compress_one`] with a token-level model: the container's token
-/// coding, blocks of `-b` bytes (default 1M).
-fn compress_tokens_one(
-    input: &Path,
-    opts: &Opts,
-    model: &lmc::tokens::TokenSource<'_>,
-    dest: &Dest,
-) -> Res<Option<u64>> {
-    let (reader, meta) = open_input(input)?;
-    let len = meta.as_ref().map(|m| m.len());
-    let pb = progress_bar(opts, len, &format!("compressing {}", display(input)));
-    let start = Instant::now();
-    let reader = BufReader::with_capacity(1 << 16, reader);
-    let block = opts.chunk_size.unwrap_or(DEFAULT_BLOCK);
-    let (summary, written) = write_verified(dest, opts, meta.as_ref(), &pb, |w| {
-        lmc::tokens::compress_tokens(model, reader, w, block, tick(&pb))
-    })?;
-    if opts.verbose {
-        let mut line = rate_line(
-            &display(input),
-            summary.header.original_len,
-            summary.compressed_len,
-            start.elapsed().as_secs_f64(),
-        );
-        if let (Some(bits), n @ 1..) = (summary.ideal_bits, summary.header.original_len) {
-            line += &format!(
-                ", log-loss {:.3} bits/byte ({}-token vocabulary)",
-                bits / n as f64,
-                model.bpe().vocab()
-            );
-        }
-        eprintln!("{line}");
-    }
-    Ok(written)
+    Ok((written, opened))
 }
 
 /// Counts the bytes read through it (the compressed size of a stream).
@@ -620,8 +436,8 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// The models of a run: the one named (`--model`, a level), or, when
-/// decompressing without one, the shipped model each file was made with,
-/// found by its fingerprint and loaded once.
+/// decompressing without one, the shipped model each stream was made
+/// with, found by its fingerprint and loaded once.
 struct Models<'a> {
     named: Option<Int8Source<'a>>,
     /// The named model with its tokenizer, when it is a token-level one.
@@ -642,78 +458,75 @@ impl Models<'_> {
         cache.insert(fp, Arc::clone(&m));
         Ok(m)
     }
+
+    /// Decodes one stream with the model its header asks for: the named
+    /// one if any, else the shipped model of its fingerprint (so the
+    /// streams of one file may each have their own, as gzip's members).
+    fn decode<R: Read>(
+        &self,
+        reader: &mut lmc::Reader<R>,
+        out: &mut dyn Write,
+        progress: &(impl Fn(u64) + Sync),
+    ) -> Res<Header> {
+        let header = *reader.header();
+        if header.coding.mode == Mode::Tokens {
+            return match &self.tokens {
+                Some(t) => lmc::tokens::decode_token_stream(t, reader, out, progress),
+                None => Err(Error::Tokenizer {
+                    path: None,
+                    message: "this file was coded by a token-level model: name it with --model (its tokenizer beside it, or --tokenizer)".into(),
+                }),
+            };
+        }
+        if !header.coding.mode.uses_model() {
+            return lmc::stream::decode_stream::<Int8Source<'_>, _, _>(None, reader, out, progress);
+        }
+        match &self.named {
+            Some(m) => lmc::stream::decode_stream(Some(m), reader, out, progress),
+            None => {
+                let shipped = self.shipped_for(header.fingerprint)?;
+                let m = Int8Source::from_file(&shipped.path, &shipped.bytes)?;
+                lmc::stream::decode_stream(Some(&m), reader, out, progress)
+            }
+        }
+    }
 }
 
-fn decompress_one(input: &Path, opts: &Opts, models: &Models<'_>, dest: &Dest) -> Res<Option<u64>> {
-    let (reader, meta) = open_input(input)?;
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
-    // The header, read ahead: it names the model and gives the bar its
-    // length.
-    let mut head = Vec::with_capacity(HEADER_LEN);
-    (&mut reader)
-        .take(HEADER_LEN as u64)
-        .read_to_end(&mut head)?;
-    let shipped;
-    let header = *lmc::open(&head[..])?.header();
-    let tokens = match (header.coding.mode, &models.tokens) {
-        (Mode::Tokens, Some(t)) => Some(t),
-        (Mode::Tokens, None) => {
-            return Err(Error::Tokenizer {
-                path: None,
-                message: "this file was coded by a token-level model: name it with --model (its tokenizer beside it, or --tokenizer)".into(),
-            })
-        }
-        _ => None,
-    };
-    let model = match models.named {
-        _ if !header.coding.mode.uses_model() || tokens.is_some() => None,
-        Some(m) => Some(m),
-        None => {
-            shipped = models.shipped_for(header.fingerprint)?;
-            Some(Int8Source::from_file(&shipped.path, &shipped.bytes)?)
-        }
-    };
-    let len = meta.as_ref().map(|_| header.original_len);
+fn decompress_one(job: &Job, opts: &Opts, models: &Models<'_>) -> Res<(Option<u64>, Opened)> {
+    let mut opened = job.open()?;
+    // Shown for a large compressed file; its length is the streams'
+    // (below).
+    let pb = progress_bar(
+        opts.bars(),
+        opened.len,
+        &format!("decompressing {}", display(&job.input)),
+    );
+    if opened.len.is_some() {
+        pb.set_length(0);
+    }
+    let start = Instant::now();
     let mut reader = Counting {
-        inner: io::Cursor::new(head).chain(reader),
+        inner: BufReader::with_capacity(1 << 16, &mut opened.reader),
         n: 0,
     };
-    let pb = progress_bar(opts, len, &format!("decompressing {}", display(input)));
-    let start = Instant::now();
-    let (header, written) = match dest {
-        Dest::Nowhere => (
-            match tokens {
-                Some(t) => {
-                    lmc::tokens::decompress_tokens(t, &mut reader, &mut io::sink(), tick(&pb))?
-                }
-                None => {
-                    lmc::decompress_with(model.as_ref(), &mut reader, &mut io::sink(), tick(&pb))?
-                }
-            },
-            None,
-        ),
-        // Streamed, a batch of chunks at a time: the pipe's reader gets
-        // data before the end, and only the exit status says it was whole.
-        Dest::Stdout => {
-            let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-            let header = match tokens {
-                Some(t) => lmc::tokens::decompress_tokens(t, &mut reader, &mut out, tick(&pb))?,
-                None => lmc::decompress_with(model.as_ref(), &mut reader, &mut out, tick(&pb))?,
-            };
-            (header, None)
-        }
-        Dest::File(_) => write_verified(dest, opts, meta.as_ref(), &pb, |w| match tokens {
-            Some(t) => lmc::tokens::decompress_tokens(t, &mut reader, w, tick(&pb)),
-            None => lmc::decompress_with(model.as_ref(), &mut reader, w, tick(&pb)),
-        })?,
+    let mut decode = |out: &mut dyn Write| {
+        lmc::stream::decompress_each(&mut reader, out, |r, out| {
+            // The bar grows by each stream's length as it is reached.
+            pb.inc_length(r.header().original_len);
+            models.decode(r, out, &tick(&pb))
+        })
     };
+    let (header, written) = job.write(opts.force, |out| match out {
+        Out::File(w) => decode(w),
+        Out::Pipe(w) => decode(w),
+        Out::Nowhere => decode(&mut io::sink()),
+    })?;
     pb.finish_and_clear();
     if opts.verbose {
-        let compressed = reader.n;
         let line = rate_line(
-            &display(input),
+            &display(&job.input),
             header.original_len,
-            compressed,
+            reader.n,
             start.elapsed().as_secs_f64(),
         );
         if opts.test {
@@ -722,63 +535,25 @@ fn decompress_one(input: &Path, opts: &Opts, models: &Models<'_>, dest: &Dest) -
             eprintln!("{line}");
         }
     }
-    Ok(written)
+    Ok((written, opened))
 }
 
-/// Decides the destination of `input` ([`lmc::plan`]), checks it against
-/// the file system and the terminal, and runs one file; returns a
-/// warning, if any (the input could not be removed).
+/// Plans `input` and checks the plan ([`Job::prepare`]), codes it, and
+/// removes the input when the plan says so and nothing changed
+/// ([`Job::finish`]); returns a warning, if any.
 fn process(
     input: &Path,
     opts: &Opts,
     decompress: bool,
     models: &Models<'_>,
-) -> Res<Option<String>> {
-    let stdin = is_stdin(input);
-    if !stdin {
-        // A missing input is the problem to report, not its output.
-        fs::metadata(input)?;
-    }
-    let plan = lmc::plan(input, &opts.rules(decompress))?;
-    match &plan.dest {
-        Dest::File(d) => {
-            if !stdin && same_file(input, d) {
-                return Err(Error::SameFile);
-            }
-            refuse_existing(d, opts)?;
-        }
-        Dest::Stdout => {
-            if !decompress && !opts.force && io::stdout().is_terminal() {
-                return Err(Error::CompressedToTerminal);
-            }
-        }
-        Dest::Nowhere => {}
-    }
-    if decompress && stdin && !opts.force && io::stdin().is_terminal() {
-        return Err(Error::CompressedFromTerminal);
-    }
-    let written = if decompress {
-        decompress_one(input, opts, models, &plan.dest)?
-    } else if let Some(t) = &models.tokens {
-        compress_tokens_one(input, opts, t, &plan.dest)?
+) -> Res<Option<Warning>> {
+    let job = Job::prepare(input, &opts.rules(decompress))?;
+    let (written, opened) = if decompress {
+        decompress_one(&job, opts, models)?
     } else {
-        compress_one(input, opts, models.named.as_ref(), &plan.dest)?
+        compress_one(&job, opts, models)?
     };
-    match &plan.dest {
-        Dest::File(d) if plan.remove_input => {
-            verify_output(d, written)?;
-            if let Err(e) = fs::remove_file(input) {
-                return Ok(Some(format!(
-                    "{}: warning: cannot remove the input ({}); {} is complete and the input is kept",
-                    display(input),
-                    lmc::io_message(&e),
-                    d.display()
-                )));
-            }
-        }
-        _ => {}
-    }
-    Ok(None)
+    job.finish(&opened, written)
 }
 
 /// Prints a usage error; its status.
@@ -788,27 +563,17 @@ fn usage(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// The files under `dir` (for `-r`), sorted, that the run would take:
-/// files ending in the suffix to decompress, the others to compress;
-/// never temporary files. Symbolic links are not followed.
-fn walk(dir: &Path, suffix: &str, decompress: bool, out: &mut Vec<PathBuf>) -> io::Result<()> {
-    let mut entries = fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<io::Result<Vec<_>>>()?;
-    entries.sort();
-    for p in entries {
-        let m = fs::symlink_metadata(&p)?;
-        let name = p.file_name().unwrap_or_default().to_string_lossy();
-        if m.is_dir() {
-            walk(&p, suffix, decompress, out)?;
-        } else if m.is_file()
-            && !name.ends_with(lmc::output::TEMP_SUFFIX)
-            && name.ends_with(suffix) == decompress
-        {
-            out.push(p);
-        }
+/// Most threads per core `-T` gets: more only cost memory.
+const THREADS_PER_CORE: usize = 4;
+
+/// The threads of the pool: `-T`'s (0 or none: all cores), at most
+/// [`THREADS_PER_CORE`] per core.
+fn threads(asked: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match asked {
+        None | Some(0) => cores,
+        Some(n) => n.min(cores * THREADS_PER_CORE),
     }
-    Ok(())
 }
 
 fn run(opts: Opts, decompress: bool) -> ExitCode {
@@ -830,8 +595,10 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
     for f in given {
         let dir = !is_stdin(&f) && fs::symlink_metadata(&f).is_ok_and(|m| m.is_dir());
         if opts.recursive && dir {
-            if let Err(e) = walk(&f, &suffix, decompress, &mut files) {
-                eprintln!("lmc: {}: {}", f.display(), lmc::io_message(&e));
+            let mut errors = Vec::new();
+            lmc::job::walk(&f, &suffix, decompress, &mut files, &mut errors);
+            for (path, e) in errors {
+                eprintln!("lmc: {}: {}", path.display(), lmc::io_message(&e));
                 failed = true;
             }
         } else {
@@ -891,11 +658,20 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
         _ => None,
     };
     if !decompress && tokens.is_none() {
-        let settings =
-            Settings::new(opts.block_size(named.as_ref())).coding(opts.mode.coding(opts.chain));
+        let block = opts.block_size(named.as_ref());
+        let settings = Settings::new(block).coding(opts.mode.coding(opts.chain));
         if let Err(e) = lmc::check_settings(named.as_ref(), &settings) {
             eprintln!("lmc: {e}");
             return ExitCode::FAILURE;
+        }
+        let window = named
+            .as_ref()
+            .map_or(0, |m| lmc::ChunkModel::window(m) as u32);
+        if settings.coding.chained && block < window && !opts.quiet {
+            eprintln!(
+                "lmc: note: with --chain each {block}-byte block first reads the {window} bytes before it: blocks this small code about {}x slower than unchained (use -b {window} or more)",
+                window.div_ceil(block) + 1
+            );
         }
     }
     let models = Models {
@@ -904,7 +680,7 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
         shipped: Mutex::default(),
     };
     let pool = match rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.unwrap_or(0))
+        .num_threads(threads(opts.threads))
         .build()
     {
         Ok(p) => p,
@@ -941,207 +717,6 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
     }
 }
 
-fn info(files: &[PathBuf]) -> ExitCode {
-    let mut status = ExitCode::SUCCESS;
-    for f in files {
-        if let Err(e) = info_one(f) {
-            eprintln!("lmc: {}: {e}", display(f));
-            status = ExitCode::FAILURE;
-        }
-    }
-    status
-}
-
-fn info_one(path: &Path) -> Res<()> {
-    let (reader, _) = open_input(path)?;
-    let mut streams = lmc::Streams::new(BufReader::with_capacity(1 << 16, reader));
-    let mut n = 0;
-    while let Some(mut r) = streams.next_stream()? {
-        n += 1;
-        let h = *r.header();
-        if n == 1 {
-            println!("{}:", display(path));
-        } else {
-            println!("{} (stream {n}):", display(path));
-        }
-        print_header(&h);
-        let s = lmc::scan(&mut r);
-        drop(r);
-        let s = s.map_err(|e| streams.locate(e))?;
-        println!("  compressed:  {} bytes", s.compressed_len);
-        if h.original_len > 0 {
-            println!(
-                "  rate:        {:.2}% ({:.3} bits/byte)",
-                100.0 * s.compressed_len as f64 / h.original_len as f64,
-                8.0 * s.compressed_len as f64 / h.original_len as f64
-            );
-        } else {
-            println!("  rate:        - (empty input)");
-        }
-        println!("  coded/stored chunks: {}/{}", s.coded, s.stored);
-    }
-    Ok(())
-}
-
-/// A row of `-l`'s table, as gzip prints it with the mode and block size
-/// before the name.
-fn list_row(compressed: u64, original: u64, how: Option<&(String, String)>, name: &str) {
-    // gzip's ratio: the share of the original saved (negative when the
-    // file grew).
-    let ratio = if original == 0 {
-        0.0
-    } else {
-        100.0 * (original as f64 - compressed as f64) / original as f64
-    };
-    let (mode, block) = how.map_or(("-", "-"), |(m, b)| (m.as_str(), b.as_str()));
-    println!("{compressed:>19} {original:>19} {ratio:>5.1}% {mode:<14} {block:>6} {name}");
-}
-
-/// `lmc -l`: gzip's table, one line per file (compressed size, original
-/// size, ratio, the name it decompresses to), a totals line for several.
-fn list(opts: &Opts) -> ExitCode {
-    let files = if opts.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        opts.files.clone()
-    };
-    let suffix = opts.rules(true).suffix().to_string();
-    let mut status = ExitCode::SUCCESS;
-    let (mut compressed, mut original, mut listed) = (0u64, 0u64, 0usize);
-    println!(
-        "{:>19} {:>19}  ratio {:<14} {:>6} uncompressed_name",
-        "compressed", "uncompressed", "mode", "block"
-    );
-    for f in &files {
-        match list_one(f) {
-            Ok(l) => {
-                let shown = display(f);
-                let name = shown.strip_suffix(suffix.as_str()).unwrap_or(&shown);
-                list_row(l.compressed, l.original, l.how.as_ref(), name);
-                compressed += l.compressed;
-                original += l.original;
-                listed += 1;
-            }
-            Err(e) => {
-                eprintln!("lmc: {}: {e}", display(f));
-                status = ExitCode::FAILURE;
-            }
-        }
-    }
-    if listed > 1 {
-        list_row(compressed, original, None, "(totals)");
-    }
-    status
-}
-
-/// Compressed and original bytes of all the streams of `path` (records
-/// are walked and their lengths checked, not decoded).
-fn list_one(path: &Path) -> Res<Listed> {
-    let (reader, _) = open_input(path)?;
-    let mut streams = lmc::Streams::new(BufReader::with_capacity(1 << 16, reader));
-    let mut l = Listed::default();
-    while let Some(mut r) = streams.next_stream()? {
-        let h = *r.header();
-        l.original += h.original_len;
-        let how = (coding_words(h.coding), size_words(h.chunk_size));
-        match &l.how {
-            None => l.how = Some(how),
-            Some(first) if *first != how => l.how = Some(("various".into(), "-".into())),
-            Some(_) => {}
-        }
-        let s = lmc::scan(&mut r);
-        drop(r);
-        l.compressed += s.map_err(|e| streams.locate(e))?.compressed_len;
-    }
-    Ok(l)
-}
-
-/// What `-l` shows of a file.
-#[derive(Default)]
-struct Listed {
-    compressed: u64,
-    original: u64,
-    /// Mode and block size (of every stream, or "various").
-    how: Option<(String, String)>,
-}
-
-/// A stream's coding in a few words, for `-l` and `info`.
-fn coding_words(c: Coding) -> String {
-    let mode = match c.mode {
-        Mode::Model => "model".to_string(),
-        Mode::Mixed => format!("mixed/{}", c.preset),
-        Mode::Adaptive => format!("adaptive/{}", c.preset),
-        Mode::Tokens => "tokens".to_string(),
-        _ => "unknown".to_string(),
-    };
-    if c.chained {
-        mode + "+chain"
-    } else {
-        mode
-    }
-}
-
-/// A block size as `-b` takes it (`64K`, `1M`, or bytes).
-fn size_words(n: u32) -> String {
-    match n {
-        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{}M", n >> 20),
-        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{}K", n >> 10),
-        n => n.to_string(),
-    }
-}
-
-fn print_header(h: &coder_core::container::Header) {
-    if h.coding.mode.uses_model() {
-        let known = models::identify(h.fingerprint);
-        println!(
-            "  model:       {:016x} ({})",
-            h.fingerprint,
-            known.as_deref().unwrap_or("not a shipped model found here")
-        );
-        // Unless the user put the retired model where lmc looks.
-        let retired = lmc::shelf::retired(h.fingerprint)
-            .filter(|_| lmc::find_shipped(h.fingerprint).is_none());
-        if let Some(e) = retired {
-            println!(
-                "  bring back:  {}, then decompress with --model {}",
-                e.bring_back(),
-                e.file_name()
-            );
-        }
-    } else {
-        println!("  model:       none (adaptive models alone)");
-    }
-    println!("  format:      lmc container version {}", h.version());
-    let what = match h.coding.mode {
-        Mode::Model => "the Transformer alone".to_string(),
-        Mode::Mixed => format!(
-            "the Transformer mixed with adaptive context and match models (preset {})",
-            h.coding.preset
-        ),
-        Mode::Adaptive => format!(
-            "adaptive context and match models alone (preset {})",
-            h.coding.preset
-        ),
-        Mode::Tokens => {
-            "a token-level Transformer alone, each block cut into its BPE tokens; the fingerprint covers the model and its tokenizer".to_string()
-        }
-        _ => "unknown".to_string(),
-    };
-    let chained = if h.coding.chained {
-        ", each block starting from the previous block's last window"
-    } else {
-        ""
-    };
-    println!(
-        "  mode:        {} ({what}{chained})",
-        coding_words(h.coding)
-    );
-    println!("  original:    {} bytes", h.original_len);
-    println!("  chunk size:  {} bytes", h.chunk_size);
-    println!("  chunks:      {}", h.chunk_count());
-    println!("  crc32:       {:08x}", h.crc32);
-}
-
 /// Reports a command line clap refused: a bad value as one line naming
 /// the option, the rest as clap says it.
 fn clap_error(e: clap::Error) -> ExitCode {
@@ -1173,9 +748,12 @@ fn main() -> ExitCode {
     match cli.cmd {
         Some(Cmd::Compress(o)) => run(o, false),
         Some(Cmd::Decompress(o)) => run(o, true),
-        Some(Cmd::Info { files }) => info(&files),
-        None if cli.opts.list && cli.opts.verbose => info(&cli.opts.files),
-        None if cli.opts.list => list(&cli.opts),
+        Some(Cmd::Info { files }) => cli::listing::info(&files),
+        None if cli.opts.list && cli.opts.verbose => cli::listing::info(&cli.opts.files),
+        None if cli.opts.list => {
+            let suffix = cli.opts.rules(true).suffix().to_string();
+            cli::listing::list(&cli.opts.files, &suffix)
+        }
         None => run(cli.opts, false),
     }
 }

@@ -50,8 +50,9 @@ pub trait ChunkModel: Sync {
     /// The fingerprint written in (and checked against) container headers.
     fn fingerprint(&self) -> u64;
 
-    /// Fresh working memory for one thread's plain model.
-    fn new_work(&self) -> Self::Work;
+    /// Fresh working memory for one thread's plain model
+    /// ([`Error::OutOfMemory`] when there is none to give).
+    fn new_work(&self) -> Result<Self::Work, Error>;
 
     /// A plain model over `work`.
     fn model<'w>(&'w self, work: &'w mut Self::Work) -> Result<Self::Model<'w>, Error>;
@@ -60,8 +61,9 @@ pub trait ChunkModel: Sync {
     /// [`MAX_LANES`]); the output is the same for every value.
     fn lanes(&self) -> usize;
 
-    /// Fresh working memory for one thread's batch of `lanes` lanes.
-    fn new_batch_work(&self, lanes: usize) -> Self::BatchWork;
+    /// Fresh working memory for one thread's batch of `lanes` lanes
+    /// ([`Error::OutOfMemory`] when there is none to give).
+    fn new_batch_work(&self, lanes: usize) -> Result<Self::BatchWork, Error>;
 
     /// A batched model over `work` (with the lanes `work` was made for).
     fn batch<'w>(&'w self, work: &'w mut Self::BatchWork) -> Result<Self::Batch<'w>, Error>;
@@ -99,10 +101,17 @@ impl<T> Workers<T> {
         Ok(Self { slots })
     }
 
-    /// Runs `f` on the calling thread's `T`.
+    /// Runs `f` on a free `T`: the calling thread's, or, when there are
+    /// fewer than threads, the first one free (waiting for its own only if
+    /// none is).
     pub fn run<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let i = rayon::current_thread_index().unwrap_or(0) % self.slots.len().max(1);
-        let mut t = self.slots[i].lock().unwrap_or_else(|e| e.into_inner());
+        let n = self.slots.len().max(1);
+        let i = rayon::current_thread_index().unwrap_or(0) % n;
+        let free = (0..n).find_map(|k| self.slots[(i + k) % n].try_lock().ok());
+        let mut t = match free {
+            Some(t) => t,
+            None => self.slots[i].lock().unwrap_or_else(|e| e.into_inner()),
+        };
         f(&mut t)
     }
 
@@ -140,7 +149,7 @@ pub fn lockstep_group(chunks: usize, threads: usize, lanes: usize) -> usize {
 }
 
 /// The working memory of one element per thread of the current rayon pool.
-fn per_thread<W>(new: impl Fn() -> W) -> Vec<W> {
+fn per_thread<W>(new: impl Fn() -> Result<W, Error>) -> Result<Vec<W>, Error> {
     (0..rayon::current_num_threads().max(1))
         .map(|_| new())
         .collect()
@@ -152,27 +161,51 @@ pub fn with_thread_models<M: ChunkModel, R>(
     source: &M,
     f: impl FnOnce(&ThreadModels<'_, M>) -> R,
 ) -> Result<R, Error> {
-    let mut works = per_thread(|| source.new_work());
+    let mut works = per_thread(|| source.new_work())?;
     let models = Workers::build(&mut works, |w| source.model(w))?;
     Ok(f(&models))
 }
 
-/// Builds one [`Worker`] per thread of the current rayon pool for
-/// `coding` of `chunk_size`-byte chunks, each with its own batch of
-/// `source` (`None`: the adaptive models alone), and runs `f` with them.
-pub fn with_workers<M: ChunkModel, R>(
+/// Chunks one [`Worker`] codes in lockstep for `coding` of
+/// `chunk_size`-byte chunks: the model's lanes, fewer where the mixers of
+/// that many lanes would pass [`MIX_LANE_MEMORY`].
+pub fn worker_lanes<M: ChunkModel>(
     source: Option<&M>,
     coding: Coding,
     chunk_size: u32,
-    f: impl FnOnce(&Workers<Worker<M::Batch<'_>>>) -> R,
-) -> Result<R, Error> {
+) -> Result<usize, Error> {
     let source = source.filter(|_| coding.mode.uses_model());
     let mut lanes = source.map_or(1, ChunkModel::lanes).clamp(1, MAX_LANES);
     if coding.mode.mixes() {
         let mixer = mix_config(coding.preset, chunk_size)?.storage_len().max(1);
         lanes = lanes.min(MIX_LANE_MEMORY / mixer).max(1);
     }
-    let mut works = per_thread(|| source.map(|s| s.new_batch_work(lanes)));
+    Ok(lanes)
+}
+
+/// Builds [`Worker`]s for `coding` of `chunk_size`-byte chunks, each with
+/// its own batch of `source` (`None`: the adaptive models alone), and runs
+/// `f` with them: one per thread of the current rayon pool, but no more
+/// workers, nor lanes, than `chunks` chunks keep busy (`u64::MAX` when
+/// the count is not known), so threads past the work cost nothing.
+pub fn with_workers<M: ChunkModel, R>(
+    source: Option<&M>,
+    coding: Coding,
+    chunk_size: u32,
+    chunks: u64,
+    f: impl FnOnce(&Workers<Worker<M::Batch<'_>>>) -> R,
+) -> Result<R, Error> {
+    let source = source.filter(|_| coding.mode.uses_model());
+    let chunks = chunks.max(1);
+    let threads =
+        rayon::current_num_threads().clamp(1, usize::try_from(chunks).unwrap_or(usize::MAX));
+    let per_worker = chunks.div_ceil(threads as u64);
+    let lanes = worker_lanes(source, coding, chunk_size)?
+        .min(usize::try_from(per_worker).unwrap_or(usize::MAX))
+        .max(1);
+    let mut works = (0..threads)
+        .map(|_| source.map(|s| s.new_batch_work(lanes)).transpose())
+        .collect::<Result<Vec<_>, Error>>()?;
     let workers = Workers::build(&mut works, |w| {
         let lm = match (source, w) {
             (Some(s), Some(w)) => Some(s.batch(w)?),
@@ -181,6 +214,16 @@ pub fn with_workers<M: ChunkModel, R>(
         Worker::new(lm, coding, chunk_size)
     })?;
     Ok(f(&workers))
+}
+
+/// `n` zero bytes, or [`Error::OutOfMemory`] (not an abort) when the
+/// system cannot give them.
+pub fn zeroed(n: usize) -> Result<Vec<u8>, Error> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::OutOfMemory { bytes: n as u64 })?;
+    v.resize(n, 0);
+    Ok(v)
 }
 
 /// An int8 Transformer from `model-int8`, weights borrowed from the file's
@@ -249,8 +292,8 @@ impl ChunkModel for Int8Source<'_> {
         self.file.fingerprint()
     }
 
-    fn new_work(&self) -> Vec<u8> {
-        vec![0u8; working_memory_size(self.file.config())]
+    fn new_work(&self) -> Result<Vec<u8>, Error> {
+        zeroed(working_memory_size(self.file.config()))
     }
 
     fn model<'w>(&'w self, work: &'w mut Vec<u8>) -> Result<Int8Model<'w>, Error> {
@@ -263,9 +306,9 @@ impl ChunkModel for Int8Source<'_> {
             .clamp(1, MAX_LANES)
     }
 
-    fn new_batch_work(&self, lanes: usize) -> (usize, Vec<u8>) {
+    fn new_batch_work(&self, lanes: usize) -> Result<(usize, Vec<u8>), Error> {
         let lanes = lanes.clamp(1, MAX_LANES);
-        (lanes, vec![0u8; batch_memory_size(self.config(), lanes)])
+        Ok((lanes, zeroed(batch_memory_size(self.config(), lanes))?))
     }
 
     fn batch<'w>(&'w self, work: &'w mut (usize, Vec<u8>)) -> Result<Int8Batch<'w>, Error> {
@@ -365,12 +408,61 @@ pub fn shipped_path(level: u8) -> Result<PathBuf, Error> {
     })
 }
 
-/// Reads a model file (checked once, by [`Int8Source::from_file`]).
+/// Reads a model file (checked once, by [`Int8Source::from_file`]): a
+/// regular file no longer than its header declares, a length checked
+/// against the configuration the header gives before anything more is
+/// read, so that `--model /dev/zero` or a huge file is refused at once.
 pub fn load_model_bytes(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::ModelUnreadable {
+    read_bounded(path, |head| {
+        model_int8::format::declared_len(head).map_err(|source| Error::ModelFile {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+}
+
+/// Reads `path`, a regular file of at most `max(first bytes)` bytes
+/// (`max` sees up to the first 64 bytes, e.g. a header that declares the
+/// file's length, and may refuse them): for model and tokenizer files.
+pub(crate) fn read_bounded(
+    path: &Path,
+    max: impl Fn(&[u8]) -> Result<u64, Error>,
+) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let unreadable = |source| Error::ModelUnreadable {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let mut f = std::fs::File::open(path).map_err(unreadable)?;
+    let meta = f.metadata().map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(Error::NotAModelFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut head = Vec::with_capacity(64);
+    (&mut f)
+        .take(64)
+        .read_to_end(&mut head)
+        .map_err(unreadable)?;
+    let limit = max(&head)?;
+    if meta.len() > limit {
+        return Err(Error::ModelTooLarge {
+            path: path.to_path_buf(),
+            len: meta.len(),
+            max: limit,
+        });
+    }
+    // The file may still grow: never read past the limit.
+    let mut bytes = zeroed(0)?;
+    bytes
+        .try_reserve_exact(meta.len() as usize)
+        .map_err(|_| Error::OutOfMemory { bytes: meta.len() })?;
+    bytes.extend_from_slice(&head);
+    f.take(limit.saturating_sub(head.len() as u64))
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    Ok(bytes)
 }
 
 /// The shipped model found on this machine whose fingerprint is
@@ -378,7 +470,7 @@ pub fn load_model_bytes(path: &Path) -> Result<Vec<u8>, Error> {
 /// with when no model is named).
 pub fn find_shipped(fingerprint: u64) -> Option<(Shipped, PathBuf, Vec<u8>)> {
     let matches = |p: PathBuf| {
-        let bytes = std::fs::read(&p).ok()?;
+        let bytes = load_model_bytes(&p).ok()?;
         let fp = ModelFile::parse(&bytes).ok()?.fingerprint();
         (fp == fingerprint).then_some((p, bytes))
     };

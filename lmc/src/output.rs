@@ -11,18 +11,35 @@ use std::sync::Mutex;
 
 use tempfile::NamedTempFile;
 
-/// Temporary files being written, for [`remove_temporary_files`].
-static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Temporary files being written, for [`remove_temporary_files`]; once
+/// it has run (`closed`), no new one is created.
+struct Live {
+    paths: Vec<PathBuf>,
+    closed: bool,
+}
 
-fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+static LIVE: Mutex<Live> = Mutex::new(Live {
+    paths: Vec::new(),
+    closed: false,
+});
+
+fn live() -> std::sync::MutexGuard<'static, Live> {
     LIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Deletes the temporary files of every [`AtomicFile`] not yet committed
-/// or dropped: call it from a signal handler's thread (e.g. `ctrlc`) just
-/// before exiting, since an exit skips destructors.
+/// or dropped, and refuses to create new ones from then on: call it from
+/// a signal handler's thread just before exiting, since an exit skips
+/// destructors.
+///
+/// A temporary file is created and registered under one lock, the one
+/// this takes: a thread that was creating one when the signal came has
+/// registered it before this deletes, and one that starts after gets an
+/// error instead of a file nobody would delete.
 pub fn remove_temporary_files() {
-    for p in live().drain(..) {
+    let mut live = live();
+    live.closed = true;
+    for p in live.paths.drain(..) {
         let _ = std::fs::remove_file(p);
     }
 }
@@ -39,7 +56,7 @@ impl Drop for AtomicFile {
     fn drop(&mut self) {
         if let Some(t) = &self.tmp {
             let path = t.path().to_path_buf();
-            live().retain(|p| *p != path);
+            live().paths.retain(|p| *p != path);
         }
     }
 }
@@ -110,6 +127,15 @@ impl AtomicFile {
     pub fn create(dest: &Path) -> io::Result<Self> {
         let name = dest.file_name().unwrap_or_default();
         let full = temp_prefix(name, None);
+        // Held while the file is created, so that a signal's cleanup sees
+        // every file made (see `remove_temporary_files`).
+        let mut live = live();
+        if live.closed {
+            return Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "lmc is stopping on a signal",
+            ));
+        }
         let tmp = if full.len() + TEMP_EXTRA <= NAME_MAX {
             match temp_in(dest, &full) {
                 Err(e) if name_too_long(&e) => temp_in(dest, &temp_prefix(name, Some(name.len()))),
@@ -118,7 +144,8 @@ impl AtomicFile {
         } else {
             temp_in(dest, &temp_prefix(name, Some(name.len())))
         }?;
-        live().push(tmp.path().to_path_buf());
+        live.paths.push(tmp.path().to_path_buf());
+        drop(live);
         Ok(Self {
             tmp: Some(tmp),
             dest: dest.to_path_buf(),
@@ -173,7 +200,7 @@ impl AtomicFile {
         };
         // Renamed or deleted now; a signal before this line removed a path
         // that no longer exists.
-        live().retain(|p| *p != path);
+        live().paths.retain(|p| *p != path);
         persisted.map_err(|e| e.error)?;
         // Make the rename itself durable.
         if let Ok(d) = File::open(dir_of(&dest)) {

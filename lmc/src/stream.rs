@@ -1,5 +1,6 @@
 //! Streaming compression and decompression in batches of chunks, through
-//! `coder-core`'s [`StreamWriter`] and [`StreamReader`].
+//! `coder-core`'s [`StreamWriter`](coder_core::container::StreamWriter)
+//! and [`StreamReader`].
 //!
 //! Memory is bounded by the batch, never by the input: a batch holds at
 //! most [`batch_chunks`] chunks (a few per thread, and at most
@@ -9,13 +10,14 @@
 use std::io::{self, Read, Seek, Write};
 
 use coder_core::container::{
-    Coding, Header, Method, Record, StreamReader, StreamWriter, HEADER_LEN, MAGIC, MAX_CHUNK_SIZE,
+    Coding, Header, Method, Record, StreamReader, HEADER_LEN, MAGIC, MAX_CHUNK_SIZE,
 };
 use coder_core::Crc32;
 use rayon::prelude::*;
 
 use crate::coding::{stream_fingerprint, Coded};
-use crate::models::{known_as, with_workers, ChunkModel};
+use crate::models::{known_as, with_workers, worker_lanes, ChunkModel};
+use crate::sink::{Members, OneStream, Sink};
 use crate::Error;
 
 /// The paper's chunk size, and the default.
@@ -74,6 +76,12 @@ pub struct Settings {
     pub coding: Coding,
     /// Whether to meter the log-loss.
     pub log_loss: LogLoss,
+    /// Whether an input shorter than one chunk is coded as one chunk of
+    /// its own length (the header's chunk size), so that the adaptive
+    /// models' tables are sized to it: a 5 KB file needs a few MB, not
+    /// the 45 MB a 1 MiB block's tables take. What `lmc` does; off by
+    /// default, so a chunk size given is the one written.
+    pub fit_block: bool,
 }
 
 impl Settings {
@@ -84,7 +92,13 @@ impl Settings {
             chunk_size,
             coding: Coding::MODEL,
             log_loss: LogLoss::Skip,
+            fit_block: false,
         }
+    }
+
+    /// With `fit_block` (see [`Settings::fit_block`]).
+    pub fn fit_block(self, fit_block: bool) -> Self {
+        Self { fit_block, ..self }
     }
 
     /// With `coding`.
@@ -144,75 +158,141 @@ pub fn compress<M: ChunkModel, R: Read, W: Write + Seek>(
 
 /// Compresses all of `input` into `out` as a `coder-core` container as
 /// `settings` say, chunks coded in parallel on the current rayon pool, one
-/// [`Worker`](crate::coding::Worker) per thread. `model` may be `None`
-/// only for [`Mode::Adaptive`](coder_core::container::Mode::Adaptive).
+/// [`Worker`](crate::coding::Worker) per thread (no more than the input's
+/// chunks need). `model` may be `None` only for
+/// [`Mode::Adaptive`](coder_core::container::Mode::Adaptive).
 ///
 /// The header needs the length and CRC-32 of the whole input, which a
 /// stream only knows at its end: `out` must be seekable (a file;
-/// [`std::io::Cursor`] in memory). Calls `progress` with the input bytes
-/// of every chunk coded.
+/// [`std::io::Cursor`] in memory); [`compress_to_pipe`] writes to any
+/// output. Calls `progress` with the input bytes of every chunk coded.
 pub fn compress_with<M: ChunkModel, R: Read, W: Write + Seek>(
     model: Option<&M>,
-    mut input: R,
+    input: R,
     out: &mut W,
     settings: &Settings,
     progress: impl Fn(u64) + Sync,
 ) -> Result<Summary, Error> {
-    let fingerprint = check_settings(model, settings)?;
+    compress_into(model, input, &mut OneStream::new(out), settings, progress)
+}
+
+/// [`compress_with`] to an output that cannot seek (a pipe): every
+/// [`MEMBER_BYTES`](crate::sink::MEMBER_BYTES) of input (1 MiB, or one
+/// chunk if larger) is written as a stream of its own as soon as its
+/// chunks are coded, and the streams decode to the concatenation. Nothing
+/// is spooled, the reader gets data as it is made, and the bytes are the
+/// same on any number of threads. The chunks are the same as in one
+/// stream, but a chained coding starts afresh with each stream; an input
+/// of one stream's length or less is one stream, the same bytes as
+/// [`compress_with`] writes. The summary describes all the streams (their
+/// total length and the CRC-32 of all the input).
+pub fn compress_to_pipe<M: ChunkModel, R: Read, W: Write>(
+    model: Option<&M>,
+    input: R,
+    out: &mut W,
+    settings: &Settings,
+    progress: impl Fn(u64) + Sync,
+) -> Result<Summary, Error> {
+    compress_into(model, input, &mut Members::new(out), settings, progress)
+}
+
+fn compress_into<M: ChunkModel, R: Read, S: Sink>(
+    model: Option<&M>,
+    mut input: R,
+    sink: &mut S,
+    settings: &Settings,
+    progress: impl Fn(u64) + Sync,
+) -> Result<Summary, Error> {
+    check_settings(model, settings)?;
     let Settings {
-        chunk_size,
+        mut chunk_size,
         coding,
         log_loss,
+        fit_block,
     } = *settings;
     let window = chain_window(coding, model);
     let measure = log_loss == LogLoss::Measure;
-    let mut writer = StreamWriter::with_coding(out, fingerprint, chunk_size, coding)?;
+    // The first batch is read before any worker is built: when it is all
+    // the input, only the workers and lanes its chunks need are built.
+    let threads = rayon::current_num_threads().max(1);
+    let lanes = worker_lanes(model, coding, chunk_size)?;
+    let first = batch_chunks(chunk_size, threads, lanes) * chunk_size as usize;
+    let mut buf: Vec<u8> = Vec::new();
+    let n = read_up_to(&mut input, first, &mut buf)?;
+    let whole = n < first;
+    if fit_block && whole && n < chunk_size as usize {
+        chunk_size = n.max(1) as u32;
+    }
     let cs = chunk_size as usize;
-    let bits = with_workers(model, coding, chunk_size, |workers| -> Result<f64, Error> {
-        let batch = batch_chunks(chunk_size, workers.len(), workers.lanes()) * cs;
-        // The previous batch's last `window` bytes, then this batch.
-        let mut buf: Vec<u8> = Vec::with_capacity(window + batch);
-        let mut bits = 0.0;
-        loop {
-            let tail = buf.len().min(window);
-            buf.drain(..buf.len() - tail);
-            let n = (&mut input).take(batch as u64).read_to_end(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            // Groups of chunks, each coded in lockstep by one worker.
-            let group = workers.group(n.div_ceil(cs)) * cs;
-            let codes: Vec<Result<Vec<Coded>, Error>> = buf[tail..]
-                .par_chunks(group)
-                .enumerate()
-                .map(|(g, data)| {
-                    let start = tail + g * group;
-                    let chunks: Vec<&[u8]> = data.chunks(cs).collect();
-                    let contexts: Vec<&[u8]> = (start..start + data.len())
-                        .step_by(cs)
-                        .map(|at| &buf[at.saturating_sub(window)..at])
-                        .collect();
-                    let r =
-                        workers.run(|w| w.encode(coding, &chunks, &contexts, measure, &progress));
-                    progress(data.len() as u64 - r.as_ref().map_or(0, |c| c.1));
-                    r.map(|c| c.0)
-                })
-                .collect();
-            let mut chunks = buf[tail..].chunks(cs);
-            for coded in codes {
-                // (The group's codes first: `zip` takes no chunk past them.)
-                for (coded, chunk) in coded?.into_iter().zip(&mut chunks) {
-                    bits += coded.bits;
-                    writer.write_chunk(chunk, coded.code.as_deref())?;
+    let model = model.filter(|_| coding.mode.uses_model());
+    let fingerprint = stream_fingerprint(coding, model.map(ChunkModel::fingerprint), chunk_size)?;
+    sink.begin(fingerprint, chunk_size, coding)?;
+    let chunks = if whole {
+        n.div_ceil(cs) as u64
+    } else {
+        u64::MAX
+    };
+    // A chained chunk that starts a stream starts from no context.
+    let stream_chunks = sink.stream_chunks();
+    let bits = with_workers(
+        model,
+        coding,
+        chunk_size,
+        chunks,
+        |workers| -> Result<f64, Error> {
+            let batch = batch_chunks(chunk_size, workers.len(), workers.lanes()) * cs;
+            let mut bits = 0.0;
+            // `buf`: the previous batch's last `tail` bytes (a chained chunk's
+            // context), then this batch's `n` bytes, from chunk `done` on.
+            let (mut tail, mut n, mut more, mut done) = (0, n, !whole, 0u64);
+            while n > 0 {
+                // Groups of chunks, each coded in lockstep by one worker.
+                let group = workers.group(n.div_ceil(cs)) * cs;
+                let codes: Vec<Result<Vec<Coded>, Error>> = buf[tail..]
+                    .par_chunks(group)
+                    .enumerate()
+                    .map(|(g, data)| {
+                        let start = tail + g * group;
+                        let chunks: Vec<&[u8]> = data.chunks(cs).collect();
+                        let contexts: Vec<&[u8]> = (start..start + data.len())
+                            .step_by(cs)
+                            .map(|at| {
+                                let index = done + ((at - tail) / cs) as u64;
+                                if index.is_multiple_of(stream_chunks) {
+                                    &buf[at..at]
+                                } else {
+                                    &buf[at.saturating_sub(window)..at]
+                                }
+                            })
+                            .collect();
+                        let r = workers
+                            .run(|w| w.encode(coding, &chunks, &contexts, measure, &progress));
+                        progress(data.len() as u64 - r.as_ref().map_or(0, |c| c.1));
+                        r.map(|c| c.0)
+                    })
+                    .collect();
+                let mut chunks = buf[tail..].chunks(cs);
+                for coded in codes {
+                    // (The group's codes first: `zip` takes no chunk past them.)
+                    for (coded, chunk) in coded?.into_iter().zip(&mut chunks) {
+                        bits += coded.bits;
+                        sink.chunk(chunk, coded.code.as_deref())?;
+                    }
                 }
+                sink.end_batch()?;
+                if !more {
+                    break;
+                }
+                done += n.div_ceil(cs) as u64;
+                tail = buf.len().min(window);
+                buf.drain(..buf.len() - tail);
+                n = read_up_to(&mut input, batch, &mut buf)?;
+                more = n == batch;
             }
-            if n < batch {
-                break;
-            }
-        }
-        Ok(bits)
-    })??;
-    let s = writer.finish()?;
+            Ok(bits)
+        },
+    )??;
+    let s = sink.finish()?;
     Ok(Summary {
         header: s.header,
         compressed_len: s.compressed_len,
@@ -256,7 +336,15 @@ fn open_after<R: Read>(prefix: &[u8], mut input: R) -> Result<Reader<R>, Error> 
     let mut b = prefix.to_vec();
     read_up_to(&mut input, HEADER_LEN - prefix.len(), &mut b)?;
     check_header_integrity(&b)?;
-    StreamReader::new(io::Cursor::new(b).chain(input)).map_err(|e| Error::from_stream(e, None))
+    // A header whose checksum holds was written so: its fields are what
+    // this build refuses, not damage.
+    let sound = b.len() >= HEADER_LEN && coder_core::crc32(&b[..32]).to_le_bytes() == b[32..36];
+    StreamReader::new(io::Cursor::new(b).chain(input)).map_err(|e| {
+        match Error::from_stream(e, None) {
+            Error::BadHeader if sound => Error::HeaderFields,
+            e => e,
+        }
+    })
 }
 
 /// Reads and checks the header at the start of `input`: a reader of its
@@ -375,24 +463,45 @@ pub fn decompress<M: ChunkModel, R: Read, W: Write>(
 /// so on an error it holds what was decoded before the error, which only
 /// the final CRC-32 vouches for: write to a temporary file and keep it only
 /// on `Ok` (as `lmc` does for files), or treat anything read from a pipe as
-/// unverified until the writer succeeds (as with `gzip -dc`). Calls
-/// `progress` with the output bytes of every chunk decoded.
+/// unverified until the writer succeeds (as with `gzip -dc`). A chained
+/// stream holds each chunk back until the next one has decoded (and the
+/// last until the CRC-32 holds), since damage to a chunk may only show in
+/// the one that continues it. Calls `progress` with the output bytes of
+/// every chunk decoded.
 ///
 /// Concatenated streams ([`Streams`]) decode to the concatenation, each
-/// checked as above; for more than one, the header returned describes all
-/// the output (its length and CRC-32) with the first stream's model and
-/// chunk size.
+/// checked as above, all with `model`; [`decompress_each`] lets each find
+/// its own. For more than one, the header returned describes all the
+/// output (its length and CRC-32) with the first stream's model and chunk
+/// size.
 pub fn decompress_with<M: ChunkModel, R: Read, W: Write>(
     model: Option<&M>,
     input: R,
     out: &mut W,
     progress: impl Fn(u64) + Sync,
 ) -> Result<Header, Error> {
+    decompress_each(input, out, |reader, out| {
+        decode_stream(model, reader, out, &progress)
+    })
+}
+
+/// Decompresses the concatenated streams of `input` into `out`, each by
+/// `decode` (e.g. [`decode_stream`] with the model its header names), as
+/// gzip's members: returns the header of all the output ([`decompress_with`]).
+pub fn decompress_each<R: Read, W: Write + ?Sized>(
+    input: R,
+    out: &mut W,
+    mut decode: impl FnMut(&mut Reader<&mut R>, &mut dyn Write) -> Result<Header, Error>,
+) -> Result<Header, Error> {
     let mut streams = Streams::new(input);
     let mut all = Crc32::new();
     let (mut first, mut total, mut count) = (None, 0u64, 0u64);
+    let mut out = Following {
+        inner: out,
+        crc: &mut all,
+    };
     while let Some(mut reader) = streams.next_stream()? {
-        let r = decode_stream(model, &mut reader, out, &progress, &mut all);
+        let r = decode(&mut reader, &mut out);
         drop(reader);
         let header = r.map_err(|e| streams.locate(e))?;
         total += header.original_len;
@@ -404,18 +513,37 @@ pub fn decompress_with<M: ChunkModel, R: Read, W: Write>(
     if count == 1 {
         return Ok(first);
     }
-    Header::new(first.fingerprint, first.chunk_size, total, all.finish()).map_err(Error::Coder)
+    Header::new(first.fingerprint, first.chunk_size, total, all.finish())
+        .and_then(|h| h.with_coding(first.coding))
+        .map_err(Error::Coder)
 }
 
-/// Decodes the records of one stream into `out` and checks its CRC-32
-/// (`all` follows every byte written); leaves `reader` after its last
-/// record.
-fn decode_stream<M: ChunkModel, R: Read, W: Write>(
+/// A writer that follows the CRC-32 of all it passes on.
+struct Following<'a, W: ?Sized> {
+    inner: &'a mut W,
+    crc: &'a mut Crc32,
+}
+
+impl<W: Write + ?Sized> Write for Following<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Decodes the records of one stream (from [`Streams`] or [`open`]) with
+/// `model` into `out` and checks its CRC-32; leaves `reader` after its
+/// last record.
+pub fn decode_stream<M: ChunkModel, R: Read, W: Write + ?Sized>(
     model: Option<&M>,
     reader: &mut StreamReader<R>,
     out: &mut W,
     progress: &(impl Fn(u64) + Sync),
-    all: &mut Crc32,
 ) -> Result<Header, Error> {
     let header = *reader.header();
     check_model(&header, model)?;
@@ -426,11 +554,14 @@ fn decode_stream<M: ChunkModel, R: Read, W: Write>(
         model,
         coding,
         header.chunk_size,
+        chunks,
         |workers| -> Result<u32, Error> {
             let batch = batch_chunks(header.chunk_size, workers.len(), workers.lanes()) as u64;
             let mut crc = Crc32::new();
             // The last `window` bytes decoded: a chained chunk's context.
             let mut tail: Vec<u8> = Vec::new();
+            // A chained chunk decoded, written once the next one decodes.
+            let mut held: Option<Vec<u8>> = None;
             while reader.index() < chunks {
                 let end = chunks.min(reader.index() + batch);
                 let mut records = Vec::new();
@@ -440,84 +571,56 @@ fn decode_stream<M: ChunkModel, R: Read, W: Write>(
                         None => break,
                     }
                 }
-                // A group of records, the coded ones decoded by one worker
-                // in lockstep, chunk `i` after `contexts[i]`.
-                let decode = |recs: &[Record], contexts: &[&[u8]]| -> Vec<Result<Vec<u8>, Error>> {
-                    let mut dsts: Vec<Vec<u8>> = recs.iter().map(|r| vec![0u8; r.len]).collect();
-                    let (mut payloads, mut ctxs, mut outs, mut at) =
-                        (vec![], vec![], vec![], vec![]);
-                    for (i, (rec, dst)) in recs.iter().zip(&mut dsts).enumerate() {
-                        match rec.method {
-                            Method::Stored => dst.copy_from_slice(&rec.payload),
-                            Method::Coded => {
-                                payloads.push(&rec.payload[..]);
-                                ctxs.push(contexts.get(i).copied().unwrap_or_default());
-                                outs.push(std::mem::take(dst));
-                                at.push(i);
-                            }
-                        }
-                    }
-                    let (results, ticked) = if outs.is_empty() {
-                        (Vec::new(), 0)
-                    } else {
-                        workers
-                            .run(|w| w.decode(coding, &payloads, &ctxs, &mut outs, progress))
-                            .unwrap_or_else(|_| {
-                                (vec![Err(coder_core::Error::Corrupt); outs.len()], 0)
-                            })
-                    };
-                    let mut ok = vec![true; recs.len()];
-                    for ((i, out), r) in at.into_iter().zip(outs).zip(results) {
-                        dsts[i] = out;
-                        ok[i] = r.is_ok();
-                    }
-                    let len: usize = recs.iter().map(|r| r.len).sum();
-                    progress(len as u64 - ticked);
-                    recs.iter()
-                        .zip(dsts)
-                        .zip(ok)
-                        .map(|((rec, dst), ok)| {
-                            ok.then_some(dst).ok_or(Error::CorruptChunk {
-                                chunk: rec.index,
-                                chunks,
-                            })
-                        })
-                        .collect()
+                let decode = |recs: &[Record], contexts: &[&[u8]]| {
+                    decode_group(workers, coding, chunks, recs, contexts, progress)
                 };
-                let decoded: Vec<Result<Vec<u8>, Error>> = if window > 0 {
+                if window > 0 {
                     // Each chunk needs the end of the one before: in order.
-                    let mut decoded = Vec::with_capacity(records.len());
                     for rec in records.chunks(1) {
                         let Some(d) = decode(rec, &[&tail]).pop() else {
                             break;
                         };
-                        if let Ok(d) = &d {
-                            tail.extend_from_slice(d);
-                            tail.drain(..tail.len().saturating_sub(window));
-                        }
-                        let failed = d.is_err();
-                        decoded.push(d);
-                        if failed {
-                            break;
+                        let d = d.map_err(|e| match (e, &held) {
+                            (Error::CorruptChunk { chunk, chunks }, Some(_)) => {
+                                Error::CorruptChained { chunk, chunks }
+                            }
+                            (e, _) => e,
+                        })?;
+                        tail.extend_from_slice(&d);
+                        tail.drain(..tail.len().saturating_sub(window));
+                        if let Some(h) = held.replace(d) {
+                            crc.update(&h);
+                            out.write_all(&h)?;
                         }
                     }
-                    decoded
                 } else {
                     let group = workers.group(records.len());
                     let groups: Vec<_> = records
                         .par_chunks(group)
                         .map(|recs| decode(recs, &[]))
                         .collect();
-                    groups.into_iter().flatten().collect()
-                };
-                drop(records);
-                for d in decoded {
-                    let d = d?;
-                    crc.update(&d);
-                    all.update(&d);
-                    out.write_all(&d)?;
+                    drop(records);
+                    for d in groups.into_iter().flatten() {
+                        let d = d?;
+                        crc.update(&d);
+                        out.write_all(&d)?;
+                    }
                 }
                 // A pipe gets each batch as soon as it is decoded.
+                out.flush()?;
+            }
+            if let Some(h) = held {
+                // Written only if the whole stream's CRC-32 holds.
+                let mut all = crc;
+                all.update(&h);
+                header
+                    .check_crc(all.finish())
+                    .map_err(|_| Error::ChecksumMismatch {
+                        expected: header.crc32,
+                        actual: all.finish(),
+                    })?;
+                crc = all;
+                out.write_all(&h)?;
                 out.flush()?;
             }
             Ok(crc.finish())
@@ -528,6 +631,56 @@ fn decode_stream<M: ChunkModel, R: Read, W: Write>(
         actual: crc,
     })?;
     Ok(header)
+}
+
+/// Decodes a group of records, the coded ones by one worker in lockstep,
+/// chunk `i` after `contexts[i]`: each chunk's bytes, or the error naming
+/// it.
+fn decode_group<B: coder_core::BatchModel>(
+    workers: &crate::models::Workers<crate::coding::Worker<B>>,
+    coding: Coding,
+    chunks: u64,
+    recs: &[Record],
+    contexts: &[&[u8]],
+    progress: &(impl Fn(u64) + Sync),
+) -> Vec<Result<Vec<u8>, Error>> {
+    let mut dsts: Vec<Vec<u8>> = recs.iter().map(|r| vec![0u8; r.len]).collect();
+    let (mut payloads, mut ctxs, mut outs, mut at) = (vec![], vec![], vec![], vec![]);
+    for (i, (rec, dst)) in recs.iter().zip(&mut dsts).enumerate() {
+        match rec.method {
+            Method::Stored => dst.copy_from_slice(&rec.payload),
+            Method::Coded => {
+                payloads.push(&rec.payload[..]);
+                ctxs.push(contexts.get(i).copied().unwrap_or_default());
+                outs.push(std::mem::take(dst));
+                at.push(i);
+            }
+        }
+    }
+    let (results, ticked) = if outs.is_empty() {
+        (Vec::new(), 0)
+    } else {
+        workers
+            .run(|w| w.decode(coding, &payloads, &ctxs, &mut outs, progress))
+            .unwrap_or_else(|_| (vec![Err(coder_core::Error::Corrupt); outs.len()], 0))
+    };
+    let mut ok = vec![true; recs.len()];
+    for ((i, out), r) in at.into_iter().zip(outs).zip(results) {
+        dsts[i] = out;
+        ok[i] = r.is_ok();
+    }
+    let len: usize = recs.iter().map(|r| r.len).sum();
+    progress(len as u64 - ticked);
+    recs.iter()
+        .zip(dsts)
+        .zip(ok)
+        .map(|((rec, dst), ok)| {
+            ok.then_some(dst).ok_or(Error::CorruptChunk {
+                chunk: rec.index,
+                chunks,
+            })
+        })
+        .collect()
 }
 
 /// What [`scan`] found in a stream's records.

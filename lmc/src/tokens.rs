@@ -28,12 +28,13 @@
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use coder_core::container::{Coding, Header, Method, Mode, StreamWriter};
+use coder_core::container::{Coding, Header, Method, Mode, StreamReader};
 use coder_core::{Crc32, Meter};
 use model_int8::{working_memory_size, Int8Model};
 use rayon::prelude::*;
 use tokenize::{Bpe, Tokenized};
 
+use crate::sink::{Members, OneStream, Sink};
 use crate::{Error, Int8Source, Summary};
 
 /// The container coding of token streams.
@@ -49,19 +50,26 @@ const BATCH_CHUNKS: usize = 64;
 /// Where a model's tokenizer file is: `NAME.tokenizer.json` beside
 /// `NAME.lmm` (or beside whatever the model file is called).
 pub fn tokenizer_beside(model: &Path) -> PathBuf {
-    let stem = model
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    model.with_file_name(format!("{stem}.tokenizer.json"))
+    let mut name = model.file_stem().unwrap_or_default().to_owned();
+    name.push(".tokenizer.json");
+    model.with_file_name(name)
 }
 
-/// Reads a tokenizer file, naming it in the error.
+/// The largest tokenizer file read: a vocabulary of
+/// [`tokenize::MAX_VOCAB`] tokens and its merges in JSON take a few MB;
+/// anything far larger is not a tokenizer.
+pub const MAX_TOKENIZER_LEN: u64 = 64 << 20;
+
+/// Reads a tokenizer file (a regular file of at most
+/// [`MAX_TOKENIZER_LEN`] bytes), naming it in the error.
 pub fn load_tokenizer(path: &Path) -> Result<Bpe, Error> {
-    Bpe::load(path).map_err(|e| Error::Tokenizer {
+    let bytes = crate::models::read_bounded(path, |_| Ok(MAX_TOKENIZER_LEN))?;
+    let message = |e: &dyn std::fmt::Display| Error::Tokenizer {
         path: Some(path.to_path_buf()),
         message: e.to_string(),
-    })
+    };
+    let json = std::str::from_utf8(&bytes).map_err(|e| message(&e))?;
+    Bpe::from_json(json).map_err(|e| message(&e))
 }
 
 fn tok_err(e: tokenize::Error) -> Error {
@@ -130,15 +138,37 @@ impl<'a> TokenSource<'a> {
 /// measured (the log-loss of the token tables).
 pub fn compress_tokens<R: Read, W: Write + Seek>(
     src: &TokenSource<'_>,
-    mut input: R,
+    input: R,
     out: &mut W,
+    chunk_size: u32,
+    progress: impl Fn(u64) + Sync,
+) -> Result<Summary, Error> {
+    compress_tokens_into(src, input, &mut OneStream::new(out), chunk_size, progress)
+}
+
+/// [`compress_tokens`] to an output that cannot seek (a pipe): a stream
+/// per batch, as [`crate::compress_to_pipe`] writes.
+pub fn compress_tokens_to_pipe<R: Read, W: Write>(
+    src: &TokenSource<'_>,
+    input: R,
+    out: &mut W,
+    chunk_size: u32,
+    progress: impl Fn(u64) + Sync,
+) -> Result<Summary, Error> {
+    compress_tokens_into(src, input, &mut Members::new(out), chunk_size, progress)
+}
+
+fn compress_tokens_into<R: Read, S: Sink>(
+    src: &TokenSource<'_>,
+    mut input: R,
+    sink: &mut S,
     chunk_size: u32,
     progress: impl Fn(u64) + Sync,
 ) -> Result<Summary, Error> {
     if !(1..=coder_core::container::MAX_CHUNK_SIZE).contains(&chunk_size) {
         return Err(Error::BadChunkSize(chunk_size));
     }
-    let mut writer = StreamWriter::with_coding(out, src.fingerprint(), chunk_size, TOKENS)?;
+    sink.begin(src.fingerprint(), chunk_size, TOKENS)?;
     let cs = chunk_size as usize;
     let mut buf = Vec::new();
     let mut bits = 0.0;
@@ -166,13 +196,14 @@ pub fn compress_tokens<R: Read, W: Write + Seek>(
         for (c, chunk) in coded.into_iter().zip(buf.chunks(cs)) {
             let (code, b) = c?;
             bits += b;
-            writer.write_chunk(chunk, Some(code.as_slice()))?;
+            sink.chunk(chunk, Some(code.as_slice()))?;
         }
+        sink.end_batch()?;
         if n < BATCH_CHUNKS * cs {
             break;
         }
     }
-    let s = writer.finish()?;
+    let s = sink.finish()?;
     Ok(Summary {
         header: s.header,
         compressed_len: s.compressed_len,
@@ -182,16 +213,28 @@ pub fn compress_tokens<R: Read, W: Write + Seek>(
     })
 }
 
-/// Decompresses one token stream from `input` into `out` (chunks decoded
-/// in parallel), checking the model, the coding and the CRC-32; returns
-/// its header.
+/// Decompresses the token streams of `input` (one, or several
+/// concatenated) into `out` (chunks decoded in parallel), checking the
+/// model, the coding and the CRC-32; returns the header.
 pub fn decompress_tokens<R: Read, W: Write>(
     src: &TokenSource<'_>,
     input: R,
     out: &mut W,
     progress: impl Fn(u64) + Sync,
 ) -> Result<Header, Error> {
-    let mut reader = crate::open(input)?;
+    crate::stream::decompress_each(input, out, |reader, out| {
+        decode_token_stream(src, reader, out, &progress)
+    })
+}
+
+/// Decodes one token stream (from [`crate::Streams`] or [`crate::open`])
+/// into `out`; leaves `reader` after its last record.
+pub fn decode_token_stream<R: Read, W: Write + ?Sized>(
+    src: &TokenSource<'_>,
+    reader: &mut StreamReader<R>,
+    out: &mut W,
+    progress: &(impl Fn(u64) + Sync),
+) -> Result<Header, Error> {
     let header = *reader.header();
     if header.coding != TOKENS {
         return Err(Error::Tokenizer {
@@ -208,9 +251,9 @@ pub fn decompress_tokens<R: Read, W: Write>(
     }
     let chunks = header.chunk_count();
     let mut crc = Crc32::new();
-    loop {
+    while reader.index() < chunks {
         let mut batch = Vec::with_capacity(BATCH_CHUNKS);
-        while batch.len() < BATCH_CHUNKS {
+        while batch.len() < BATCH_CHUNKS && reader.index() < chunks {
             let at = Some((reader.index(), chunks));
             match reader
                 .next_record()

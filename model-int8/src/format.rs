@@ -133,6 +133,54 @@ pub const fn tensor_spec(c: &Config, index: usize) -> (DType, usize, usize) {
     }
 }
 
+/// Bytes of the file that holds a model of `config`, as [`write_file`]
+/// lays it out: the header, the tensor table, every tensor at the next
+/// [`ALIGN`]ed offset, and the checksum. No model file of that
+/// configuration is larger.
+pub const fn file_len(config: &Config) -> u64 {
+    let n = tensor_count(config);
+    let mut end = align_up(HEADER_LEN + n * ENTRY_LEN) as u64;
+    let mut i = 0;
+    while i < n {
+        let (dtype, rows, cols) = tensor_spec(config, i);
+        end = (align_up(end as usize) + rows * cols * dtype.size()) as u64;
+        i += 1;
+    }
+    end + CHECKSUM_LEN as u64
+}
+
+/// The length a model file declares in its header, once the header's
+/// magic, version and configuration are checked and the length is at most
+/// [`file_len`] of that configuration: what a reader checks before
+/// reading the rest of a file (`lmc` refuses `--model /dev/zero` so).
+/// `header` is the file's first [`HEADER_LEN`] bytes (or all of a shorter
+/// file).
+pub fn declared_len(header: &[u8]) -> Result<u64, Error> {
+    if header.len() >= 4 && header[..4] != MAGIC {
+        return Err(Error::BadMagic);
+    }
+    if header.len() < HEADER_LEN {
+        return Err(Error::Truncated);
+    }
+    let version = rd_u32(header, 4);
+    if version != VERSION {
+        return Err(Error::UnsupportedVersion(version));
+    }
+    let len = u64::from(rd_u32(header, 8)) | u64::from(rd_u32(header, 12)) << 32;
+    let mut words = [0u32; Config::WORDS];
+    for (i, w) in words.iter_mut().take(8).enumerate() {
+        *w = rd_u32(header, 16 + 4 * i);
+    }
+    words[8] = u32::from(header[48]);
+    words[9] = u32::from(header[49]);
+    let config = Config::from_words(words)?;
+    config.validate()?;
+    if len > file_len(&config) {
+        return Err(Error::BadLength);
+    }
+    Ok(len)
+}
+
 /// The file checksum and fingerprint: coder-core's FNV-1a 64.
 pub use coder_core::{fnv1a64, fnv1a64_update, FNV_OFFSET};
 

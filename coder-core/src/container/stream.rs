@@ -165,7 +165,13 @@ impl<W: Write + Seek> StreamWriter<W> {
 
     /// Writes the header over the placeholder, leaves `out` at the end of
     /// the stream and flushes it.
-    pub fn finish(mut self) -> io::Result<Summary> {
+    pub fn finish(self) -> io::Result<Summary> {
+        self.finish_into_inner().map(|(summary, _)| summary)
+    }
+
+    /// [`finish`](Self::finish), giving `out` back (e.g. the bytes of a
+    /// stream written to an [`io::Cursor`]).
+    pub fn finish_into_inner(mut self) -> io::Result<(Summary, W)> {
         let header = Header::new(
             self.fingerprint,
             self.chunk_size,
@@ -177,12 +183,13 @@ impl<W: Write + Seek> StreamWriter<W> {
         self.out.write_all(&header.to_bytes())?;
         self.out.seek(SeekFrom::Start(self.start + self.written))?;
         self.out.flush()?;
-        Ok(Summary {
+        let summary = Summary {
             header,
             compressed_len: self.written,
             coded: self.coded,
             stored: self.stored,
-        })
+        };
+        Ok((summary, self.out))
     }
 }
 

@@ -28,8 +28,16 @@ pub fn bad_level(args: &[OsString]) -> Option<String> {
                 break;
             }
             if c.is_ascii_digit() && !('1'..='3').contains(&c) {
+                // The whole number, as the user typed it (`-19`, not `-9`).
+                let start = flags[..i]
+                    .rfind(|d: char| !d.is_ascii_digit())
+                    .map_or(0, |k| k + 1);
+                let end = flags[i..]
+                    .find(|d: char| !d.is_ascii_digit())
+                    .map_or(flags.len(), |k| i + k);
+                let level = &flags[start..end];
                 return Some(format!(
-                    "-{c}: no such level; lmc has -1 (the 200K model, the default), -2 (800K) and -3 (3.2M); --fast is -1, --best is -3"
+                    "-{level}: no such level; lmc has -1 (the 200K model, the default), -2 (800K) and -3 (3.2M); --fast is -1, --best is -3"
                 ));
             }
         }
@@ -43,14 +51,15 @@ mod tests {
 
     fn check(args: &[&str]) -> Option<String> {
         let v: Vec<OsString> = args.iter().map(OsString::from).collect();
-        bad_level(&v).map(|m| m[..3].to_string())
+        bad_level(&v).map(|m| m[..m.find(':').unwrap() + 1].to_string())
     }
 
     #[test]
     fn levels_past_three_are_named() {
         assert_eq!(check(&["-9", "f"]), Some("-9:".into()));
         assert_eq!(check(&["-k9", "f"]), Some("-9:".into()));
-        assert_eq!(check(&["-19"]), Some("-9:".into()));
+        assert_eq!(check(&["-19"]), Some("-19:".into()));
+        assert_eq!(check(&["-k19"]), Some("-19:".into()));
         assert_eq!(check(&["-0"]), Some("-0:".into()));
         for ok in [
             &["-1", "f"][..],

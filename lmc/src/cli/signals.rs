@@ -4,6 +4,10 @@
 //!
 //! The handler only writes the signal's number to a socket (write(2) is
 //! async-signal-safe); a thread reading the other end does the rest.
+//!
+//! SIGXFSZ (a file past `ulimit -f`) is ignored, so the write that crosses
+//! the limit fails with EFBIG ("File too large") and takes the error path
+//! that deletes the temporary file, instead of killing the process.
 
 use std::io::{self, Read};
 use std::os::fd::IntoRawFd;
@@ -13,12 +17,16 @@ use std::sync::atomic::{AtomicI32, Ordering};
 const SIGHUP: i32 = 1;
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
+const SIGXFSZ: i32 = 25;
+/// `SIG_IGN`.
+const IGNORE: usize = 1;
 
 /// The write end of the socket, for the handler.
 static PIPE: AtomicI32 = AtomicI32::new(-1);
 
 extern "C" {
-    fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
+    /// `handler` is a function pointer or `SIG_IGN`.
+    fn signal(signum: i32, handler: usize) -> usize;
     fn write(fd: i32, buf: *const u8, count: usize) -> isize;
 }
 
@@ -60,8 +68,12 @@ pub fn install(cleanup: fn()) -> io::Result<()> {
     for s in [SIGHUP, SIGINT, SIGTERM] {
         // SAFETY: `on_signal` is async-signal-safe (see above).
         unsafe {
-            signal(s, on_signal);
+            signal(s, on_signal as extern "C" fn(i32) as usize);
         }
+    }
+    // SAFETY: ignoring a signal runs no code of ours.
+    unsafe {
+        signal(SIGXFSZ, IGNORE);
     }
     Ok(())
 }
