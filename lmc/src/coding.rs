@@ -186,7 +186,10 @@ impl<B: BatchModel> Worker<B> {
             (true, _) => max_coded_len(len),
             (false, _) => len.saturating_sub(1),
         };
-        let mut outs: Vec<Vec<u8>> = chunks.iter().map(|c| vec![0u8; cap(c.len())]).collect();
+        let mut outs = chunks
+            .iter()
+            .map(|c| crate::models::zeroed(cap(c.len())))
+            .collect::<Result<Vec<Vec<u8>>, Error>>()?;
         let mut results: Vec<Result<(usize, f64), coder_core::Error>> =
             vec![Err(coder_core::Error::BadConfig); chunks.len()];
         let mut ticked = 0;
@@ -199,7 +202,10 @@ impl<B: BatchModel> Worker<B> {
                 ticked = lockstep(lm, contexts, tick, codings, |i, r| results[i] = r)?;
             }
             (Mode::Mixed, Some(lm)) => {
-                let mut scratch: Vec<Vec<u8>> = outs.iter().map(|o| vec![0u8; o.len()]).collect();
+                let mut scratch = outs
+                    .iter()
+                    .map(|o| crate::models::zeroed(o.len()))
+                    .collect::<Result<Vec<Vec<u8>>, Error>>()?;
                 let codings = self
                     .mixers
                     .iter_mut()

@@ -225,6 +225,13 @@ impl Job {
             Dest::Nowhere => Ok((write(Out::Nowhere)?, None)),
             Dest::Stdout => {
                 let stdout = Path::new(STDOUT);
+                if let Some(file) = seekable_stdout() {
+                    // `lmc -c f > f.lmc`: one stream, as a file gets.
+                    let mut out = BufWriter::with_capacity(1 << 16, Blamed(file));
+                    let t = write(Out::File(&mut out)).map_err(|e| blame(e, stdout))?;
+                    out.flush().map_err(|e| blame(e.into(), stdout))?;
+                    return Ok((t, None));
+                }
                 let mut out = BufWriter::with_capacity(1 << 16, Blamed(io::stdout().lock()));
                 let t = write(Out::Pipe(&mut out)).map_err(|e| blame(e, stdout))?;
                 out.flush().map_err(|e| blame(e.into(), stdout))?;
@@ -327,6 +334,32 @@ fn stdout_open() -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Standard output as a file to seek in, when it is a regular file not
+/// opened for appending (`> out`, not `>> out` or a pipe): its header can
+/// be filled in at the end, at the offset where the stream began.
+fn seekable_stdout() -> Option<File> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        extern "C" {
+            fn fcntl(fd: i32, cmd: i32, ...) -> i32;
+        }
+        const F_GETFL: i32 = 3;
+        const O_APPEND: i32 = 0o2000;
+        let file = File::from(io::stdout().as_fd().try_clone_to_owned().ok()?);
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        use std::os::fd::AsRawFd;
+        // SAFETY: F_GETFL reads the descriptor's flags and takes no
+        // argument; `file` is open.
+        let flags = unsafe { fcntl(file.as_raw_fd(), F_GETFL) };
+        (flags >= 0 && flags & O_APPEND == 0).then_some(file)
+    }
+    #[cfg(not(unix))]
+    None
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -1,7 +1,7 @@
 //! Where the records of a compression go: one stream on a seekable output
 //! ([`OneStream`]: its header is filled in at the end), or, on an output
 //! that cannot seek back (a pipe), one stream per [`MEMBER_BYTES`] of
-//! input ([`Members`]), each written as soon as its chunks are coded, so a
+//! input or [`MEMBER_CHUNKS`] chunks, whichever is more ([`Members`]), each written as soon as its chunks are coded, so a
 //! reader gets data long before the end and nothing is spooled.
 //! Concatenated streams decode to the concatenation ([`crate::Streams`]),
 //! as gzip's members do. Where members begin depends on the input and
@@ -13,9 +13,14 @@ use std::io::{self, Cursor, Seek, Write};
 use coder_core::container::{Coding, Header, Method, StreamWriter, Summary};
 use coder_core::Crc32;
 
-/// Input bytes per member on a pipe (at least one chunk each): a 36-byte
-/// header a MiB costs nothing, and a reader waits for no more than that.
+/// Input bytes per member on a pipe, unless [`MEMBER_CHUNKS`] chunks are
+/// more: a 36-byte header a MiB costs nothing, and a reader waits for no
+/// more than a member.
 pub const MEMBER_BYTES: u64 = 1 << 20;
+/// Fewest chunks per member: members decode one after the other, so each
+/// holds enough blocks to spread over threads (eight 1 MiB blocks at the
+/// default). A member's code waits in memory until its last chunk is in.
+pub const MEMBER_CHUNKS: u64 = 8;
 
 /// A destination of records, batch by batch.
 pub(crate) trait Sink {
@@ -90,7 +95,8 @@ impl<W: Write + Seek> Sink for OneStream<'_, W> {
     }
 }
 
-/// One stream per [`MEMBER_BYTES`] of input, each written whole when its
+/// One stream per [`MEMBER_BYTES`] of input or [`MEMBER_CHUNKS`] chunks,
+/// each written whole when its
 /// last chunk is in.
 pub(crate) struct Members<'a, W: Write> {
     out: &'a mut W,
@@ -148,7 +154,7 @@ impl<'a, W: Write> Members<'a, W> {
 impl<W: Write> Sink for Members<'_, W> {
     fn stream_chunks(&self) -> u64 {
         let chunk = self.shape.map_or(1, |(_, cs, _)| u64::from(cs.max(1)));
-        (MEMBER_BYTES / chunk).max(1)
+        (MEMBER_BYTES / chunk).max(MEMBER_CHUNKS)
     }
 
     fn begin(&mut self, fingerprint: u64, chunk_size: u32, coding: Coding) -> io::Result<()> {

@@ -16,7 +16,7 @@ use coder_core::Crc32;
 use rayon::prelude::*;
 
 use crate::coding::{stream_fingerprint, Coded};
-use crate::models::{known_as, with_workers, worker_lanes, ChunkModel};
+use crate::models::{known_as, with_workers, worker_lanes, zeroed, ChunkModel};
 use crate::sink::{Members, OneStream, Sink};
 use crate::Error;
 
@@ -177,8 +177,9 @@ pub fn compress_with<M: ChunkModel, R: Read, W: Write + Seek>(
 }
 
 /// [`compress_with`] to an output that cannot seek (a pipe): every
-/// [`MEMBER_BYTES`](crate::sink::MEMBER_BYTES) of input (1 MiB, or one
-/// chunk if larger) is written as a stream of its own as soon as its
+/// [`MEMBER_BYTES`](crate::sink::MEMBER_BYTES) of input, or
+/// [`MEMBER_CHUNKS`](crate::sink::MEMBER_CHUNKS) chunks if more (1 MiB of
+/// 2048-byte chunks, 8 MiB of the default 1 MiB blocks), is written as a stream of its own as soon as its
 /// chunks are coded, and the streams decode to the concatenation. Nothing
 /// is spooled, the reader gets data as it is made, and the bytes are the
 /// same on any number of threads. The chunks are the same as in one
@@ -218,6 +219,10 @@ fn compress_into<M: ChunkModel, R: Read, S: Sink>(
     let lanes = worker_lanes(model, coding, chunk_size)?;
     let first = batch_chunks(chunk_size, threads, lanes) * chunk_size as usize;
     let mut buf: Vec<u8> = Vec::new();
+    buf.try_reserve_exact(first + window)
+        .map_err(|_| Error::OutOfMemory {
+            bytes: (first + window) as u64,
+        })?;
     let n = read_up_to(&mut input, first, &mut buf)?;
     let whole = n < first;
     if fit_block && whole && n < chunk_size as usize {
@@ -644,7 +649,14 @@ fn decode_group<B: coder_core::BatchModel>(
     contexts: &[&[u8]],
     progress: &(impl Fn(u64) + Sync),
 ) -> Vec<Result<Vec<u8>, Error>> {
-    let mut dsts: Vec<Vec<u8>> = recs.iter().map(|r| vec![0u8; r.len]).collect();
+    let dsts: Result<Vec<Vec<u8>>, Error> = recs.iter().map(|r| zeroed(r.len)).collect();
+    let Ok(mut dsts) = dsts else {
+        let bytes = recs.iter().map(|r| r.len as u64).sum();
+        return recs
+            .iter()
+            .map(|_| Err(Error::OutOfMemory { bytes }))
+            .collect();
+    };
     let (mut payloads, mut ctxs, mut outs, mut at) = (vec![], vec![], vec![], vec![]);
     for (i, (rec, dst)) in recs.iter().zip(&mut dsts).enumerate() {
         match rec.method {

@@ -549,7 +549,8 @@ fn compressing_to_a_pipe_streams_without_spooling() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // A stream a MiB of input: the first is out while the input is open.
+    // A stream a MiB of input (at 64-byte blocks): the first is out while
+    // the input is open.
     let data = text(1_500_000);
     let mut input = child.stdin.take().unwrap();
     let mut output = child.stdout.take().unwrap();
@@ -605,4 +606,78 @@ fn links_are_refused_where_removing_would_lose_them() {
     let o = lmc(d).args(["-M", "adaptive", "-f", "h"]).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!d.join("h").exists() && d.join("f").exists());
+}
+
+#[test]
+fn compressing_to_a_regular_file_on_stdout_writes_one_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = write_model(d, 1);
+    let data = text(1_200_000);
+    fs::write(d.join("f"), &data).unwrap();
+    let args = ["-M", "model", "-b", "64", "-k", "--model"];
+    let o = lmc(d).args(args).arg(&model).arg("f").output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = fs::read(d.join("f.lmc")).unwrap();
+    // `> out`: the same single stream; `>> out`: streams, after what was
+    // there, that decode all the same.
+    for append in [false, true] {
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(!append)
+            .append(append)
+            .open(d.join("out"))
+            .unwrap();
+        let o = lmc(d)
+            .args(["-c"])
+            .args(args)
+            .arg(&model)
+            .arg("f")
+            .stdout(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let written = fs::read(d.join("out")).unwrap();
+        if append {
+            assert!(written.starts_with(&file) && written.len() > 2 * file.len() - 100);
+            let back = lmc(d)
+                .args(["-dc", "--model"])
+                .arg(&model)
+                .arg("out")
+                .output()
+                .unwrap();
+            assert_eq!(back.stdout, [&data[..], &data[..]].concat());
+        } else {
+            assert_eq!(written, file);
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn memory_the_system_refuses_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("z"), vec![0u8; 17 << 20]).unwrap();
+    // 60 MB of address space: the 16 MiB block is read, its 44 MiB mixer
+    // is not to be had.
+    let o = Command::new("sh")
+        .current_dir(d)
+        .env("LMC_MODEL_DIR", d.join("no-models"))
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 60000; exec '{}' -M adaptive -b 16M -T 1 -k z",
+            env!("CARGO_BIN_EXE_lmc")
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("lmc: z: out of memory (could not get "),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1);
+    assert_eq!(listing(d), ["z"]);
 }
