@@ -1,5 +1,5 @@
 //! One input becoming one output, gzip's way: the I/O that carries out a
-//! [`plan`](crate::plan).
+//! [`crate::plan`].
 //!
 //! - [`Job::prepare`] looks at the input (what it is: [`InputKind`]) and
 //!   at the destination (not the input itself, not an existing file

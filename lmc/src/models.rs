@@ -338,7 +338,7 @@ pub struct Shipped {
     /// models of 2026-12-02): not chosen by a level, but still found by
     /// fingerprint so that files compressed with them decode without
     /// `--model`. Defaults retired from the tree are on the
-    /// [shelf](crate::shelf) instead.
+    /// [`crate::shelf`] instead.
     pub retired: &'static [&'static str],
 }
 

@@ -1,12 +1,13 @@
 //! Where the records of a compression go: one stream on a seekable output
-//! ([`OneStream`]: its header is filled in at the end), or, on an output
+//! (`OneStream`: its header is filled in at the end), or, on an output
 //! that cannot seek back (a pipe), one stream per [`MEMBER_BYTES`] of
-//! input or [`MEMBER_CHUNKS`] chunks, whichever is more ([`Members`]), each written as soon as its chunks are coded, so a
-//! reader gets data long before the end and nothing is spooled.
-//! Concatenated streams decode to the concatenation ([`crate::Streams`]),
-//! as gzip's members do. Where members begin depends on the input and
-//! the chunk size only, never on the thread count: the bytes written are
-//! the same on any number of threads.
+//! input or [`MEMBER_CHUNKS`] chunks, whichever is more (`Members`), each
+//! written as soon as its chunks are coded, so a reader gets data long
+//! before the end and nothing is spooled. Concatenated streams decode to
+//! the concatenation ([`crate::Streams`]), as gzip's members do. Where
+//! members begin depends on the input and the chunk size only, never on
+//! the thread count: the bytes written are the same on any number of
+//! threads.
 
 use std::io::{self, Cursor, Seek, Write};
 

@@ -1,5 +1,5 @@
 //! The integer kernels the forward pass spends its time in: portable code
-//! ([`crate::portable`], re-exported here); with the `simd` feature on
+//! (`portable`, re-exported here); with the `simd` feature on
 //! x86-64 hosts (`std`), AVX2 / AVX-512 versions (the private `simd`
 //! module) are picked at run time; on aarch64, NEON versions (the private
 //! `neon` module, `SDOT` where the CPU has it). Integer sums are exact, so
