@@ -179,8 +179,8 @@ pub fn compress_with<M: ChunkModel, R: Read, W: Write + Seek>(
 /// [`compress_with`] to an output that cannot seek (a pipe): every
 /// [`MEMBER_BYTES`](crate::sink::MEMBER_BYTES) of input, or
 /// [`MEMBER_CHUNKS`](crate::sink::MEMBER_CHUNKS) chunks if more (1 MiB of
-/// 2048-byte chunks, 8 MiB of the default 1 MiB blocks), is written as a stream of its own as soon as its
-/// chunks are coded, and the streams decode to the concatenation. Nothing
+/// 2048-byte chunks, 8 MiB of the default 1 MiB blocks), is written as a
+/// stream of its own as soon as its chunks are coded, and the streams decode to the concatenation. Nothing
 /// is spooled, the reader gets data as it is made, and the bytes are the
 /// same on any number of threads. The chunks are the same as in one
 /// stream, but a chained coding starts afresh with each stream; an input

@@ -147,7 +147,7 @@ pub fn compress_tokens<R: Read, W: Write + Seek>(
 }
 
 /// [`compress_tokens`] to an output that cannot seek (a pipe): a stream
-/// per batch, as [`crate::compress_to_pipe`] writes.
+/// per MiB of input or 8 chunks, as [`crate::compress_to_pipe`] writes.
 pub fn compress_tokens_to_pipe<R: Read, W: Write>(
     src: &TokenSource<'_>,
     input: R,
