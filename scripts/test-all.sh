@@ -132,6 +132,20 @@ else
   run_tests -p model-int8 --features simd --release --lib --tests
 fi
 
+# The same kernels' tests once per lesser x86-64 kernel set this CPU can
+# run (MODEL_INT8_KERNELS caps the set; every set gives the same bytes).
+# The AVX2 set, the one most machines have, also codes every shipped
+# model's pinned stream (30 s; the portable set would take minutes).
+if [ "$(uname -m)" = x86_64 ]; then
+  for set in avx-vnni avx2 portable; do
+    pinned=()
+    [ "$set" = avx2 ] && pinned=(--test pinned)
+    stage "model-int8 with MODEL_INT8_KERNELS=$set (kernels, lockstep batches, golden hashes${pinned:+, pinned streams})"
+    MODEL_INT8_KERNELS=$set run_tests -p model-int8 --features simd --release \
+      --lib --test kernels --test batch --test golden "${pinned[@]}"
+  done
+fi
+
 if [ "$AARCH64" = 1 ]; then
   export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
   A64=(cargo test -p model-int8 --features simd --target aarch64-unknown-linux-gnu)

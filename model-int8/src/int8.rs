@@ -257,7 +257,7 @@ impl<'a> Int8Model<'a> {
 const ROW_BLOCK: usize = 8;
 
 /// The keys of the previous epoch still in the window (see
-/// [`Int8Model::rotations`]).
+/// [`Pos::rotations`]).
 #[derive(Clone, Copy)]
 struct Previous {
     /// The two table rows whose angles add up to the query's rotation.

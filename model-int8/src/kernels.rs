@@ -12,6 +12,16 @@ pub use crate::portable::{
     sum_squares_portable, weighted_sum_portable,
 };
 
+/// Environment variable that caps the kernel set (read once, on the first
+/// kernel call; `std` builds): on x86-64 `portable` or `avx2` (the AVX2
+/// kernels even where AVX-512 exists), on aarch64 `neon` (NEON without
+/// `SDOT`, where `SDOT` is detected at run time). Unset, empty or
+/// unknown: the best set the CPU has. A set the CPU lacks is never used;
+/// [`active`] names the one in use. Every set
+/// gives the same bytes, so this only changes speed: it lets one machine
+/// measure and test the paths of others.
+pub const FORCE_VAR: &str = "MODEL_INT8_KERNELS";
+
 /// `out[r] = sum_c w[r * cols + c] * x[c]` with `cols = x.len()` and
 /// `rows = out.len()`. `w` never holds `-128` (weights and keys are
 /// symmetric int8), which the SIMD versions rely on.

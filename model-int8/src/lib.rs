@@ -1,8 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
 #![warn(missing_docs)]
-// Only the kernel modules (`simd`, `gemm`, `neon`, `dsp`) may opt out: their
-// intrinsics and inline assembly need it.
+// Only the kernel modules (`simd`, `avx2`, `gemm`, `neon`, `dsp`) may opt
+// out: their intrinsics and inline assembly need it.
 #![deny(unsafe_code)]
 
 #[cfg(feature = "alloc")]
@@ -10,6 +10,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(all(feature = "simd", feature = "std", target_arch = "x86_64"))]
+mod avx2;
 mod batch;
 #[cfg(feature = "std")]
 pub mod bench;

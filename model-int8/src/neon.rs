@@ -40,8 +40,18 @@ fn has_dotprod() -> bool {
     }
     #[cfg(all(not(target_feature = "dotprod"), feature = "std"))]
     {
-        // Cached by `std` after the first call.
-        std::arch::is_aarch64_feature_detected!("dotprod")
+        use std::sync::atomic::{AtomicU8, Ordering};
+        // 0: not asked yet, 1: no, 2: yes.
+        static DOT: AtomicU8 = AtomicU8::new(0);
+        match DOT.load(Ordering::Relaxed) {
+            0 => {
+                let d = std::arch::is_aarch64_feature_detected!("dotprod")
+                    && std::env::var(crate::kernels::FORCE_VAR).as_deref() != Ok("neon");
+                DOT.store(1 + u8::from(d), Ordering::Relaxed);
+                d
+            }
+            v => v == 2,
+        }
     }
     #[cfg(all(not(target_feature = "dotprod"), not(feature = "std")))]
     {

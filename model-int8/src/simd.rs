@@ -19,7 +19,7 @@ use core::arch::x86_64::*;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 const UNKNOWN: u8 = 0;
-const NONE: u8 = 1;
+pub(crate) const NONE: u8 = 1;
 pub(crate) const AVX2: u8 = 2;
 /// AVX2 plus AVX-512 F, BW, VL and VNNI: the AVX2 kernels, except
 /// `matvec`, which uses VNNI.
@@ -33,7 +33,7 @@ pub(crate) fn level() -> u8 {
     if l != UNKNOWN {
         return l;
     }
-    let l = if !std::is_x86_feature_detected!("avx2") {
+    let detected = if !std::is_x86_feature_detected!("avx2") {
         NONE
     } else if std::is_x86_feature_detected!("avx512f")
         && std::is_x86_feature_detected!("avx512bw")
@@ -44,8 +44,39 @@ pub(crate) fn level() -> u8 {
     } else {
         AVX2
     };
+    // 256-bit VNNI for the AVX2 level's matrix product: AVX-VNNI (VEX,
+    // Alder Lake and later, Zen 5), or AVX-512 VNNI's 256-bit form when a
+    // developer asks for the set on an AVX-512 machine.
+    let vex = std::is_x86_feature_detected!("avxvnni");
+    let forced = std::env::var(crate::kernels::FORCE_VAR);
+    let (l, v) = match forced.as_deref() {
+        Ok("portable") => (NONE, NONE),
+        Ok("avx2") => (detected.min(AVX2), NONE),
+        Ok("avx-vnni") if detected >= AVX2 => match (vex, detected) {
+            (true, _) => (AVX2, VNNI256_VEX),
+            (false, VNNI) => (AVX2, VNNI256_EVEX),
+            _ => (AVX2, NONE),
+        },
+        _ if detected == AVX2 && vex => (AVX2, VNNI256_VEX),
+        _ => (detected, NONE),
+    };
+    VNNI256.store(v, Ordering::Relaxed);
     LEVEL.store(l, Ordering::Relaxed);
     l
+}
+
+/// `vpdpbusd` on 256-bit registers at the AVX2 level: with the VEX
+/// encoding (AVX-VNNI) or the EVEX one (AVX-512 VNNI + VL).
+pub(crate) const VNNI256_VEX: u8 = 2;
+pub(crate) const VNNI256_EVEX: u8 = 3;
+static VNNI256: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+/// Which 256-bit `vpdpbusd` the AVX2 level's matrix product uses
+/// ([`NONE`], [`VNNI256_VEX`] or [`VNNI256_EVEX`]).
+#[inline]
+pub(crate) fn vnni256() -> u8 {
+    level();
+    VNNI256.load(Ordering::Relaxed)
 }
 
 /// Whether the AVX2 kernels may run (true at the VNNI level too).
@@ -56,9 +87,10 @@ fn has_avx2() -> bool {
 
 /// Name of the SIMD kernel set in use, `None` when the CPU lacks AVX2.
 pub fn name() -> Option<&'static str> {
-    match level() {
-        VNNI => Some("avx512-vnni"),
-        AVX2 => Some("avx2"),
+    match (level(), vnni256()) {
+        (VNNI, _) => Some("avx512-vnni"),
+        (AVX2, NONE) => Some("avx2"),
+        (AVX2, _) => Some("avx-vnni"),
         _ => None,
     }
 }
@@ -249,16 +281,23 @@ unsafe fn softmax_weights_avx512(
 }
 
 /// [`crate::kernels::norm_scale`]; `false` when not handled here (below
-/// the VNNI level, or inputs shorter than `out`).
+/// the AVX2 level, or inputs shorter than `out`).
 #[inline]
 pub fn norm_scale(h: &[i32], mean: i64, ks: &[u8], inv: u64, out: &mut [i8]) -> bool {
     let n = out.len();
-    if level() != VNNI || h.len() < n || ks.len() < 4 * n || mean.unsigned_abs() > 1 << 24 {
+    let l = level();
+    if l < AVX2 || h.len() < n || ks.len() < 4 * n || mean.unsigned_abs() > 1 << 24 {
         return false;
     }
-    // SAFETY: AVX-512 F/BW/VL are present; the kernel reads h[..n],
-    // ks[..4n] and writes out[..n].
-    unsafe { norm_scale_avx512(h, mean as i32, ks, inv, out) };
+    // SAFETY: AVX2 (and at the VNNI level AVX-512 F/BW/VL) is present;
+    // the kernels read h[..n], ks[..4n] and write out[..n].
+    unsafe {
+        if l == VNNI {
+            norm_scale_avx512(h, mean as i32, ks, inv, out)
+        } else {
+            crate::avx2::norm_scale(h, mean as i32, ks, inv, out)
+        }
+    };
     true
 }
 
@@ -325,15 +364,22 @@ fn has_vbmi() -> bool {
     }
 }
 
-/// [`crate::kernels::lookup_i8`]; `false` when not handled here (no AVX-512
-/// VBMI).
+/// [`crate::kernels::lookup_i8`]; `false` when not handled here (below the
+/// AVX2 level). AVX-512 VBMI where present, else AVX2.
 #[inline]
 pub fn lookup_i8(pre: &[i32], lut: &[i8; 256], out: &mut [i8]) -> bool {
-    if !has_vbmi() || pre.len() < out.len() {
+    if !has_avx2() || pre.len() < out.len() {
         return false;
     }
-    // SAFETY: AVX-512 F/BW/VBMI are present; reads pre[..out.len()].
-    unsafe { lookup_i8_vbmi(pre, lut, out) };
+    // SAFETY: AVX2 is present, and AVX-512 F/BW/VBMI where `has_vbmi`;
+    // the kernels read pre[..out.len()].
+    unsafe {
+        if has_vbmi() {
+            lookup_i8_vbmi(pre, lut, out)
+        } else {
+            crate::avx2::lookup_i8(pre, lut, out)
+        }
+    };
     true
 }
 
@@ -374,17 +420,24 @@ unsafe fn lookup_i8_vbmi(pre: &[i32], lut: &[i8; 256], out: &mut [i8]) {
 }
 
 /// [`crate::kernels::rope_row`]; `false` when not handled here (below the
-/// VNNI level, or a half head width not a multiple of 8).
+/// AVX2 level, or a half head width not a multiple of 8).
 #[inline]
 pub fn rope_row(x: &[i32], hd: usize, row: &[u8], out: &mut [i8]) -> bool {
     let half = hd / 2;
-    if level() != VNNI || half == 0 || !half.is_multiple_of(8) || row.len() < 2 * hd {
+    let l = level();
+    if l < AVX2 || half == 0 || !half.is_multiple_of(8) || row.len() < 2 * hd {
         return false;
     }
     let n = x.len().min(out.len()) / hd * hd;
-    // SAFETY: AVX-512 F/VL are present; the kernel reads row[..2 hd],
-    // x[..n] and writes out[..n].
-    unsafe { rope_row_avx512(&x[..n], hd, row, &mut out[..n]) };
+    // SAFETY: AVX2 (and at the VNNI level AVX-512 F/VL) is present; the
+    // kernels read row[..2 hd], x[..n] and write out[..n].
+    unsafe {
+        if l == VNNI {
+            rope_row_avx512(&x[..n], hd, row, &mut out[..n])
+        } else {
+            crate::avx2::rope_row(&x[..n], hd, row, &mut out[..n])
+        }
+    };
     true
 }
 
@@ -436,15 +489,23 @@ unsafe fn rope_row_avx512(x: &[i32], hd: usize, row: &[u8], out: &mut [i8]) {
 }
 
 /// [`crate::kernels::exp_weights`]; `None` when not handled here (below
-/// the VNNI level).
+/// the AVX2 level).
 #[inline]
 pub fn exp_weights(logits: &[i32], max: i32, exp: &[u32; 256], out: &mut [u32]) -> Option<u64> {
-    if level() != VNNI || out.len() < logits.len() {
+    let l = level();
+    if l < AVX2 || out.len() < logits.len() {
         return None;
     }
-    // SAFETY: AVX-512 F/BW/VL are present; reads logits, writes
-    // out[..logits.len()], gathers exp[0..256].
-    Some(unsafe { exp_weights_avx512(logits, max, exp, out) })
+    // SAFETY: AVX2 (and at the VNNI level AVX-512 F/BW/VL) is present;
+    // the kernels read logits, write out[..logits.len()], gather
+    // exp[0..256].
+    Some(unsafe {
+        if l == VNNI {
+            exp_weights_avx512(logits, max, exp, out)
+        } else {
+            crate::avx2::exp_weights(logits, max, exp, out)
+        }
+    })
 }
 
 #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
@@ -478,14 +539,22 @@ unsafe fn exp_weights_avx512(logits: &[i32], max: i32, exp: &[u32; 256], out: &m
 }
 
 /// [`crate::kernels::shares`]; `None` when not handled here (below the
-/// VNNI level, or `recip` of 32 bits or more).
+/// AVX2 level, or `recip` of 32 bits or more).
 #[inline]
 pub fn shares(e: &mut [u32], recip: u64) -> Option<u64> {
-    if level() != VNNI || recip >> 32 != 0 {
+    let l = level();
+    if l < AVX2 || recip >> 32 != 0 {
         return None;
     }
-    // SAFETY: AVX-512 F/BW/VL are present; reads and writes e in place.
-    Some(unsafe { shares_avx512(e, recip) })
+    // SAFETY: AVX2 (and at the VNNI level AVX-512 F/BW/VL) is present;
+    // the kernels read and write e in place.
+    Some(unsafe {
+        if l == VNNI {
+            shares_avx512(e, recip)
+        } else {
+            crate::avx2::shares(e, recip as u32)
+        }
+    })
 }
 
 #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
@@ -517,14 +586,22 @@ unsafe fn shares_avx512(e: &mut [u32], recip: u64) -> u64 {
 }
 
 /// [`crate::kernels::sum_squares`]; `None` when not handled here (below
-/// the VNNI level, or a mean out of range).
+/// the AVX2 level, or a mean out of range).
 #[inline]
 pub fn sum_squares(h: &[i32], mean: i64) -> Option<u64> {
-    if level() != VNNI || mean.unsigned_abs() > 1 << 24 {
+    let l = level();
+    if l < AVX2 || mean.unsigned_abs() > 1 << 24 {
         return None;
     }
-    // SAFETY: AVX-512 F/BW/VL are present; reads h only.
-    Some(unsafe { sum_squares_avx512(h, mean as i32) })
+    // SAFETY: AVX2 (and at the VNNI level AVX-512 F/BW/VL) is present;
+    // the kernels read h only.
+    Some(unsafe {
+        if l == VNNI {
+            sum_squares_avx512(h, mean as i32)
+        } else {
+            crate::avx2::sum_squares(h, mean as i32)
+        }
+    })
 }
 
 /// Sixteen values at a time: `c = h - mean` (`|c| <= 2^24`), squares of
@@ -624,10 +701,9 @@ pub fn requantize_rows(acc: &mut [i32], rq: &[u8]) -> bool {
     true
 }
 
-/// Eight rows at a time. With `m >= 0` (checked when the file is parsed)
-/// the sign of the result is the sign of `z`, and TFLite's two roundings
-/// become, on `|z|`: `y = (|z| m + 2^30 - [z < 0]) >> 31`, then `(y +
-/// 2^(e-1)) >> e`, then the sign; a left shift saturates `|z|` first.
+/// Eight rows at a time, by [`crate::gemm::Rq8`] (which needs `m >= 0`,
+/// checked when the file is parsed; rows that break it take the portable
+/// path).
 #[target_feature(enable = "avx2")]
 unsafe fn requantize_rows_avx2(acc: &mut [i32], rq: &[u8]) {
     let n = acc.len();
@@ -635,9 +711,6 @@ unsafe fn requantize_rows_avx2(acc: &mut [i32], rq: &[u8]) {
     let order_m = _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6);
     let order_s = _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7);
     let zero = _mm256_setzero_si256();
-    let one = _mm256_set1_epi32(1);
-    let imax = _mm256_set1_epi32(i32::MAX);
-    let lo32 = _mm256_set1_epi64x(0xffff_ffff);
     let p = acc.as_mut_ptr();
     let mut i = 0;
     while i + 8 <= n {
@@ -667,43 +740,11 @@ unsafe fn requantize_rows_avx2(acc: &mut [i32], rq: &[u8]) {
             continue;
         }
         // SAFETY: i + 8 <= n.
-        let a = unsafe { _mm256_loadu_si256(p.add(i) as *const __m256i) };
-        // Saturating a + bias.
-        let sum = _mm256_add_epi32(a, bias);
-        let ovf = _mm256_and_si256(_mm256_xor_si256(sum, a), _mm256_xor_si256(sum, bias));
-        let sat = _mm256_xor_si256(_mm256_srai_epi32::<31>(a), imax);
-        let z = _mm256_blendv_epi8(sum, sat, _mm256_srai_epi32::<31>(ovf));
-        let neg = _mm256_srai_epi32::<31>(z);
-        let az = _mm256_abs_epi32(z);
-        // Saturating left shift: |z| << ls unless it exceeds 2^31 - 1
-        // (z >= 0) or 2^31 (z < 0), compared as unsigned.
-        let ls = _mm256_max_epi32(shift, zero);
-        let limit = _mm256_add_epi32(
-            _mm256_srlv_epi32(_mm256_set1_epi32(i32::MIN), ls),
-            _mm256_xor_si256(neg, _mm256_set1_epi32(-1)),
-        );
-        let flip = _mm256_set1_epi32(i32::MIN);
-        let over = _mm256_cmpgt_epi32(_mm256_xor_si256(az, flip), _mm256_xor_si256(limit, flip));
-        let satv = _mm256_sub_epi32(imax, neg);
-        let az = _mm256_blendv_epi8(_mm256_sllv_epi32(az, ls), satv, over);
-        // 2^30 - [z < 0], zero-extended to 64 bits per even / odd lane.
-        let nudge = _mm256_add_epi32(_mm256_set1_epi32(1 << 30), neg);
-        let ne = _mm256_and_si256(nudge, lo32);
-        let no = _mm256_srli_epi64::<32>(nudge);
-        let pe = _mm256_add_epi64(_mm256_mul_epu32(az, mult), ne);
-        let po = _mm256_add_epi64(
-            _mm256_mul_epu32(_mm256_srli_epi64::<32>(az), _mm256_srli_epi64::<32>(mult)),
-            no,
-        );
-        let ye = _mm256_srli_epi64::<31>(pe);
-        let yo = _mm256_slli_epi64::<32>(_mm256_srli_epi64::<31>(po));
-        let y = _mm256_blend_epi32::<0b1010_1010>(ye, yo);
-        let rs = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
-        let half = _mm256_srlv_epi32(_mm256_sllv_epi32(one, rs), one);
-        let q = _mm256_srlv_epi32(_mm256_add_epi32(y, half), rs);
-        let r = _mm256_sub_epi32(_mm256_xor_si256(q, neg), neg);
-        // SAFETY: i + 8 <= n.
-        unsafe { _mm256_storeu_si256(p.add(i) as *mut __m256i, r) };
+        unsafe {
+            let a = _mm256_loadu_si256(p.add(i) as *const __m256i);
+            let r = crate::gemm::Rq8::new(bias, mult, shift).apply(a);
+            _mm256_storeu_si256(p.add(i) as *mut __m256i, r);
+        }
         i += 8;
     }
     while i < n {

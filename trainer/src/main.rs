@@ -240,6 +240,12 @@ struct TrainArgs {
     /// Step limit (0: none).
     #[arg(long, default_value_t = 0)]
     steps: u64,
+    /// Budget in raw training bytes seen (0: none): sets the step limit
+    /// to this over the bytes a step covers (batch x sequence length x the
+    /// training mixture's bytes per token), so runs with different
+    /// tokenizers see the same text. Not with --steps or --minutes.
+    #[arg(long, default_value_t = 0)]
+    train_bytes: u64,
     /// Time limit in minutes (0: none). On `--resume`, giving neither
     /// this nor `--steps` keeps the run's own limits.
     #[arg(long, default_value_t = 0.0)]
@@ -356,6 +362,26 @@ fn model_config(a: &TrainArgs) -> Result<Config> {
     Ok(c)
 }
 
+/// The step limit that makes a run see `bytes` raw training bytes: the
+/// mixture is tokenized here (into the run's token cache, which training
+/// then reads) to learn its bytes per token.
+fn steps_for_bytes(a: &TrainArgs, train: &[Source], bytes: u64) -> Result<u64> {
+    let mut sources = train.to_vec();
+    let mut mix = trainer::mixture::Mixture::load(&mut sources)?;
+    if let Some(path) = &a.tokenizer {
+        let bpe = tokenize::Bpe::load(path).map_err(|e| Error::Data(e.to_string()))?;
+        std::fs::create_dir_all(&a.run).map_err(Error::io("create", &a.run))?;
+        mix.tokenize(&bpe, &a.run)?;
+    }
+    let per_step = (a.batch * a.seq_len) as f64 * mix.bytes_per_token();
+    let steps = (bytes as f64 / per_step).ceil() as u64;
+    eprintln!(
+        "--train-bytes {bytes}: {:.4} bytes per token, {per_step:.0} bytes a step -> {steps} steps",
+        mix.bytes_per_token()
+    );
+    Ok(steps)
+}
+
 fn run_train(a: TrainArgs) -> Result<()> {
     let mut config = model_config(&a)?;
     if let Some(path) = &a.init_from {
@@ -371,6 +397,15 @@ fn run_train(a: TrainArgs) -> Result<()> {
     if a.seq_len > config.max_context as usize || a.final_seq_len > config.max_context as usize {
         return Err(Error::Usage("sequence length exceeds max_context".into()));
     }
+    let steps = match a.train_bytes {
+        0 => a.steps,
+        _ if a.steps > 0 || a.minutes > 0.0 => {
+            return Err(Error::Usage(
+                "--train-bytes sets the step limit: give it without --steps or --minutes".into(),
+            ))
+        }
+        bytes => steps_for_bytes(&a, &train_sources, bytes)?,
+    };
     let cfg = TrainConfig {
         model: config,
         train: train_sources,
@@ -380,7 +415,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
         batch: a.batch,
         final_seq_len: a.final_seq_len,
         final_frac: a.final_frac,
-        steps: a.steps,
+        steps,
         time_budget_s: a.minutes * 60.0,
         lr: a.lr,
         min_lr: a.min_lr,

@@ -188,6 +188,8 @@ impl Stream {
 pub struct Mixture {
     names: Vec<String>,
     data: Vec<Stream>,
+    /// Each source's length in raw bytes (kept when it is tokenized).
+    raw_bytes: Vec<usize>,
     /// Cumulative normalised weights; the last is 1.
     cumulative: Vec<f64>,
 }
@@ -226,6 +228,7 @@ impl Mixture {
         *cumulative.last_mut().expect("non-empty") = 1.0;
         Ok(Self {
             names: sources.iter().map(|s| s.name.clone()).collect(),
+            raw_bytes: data.iter().map(Vec::len).collect(),
             data: data.into_iter().map(Stream::Bytes).collect(),
             cumulative,
         })
@@ -263,6 +266,19 @@ impl Mixture {
             *d = Stream::Tokens(tokens);
         }
         Ok(())
+    }
+
+    /// Raw bytes a sampled token stands for on average: each source's
+    /// bytes per symbol (1 before tokenizing), weighted as sources are
+    /// drawn. A step of `T` tokens covers about `T` times this many bytes.
+    pub fn bytes_per_token(&self) -> f64 {
+        let mut prev = 0.0;
+        let mut mean = 0.0;
+        for ((d, &raw), &c) in self.data.iter().zip(&self.raw_bytes).zip(&self.cumulative) {
+            mean += (c - prev) * raw as f64 / d.len().max(1) as f64;
+            prev = c;
+        }
+        mean
     }
 
     /// Draws a source by weight.
@@ -350,6 +366,20 @@ mod tests {
         for bad in ["noname", "=p", "a=p*0", "a=p*x", "a=p@5..2", "a=*1"] {
             assert!(Source::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn bytes_per_token_weights_each_source() {
+        let sources = [
+            Source::new("a", Path::new("a"), None, 3.0),
+            Source::new("b", Path::new("b"), None, 1.0),
+        ];
+        let mut m = Mixture::from_parts(&sources, vec![vec![b'a'; 1000], vec![b'b'; 600]]).unwrap();
+        assert_eq!(m.bytes_per_token(), 1.0);
+        // Source a tokenized to a quarter of its bytes: 4 bytes a token
+        // drawn 3/4 of the time, 1 byte a token 1/4 of the time.
+        m.data[0] = Stream::Tokens(vec![0; 250]);
+        assert!((m.bytes_per_token() - (0.75 * 4.0 + 0.25)).abs() < 1e-12);
     }
 
     #[test]
