@@ -112,6 +112,8 @@ pub fn matvec(w: &[i8], x: &[i8], out: &mut [i32]) -> bool {
             (VNNI, 32) => matvec32_vnni(w, x, out),
             (VNNI, _) => matvec_vnni(w, x, out),
             (_, 16) => matvec16_avx2(w, x, out),
+            (_, 32..) if vnni256() == VNNI256_VEX => matvec_avxvnni(w, x, out),
+            (_, 32..) if vnni256() == VNNI256_EVEX => matvec_vnni256(w, x, out),
             _ => matvec_avx2(w, x, out),
         }
     }
@@ -844,6 +846,85 @@ unsafe fn matvec_avx2(w: &[i8], x: &[i8], out: &mut [i32]) {
     }
 }
 
+/// [`matvec_avx2`] with 256-bit `vpdpbusd` on `w + 128` (unsigned) and
+/// `x`, minus `128 * sum x` per row (as [`matvec_vnni`]): one body for the
+/// VEX (AVX-VNNI) and EVEX (AVX-512 VNNI + VL) encodings.
+macro_rules! matvec_dpbusd {
+    ($name:ident, $features:literal, $dp:ident) => {
+        #[target_feature(enable = $features)]
+        unsafe fn $name(w: &[i8], x: &[i8], out: &mut [i32]) {
+            let cols = x.len();
+            let rows = out.len();
+            let c32 = cols / 32 * 32;
+            let off = vnni_offset(&x[..c32]);
+            let flip = _mm256_set1_epi8(-128);
+            let xp = x.as_ptr();
+            let wp = w.as_ptr();
+            let tail = |r: usize| -> i32 {
+                let row = &w[r * cols + c32..(r + 1) * cols];
+                crate::portable::dot_portable(row, &x[c32..])
+            };
+            let mut r = 0;
+            // Eight rows at a time share each load of `x`.
+            while r + 8 <= rows {
+                let mut acc = [_mm256_setzero_si256(); 8];
+                let mut c = 0;
+                while c < c32 {
+                    // SAFETY: c + 32 <= c32 <= cols; (r + 7) * cols + c +
+                    // 32 <= rows * cols <= w.len().
+                    let xv = unsafe { _mm256_loadu_si256(xp.add(c) as *const __m256i) };
+                    for (k, a) in acc.iter_mut().enumerate() {
+                        let wv = unsafe {
+                            _mm256_loadu_si256(wp.add((r + k) * cols + c) as *const __m256i)
+                        };
+                        *a = $dp(*a, _mm256_xor_si256(wv, flip), xv);
+                    }
+                    c += 32;
+                }
+                let h01 = _mm256_hadd_epi32(acc[0], acc[1]);
+                let h23 = _mm256_hadd_epi32(acc[2], acc[3]);
+                let h45 = _mm256_hadd_epi32(acc[4], acc[5]);
+                let h67 = _mm256_hadd_epi32(acc[6], acc[7]);
+                let a = _mm256_hadd_epi32(h01, h23);
+                let b = _mm256_hadd_epi32(h45, h67);
+                let lo = _mm256_permute2x128_si256::<0x20>(a, b);
+                let hi = _mm256_permute2x128_si256::<0x31>(a, b);
+                let mut sums = [0i32; 8];
+                // SAFETY: `sums` holds 8 i32.
+                unsafe {
+                    _mm256_storeu_si256(
+                        sums.as_mut_ptr() as *mut __m256i,
+                        _mm256_sub_epi32(_mm256_add_epi32(lo, hi), _mm256_set1_epi32(off)),
+                    )
+                };
+                for k in 0..8 {
+                    out[r + k] = sums[k] + if c32 < cols { tail(r + k) } else { 0 };
+                }
+                r += 8;
+            }
+            while r < rows {
+                let mut acc = _mm256_setzero_si256();
+                let mut c = 0;
+                while c < c32 {
+                    // SAFETY: as above.
+                    let xv = unsafe { _mm256_loadu_si256(xp.add(c) as *const __m256i) };
+                    let wv = unsafe { _mm256_loadu_si256(wp.add(r * cols + c) as *const __m256i) };
+                    acc = $dp(acc, _mm256_xor_si256(wv, flip), xv);
+                    c += 32;
+                }
+                out[r] = hsum(acc) - off + if c32 < cols { tail(r) } else { 0 };
+                r += 1;
+            }
+        }
+    };
+}
+matvec_dpbusd!(matvec_avxvnni, "avx2,avxvnni", _mm256_dpbusd_avx_epi32);
+matvec_dpbusd!(
+    matvec_vnni256,
+    "avx2,avx512f,avx512vl,avx512vnni",
+    _mm256_dpbusd_epi32
+);
+
 /// Rows of 16 (attention scores for head width 16): two rows per vector.
 #[target_feature(enable = "avx2")]
 unsafe fn matvec16_avx2(w: &[i8], x: &[i8], out: &mut [i32]) {
@@ -1210,31 +1291,74 @@ unsafe fn weighted_sum_avx2(wts: &[i32], v: &[i8], stride: usize, out: &mut [i64
         let len = (n - t0).min(BLOCK);
         pack_block(&wts[t0..t0 + len], &mut w16);
         let l16 = len / 16 * 16;
-        for (j, o) in out.iter_mut().enumerate() {
-            let col = j * stride + t0;
-            let mut acc = _mm256_setzero_si256();
-            let mut t = 0;
-            while t < l16 {
-                // SAFETY: col + t + 16 <= j * stride + n <= v.len(); t + 16
-                // <= len <= BLOCK.
-                let (x, w) = unsafe {
-                    (
-                        _mm256_cvtepi8_epi16(_mm_loadu_si128(vp.add(col + t) as *const __m128i)),
-                        _mm256_loadu_si256(w16.as_ptr().add(t) as *const __m256i),
-                    )
-                };
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, w));
-                t += 16;
+        // Runs of 16 weights that are all zero (common: sharp attention)
+        // add nothing; skip them.
+        let mut live = [false; BLOCK / 16];
+        for (k, l) in live.iter_mut().enumerate().take(l16 / 16) {
+            *l = w16[16 * k..16 * k + 16].iter().any(|&w| w != 0);
+        }
+        // Four dimensions at a time share each load of the weights and
+        // keep four independent sums.
+        let hd = out.len();
+        let mut j = 0;
+        while j < hd {
+            let k = if j + 4 <= hd { 4 } else { 1 };
+            // SAFETY: the dimensions j .. j + k of v hold t0 + len values
+            // each (checked by the caller); `dims_avx2` reads within.
+            let sums = unsafe {
+                let base = vp.add(j * stride + t0);
+                if k == 4 {
+                    dims_avx2::<4>(base, stride, &w16, &live, l16)
+                } else {
+                    dims_avx2::<1>(base, stride, &w16, &live, l16)
+                }
+            };
+            for q in 0..k {
+                let col = (j + q) * stride + t0;
+                let tail: i64 = (l16..len).map(|t| w16[t] as i64 * v[col + t] as i64).sum();
+                out[j + q] += sums[q] as i64 + tail;
             }
-            let mut s = hsum(acc) as i64;
-            for tt in l16..len {
-                s += w16[tt] as i64 * v[col + tt] as i64;
-            }
-            *o += s;
+            j += k;
         }
         t0 += len;
     }
     den
+}
+
+/// `K` dimensions of [`weighted_sum_avx2`]: the sums over the block's
+/// first `l16` positions (`w16`, skipping the runs of 16 zero weights) of
+/// the values at `base + q * stride` (`q < K`). Results beyond `K` are 0.
+#[target_feature(enable = "avx2")]
+unsafe fn dims_avx2<const K: usize>(
+    base: *const i8,
+    stride: usize,
+    w16: &[i16; BLOCK],
+    live: &[bool; BLOCK / 16],
+    l16: usize,
+) -> [i32; 4] {
+    let mut acc = [_mm256_setzero_si256(); K];
+    let mut t = 0;
+    while t < l16 {
+        if live[t / 16] {
+            // SAFETY: t + 16 <= l16 <= BLOCK; (caller) each dimension
+            // holds l16 values from base + q * stride.
+            let w = unsafe { _mm256_loadu_si256(w16.as_ptr().add(t) as *const __m256i) };
+            for (q, a) in acc.iter_mut().enumerate() {
+                let x = unsafe {
+                    _mm256_cvtepi8_epi16(
+                        _mm_loadu_si128(base.add(q * stride + t) as *const __m128i),
+                    )
+                };
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(x, w));
+            }
+        }
+        t += 16;
+    }
+    let mut sums = [0i32; 4];
+    for (s, a) in sums.iter_mut().zip(acc) {
+        *s = hsum(a);
+    }
+    sums
 }
 
 /// [`crate::kernels::max_i32`]; `None` when not handled here.
@@ -1322,7 +1446,17 @@ mod tests {
                         assert_eq!(got, want, "avx2 16 {rows} fill {fill}");
                     }
                 }
+                if std::is_x86_feature_detected!("avxvnni") {
+                    got.fill(0);
+                    // SAFETY: AVX-VNNI is present; as above.
+                    unsafe { matvec_avxvnni(&w, &x, &mut got) };
+                    assert_eq!(got, want, "avx-vnni {rows}x{cols} fill {fill}");
+                }
                 if l == VNNI {
+                    got.fill(0);
+                    // SAFETY: AVX-512 F/VL/VNNI are present; as above.
+                    unsafe { matvec_vnni256(&w, &x, &mut got) };
+                    assert_eq!(got, want, "vnni256 {rows}x{cols} fill {fill}");
                     got.fill(0);
                     // SAFETY: AVX-512 F/BW/VL/VNNI are present; as above.
                     unsafe { matvec_vnni(&w, &x, &mut got) };
@@ -1369,14 +1503,16 @@ mod tests {
             shapes.push((1 + rnd() as usize % 1200, 1 + rnd() as usize % 40));
         }
         for (n, hd) in shapes {
-            for extreme in [false, true] {
+            // Random, extreme, and sparse weights (runs of zeros that the
+            // kernels skip, as sharp attention gives).
+            for mode in 0..3 {
+                let extreme = mode == 1;
                 let wts: Vec<i32> = (0..n)
-                    .map(|_| {
-                        if extreme {
-                            32767
-                        } else {
-                            (rnd() & 0x7fff) as i32
-                        }
+                    .map(|t| match mode {
+                        0 => (rnd() & 0x7fff) as i32,
+                        1 => 32767,
+                        _ if (t / 16) % 3 == 1 || rnd() % 7 == 0 => (rnd() & 0x7fff) as i32,
+                        _ => 0,
                     })
                     .collect();
                 let stride = n + (rnd() as usize % 5);

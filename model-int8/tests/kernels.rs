@@ -125,7 +125,7 @@ fn weighted_sum_agrees() {
         shapes.push((1 + r.below(1200), 1 + r.below(40)));
     }
     for (n, hd) in shapes {
-        for fill in 0..3 {
+        for fill in 0..4 {
             let wts: Vec<i32> = (0..n)
                 .map(|i| match fill {
                     0 => {
@@ -135,13 +135,17 @@ fn weighted_sum_agrees() {
                             (r.next() & 0x7fff) as i32
                         }
                     }
+                    // Sparse: runs of zero weights (sharp attention),
+                    // which the SIMD kernels skip.
+                    3 if (i / 16) % 3 != 1 && r.below(7) != 0 => 0,
+                    3 => (r.next() & 0x7fff) as i32,
                     _ => 32767,
                 })
                 .collect();
             let stride = n + r.below(5);
             let v: Vec<i8> = (0..hd * stride)
                 .map(|_| match fill {
-                    0 => r.i8(),
+                    0 | 3 => r.i8(),
                     1 => -128,
                     _ => 127,
                 })
