@@ -16,7 +16,7 @@
 //! - [`files`]: whole files, `lmc` beside xz, zstd and brotli at their
 //!   strongest.
 //! - [`table2`]: the paper's Table 2, bytes against BPE tokenizers of
-//!   1K–20K for the 200K model.
+//!   1K–20K for the 200K and 800K models.
 //! - [`figure6`], [`generate`] with [`figure35`], [`figure2`]: the paper's
 //!   figures (in-context rate over length; compressors as generative
 //!   models; adjusted rate against model size), drawn by [`plot`].

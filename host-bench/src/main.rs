@@ -74,9 +74,10 @@ enum Cmd {
         #[arg(long, default_value = "reports/throughput")]
         out: PathBuf,
     },
-    /// Table 2: the 200K model on bytes (ASCII) and on BPE tokens of
+    /// Table 2: the 200K and 800K models on bytes and on BPE tokens of
     /// 1K-20K, raw rate on held-out enwik8 in 2048-byte chunks, each
-    /// decoded back (Markdown and JSON).
+    /// decoded back (Markdown, JSON, and a PNG/SVG plot of rate against
+    /// vocabulary size).
     Table2(Box<Table2Args>),
     /// Figure 6: the rate of the first n bytes of a chunk, n = 1..2048, for
     /// gzip, LZMA2 and the int8 models, per data set (PNG, SVG, CSV, JSON).
@@ -212,17 +213,33 @@ struct Table1Args {
 
 #[derive(clap::Args)]
 struct Table2Args {
-    /// Output folder (table2.md, table2.json).
+    /// Output folder (table2.md, table2.json, table2.png, table2.svg).
     #[arg(long, default_value = "reports/table2")]
     out: PathBuf,
-    /// Folder of the rows' models: `table2-ascii.lmm`, `table2-bpe1k.lmm`
-    /// (with `table2-bpe1k.tokenizer.json`), ... as `trainer export` writes
-    /// them; rows whose model is missing are skipped with a note.
+    /// Folder of the rows' models: `table2-{size}-{row}.lmm` (size 200k or
+    /// 800k; a BPE row with `table2-{size}-{row}.tokenizer.json` beside it)
+    /// as `trainer export --name table2-200k-bpe1k` writes them; the
+    /// single-column names `table2-ascii.lmm`, `table2-bpe1k.lmm`, ... are
+    /// read as the 200K column where no sized file exists. Rows whose model
+    /// is missing are skipped with a note.
     #[arg(long, default_value = "model-int8/models/table2")]
     dir: PathBuf,
-    /// Row names to look for in --dir (file stems after `table2-`).
-    #[arg(long, value_delimiter = ',', default_values = ["ascii", "bpe1k", "bpe2k", "bpe5k", "bpe10k", "bpe20k"])]
+    /// Rows to look for (`bytes` or `ascii`, `bpe1k`, ...).
+    #[arg(long, value_delimiter = ',', default_values = ["bytes", "bpe1k", "bpe2k", "bpe5k", "bpe10k", "bpe20k"])]
     rows: Vec<String>,
+    /// Model-size columns to measure.
+    #[arg(long, value_delimiter = ',', default_values = ["200k", "800k"])]
+    sizes: Vec<host_bench::table2::Size>,
+    /// The byte row of a column, `SIZE=PATH` (repeatable), e.g.
+    /// `200k=model-int8/models/table2/table2-ascii.lmm`; a
+    /// `table2-{size}-bytes.lmm` in --dir still wins. Default: the shipped
+    /// enwik8-only byte model of the size in --shipped-dir.
+    #[arg(long = "bytes-model", value_name = "SIZE=PATH")]
+    bytes_models: Vec<host_bench::table2::BytesModel>,
+    /// Folder of the shipped byte models (`lm-200k-enwik8.lmm`,
+    /// `lm-800k-enwik8.lmm`).
+    #[arg(long, default_value = host_bench::table2::SHIPPED_DIR)]
+    shipped_dir: PathBuf,
     /// enwik file (held-out range from --enwik-start).
     #[arg(long, default_value = "../shared/data/enwik8/enwik8.head")]
     enwik: PathBuf,
@@ -232,8 +249,11 @@ struct Table2Args {
     /// Evenly spaced chunks to measure (0: all).
     #[arg(long, default_value_t = 0)]
     chunks: usize,
-    /// The training budget every row had, for the table's note.
-    #[arg(long, default_value = "the same CPU time per row (see the manifests)")]
+    /// The training budget of the rows, for the table's note.
+    #[arg(
+        long,
+        default_value = "the same raw bytes per row within a column (see the manifests)"
+    )]
     budget: String,
     /// Worker threads (default: all cores).
     #[arg(long)]
@@ -684,52 +704,61 @@ fn run_table2(a: Table2Args) -> Result<(), Error> {
     } else {
         Sample::Even(a.chunks)
     };
+    let rows = a
+        .rows
+        .iter()
+        .map(|r| table2::row_slug(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut sizes = a.sizes.clone();
+    sizes.sort();
+    sizes.dedup();
+    let plan = table2::find_rows(&a.dir, &sizes, &rows, &a.bytes_models, &a.shipped_dir)?;
+    for note in &plan.skipped {
+        eprintln!("skipping {note}");
+        meta.notes.push(format!("row {note}"));
+    }
     let chunks = data::load_enwik(&a.enwik, a.enwik_start, None, sample)?;
     meta.datasets
         .push(DatasetMeta::of(&chunks, &sample.describe()));
-    let mut rows = Vec::new();
-    for r in &a.rows {
-        let model = a.dir.join(format!("table2-{r}.lmm"));
-        if !model.exists() {
-            meta.notes
-                .push(format!("row {r}: {} not found, skipped", model.display()));
-            eprintln!("skipping {r}: {} not found", model.display());
-            continue;
-        }
-        let tok = lmc::tokens::tokenizer_beside(&model);
-        let tokenizer = tok.exists().then_some(tok);
-        let vocab = match &tokenizer {
-            Some(t) => tokenize::Bpe::load(t)
-                .map_err(|e| Error::Model(e.to_string()))?
-                .vocab(),
-            None => 256,
-        };
-        let spec = table2::RowSpec {
-            name: table2::row_name(vocab),
-            model,
-            tokenizer,
-        };
-        let done = bar(&format!("table2 / {}", spec.name), chunks.len() as u64);
-        let row = table2::measure_row(&spec, &chunks, &*done)?;
+    let mut measured = Vec::new();
+    for spec in &plan.specs {
+        meta.notes.push(format!(
+            "{} {}: {} ({})",
+            spec.size,
+            spec.name,
+            spec.model.display(),
+            spec.source.describe()
+        ));
+        let done = bar(
+            &format!("table2 / {} / {}", spec.size, spec.name),
+            chunks.len() as u64,
+        );
+        let row = table2::measure_row(spec, &chunks, &*done)?;
         drop(done);
         if !row.round_trip_ok {
             return Err(Error::Data(format!(
-                "{}: a chunk did not decode back",
-                row.name
+                "{} {}: a chunk did not decode back",
+                row.size, row.name
             )));
         }
-        rows.push(row);
+        meta.models.push(ModelMeta {
+            name: format!("{} {}", row.size, row.name),
+            path: row.model_path.clone(),
+            parameters: row.params_total,
+            file_bytes: row.model_file_bytes as u64,
+        });
+        measured.push(row);
     }
     meta.seconds = t0.elapsed().as_secs_f64();
     let t = table2::Table2 {
         meta,
         command: command_line(),
         budget: a.budget.clone(),
-        rows,
+        rows: measured,
     };
     table2::write_all(&t, &a.out)?;
     println!("{}", table2::markdown(&t));
-    eprintln!("wrote {}/table2.{{md,json}}", a.out.display());
+    eprintln!("wrote {}/table2.{{md,json,png,svg}}", a.out.display());
     Ok(())
 }
 

@@ -40,7 +40,8 @@ pub const CURRENT: ModelSet = MODEL_SETS[MODEL_SETS.len() - 1];
 pub const MODEL_SET: u32 = CURRENT.version;
 
 /// What `lmc --version` prints after `lmc `: the crate's version and the
-/// model set, e.g. `0.1.0 (model set 1: 200K 91542c38a09ff58c, ...)`.
+/// model set, e.g. `0.1.0 (model set 1: 200K 91542c38a09ff58c, ...)`,
+/// then a line naming the int8 kernel set this machine runs.
 pub fn version_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
     TEXT.get_or_init(|| {
@@ -51,10 +52,12 @@ pub fn version_text() -> &'static str {
             .map(|(s, fp)| format!("{} {fp:016x}", s.name))
             .collect();
         format!(
-            "{} (model set {}: {})",
+            "{} (model set {}: {})\nint8 kernels: {} ({} caps the set)",
             env!("CARGO_PKG_VERSION"),
             set.version,
-            models.join(", ")
+            models.join(", "),
+            model_int8::kernels::active(),
+            model_int8::kernels::FORCE_VAR,
         )
     })
 }

@@ -175,14 +175,23 @@ fn version_names_the_model_set() {
         .iter()
         .map(|fp| format!("{fp:016x}"))
         .collect();
+    let out = String::from_utf8(o.stdout).unwrap();
+    let (first, kernels) = out.split_once('\n').unwrap();
     assert_eq!(
-        String::from_utf8(o.stdout).unwrap(),
+        first,
         format!(
-            "lmc {} (model set {MODEL_SET}: 200K {}, 800K {}, 3.2M {})\n",
+            "lmc {} (model set {MODEL_SET}: 200K {}, 800K {}, 3.2M {})",
             env!("CARGO_PKG_VERSION"),
             f[0],
             f[1],
             f[2]
+        )
+    );
+    assert_eq!(
+        kernels,
+        format!(
+            "int8 kernels: {} (MODEL_INT8_KERNELS caps the set)\n",
+            model_int8::kernels::active()
         )
     );
 }
