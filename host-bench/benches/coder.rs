@@ -12,39 +12,6 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const LEN: usize = 1 << 20;
 
-fn data() -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/enwik8/enwik8.head"
-    );
-    match std::fs::read(path) {
-        Ok(mut d) if d.len() >= LEN => {
-            d.truncate(LEN);
-            d
-        }
-        _ => {
-            eprintln!("{path} not found: benchmarking synthetic text");
-            let words = [
-                "the ",
-                "of ",
-                "and ",
-                "compression ",
-                "model ",
-                "arithmetic ",
-                "coder\n",
-            ];
-            let mut x = 12345u32;
-            let mut d = Vec::with_capacity(LEN);
-            while d.len() < LEN {
-                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                d.extend_from_slice(words[(x >> 16) as usize % words.len()].as_bytes());
-            }
-            d.truncate(LEN);
-            d
-        }
-    }
-}
-
 fn histogram_table(data: &[u8], precision: u32) -> FreqTable<Vec<u32>> {
     let mut counts = [0f64; 256];
     for &b in data {
@@ -80,7 +47,7 @@ fn bench_model<M: Model>(c: &mut Criterion, name: &str, model: &mut M, data: &[u
 }
 
 fn benches(c: &mut Criterion) {
-    let data = data();
+    let data = host_bench::data::bench_text(0, LEN);
     let mut fixed = StaticModel::<_, 4096>::with_index(histogram_table(&data, 16)).unwrap();
     bench_model(c, "static256_p16", &mut fixed, &data);
     let mut order2 = ContextModel::new(ContextConfig::order2_bytes(12)).unwrap();

@@ -13,30 +13,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const LEN: usize = 1 << 18;
 
-fn data() -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/enwik8/enwik8.head"
-    );
-    match std::fs::read(path) {
-        Ok(d) if d.len() >= 3_600_000 + LEN => d[3_600_000..3_600_000 + LEN].to_vec(),
-        _ => {
-            eprintln!("{path} not found: benchmarking synthetic text");
-            let words = ["the ", "of ", "and ", "mixing ", "context ", "model\n"];
-            let mut x = 12345u32;
-            let mut d = Vec::with_capacity(LEN);
-            while d.len() < LEN {
-                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                d.extend_from_slice(words[(x >> 16) as usize % words.len()].as_bytes());
-            }
-            d.truncate(LEN);
-            d
-        }
-    }
-}
-
 fn bench(c: &mut Criterion) {
-    let text = data();
+    let text = host_bench::data::bench_text(3_600_000, LEN);
     let mut g = c.benchmark_group("mix");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(LEN as u64));

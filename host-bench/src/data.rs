@@ -426,6 +426,31 @@ pub fn random_chunks(n: usize, seed: u64) -> Chunks {
 /// The workspace's one seeded generator, for test data and sub-sampling.
 pub use model_int8::numerics::SplitMix64;
 
+/// `len` bytes of enwik8 from `start` for the criterion benches
+/// (`../shared/data/enwik8/enwik8.head`), or, where the data set is
+/// missing, synthetic text of words, said on standard error.
+pub fn bench_text(start: usize, len: usize) -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/enwik8/enwik8.head"
+    );
+    match std::fs::read(path) {
+        Ok(d) if d.len() >= start + len => d[start..start + len].to_vec(),
+        _ => {
+            eprintln!("{path} not found: benchmarking synthetic text");
+            let words = ["the ", "of ", "and ", "compression ", "model ", "context ", "coder\n"];
+            let mut x = 12345u32;
+            let mut d = Vec::with_capacity(len + 16);
+            while d.len() < len {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                d.extend_from_slice(words[(x >> 16) as usize % words.len()].as_bytes());
+            }
+            d.truncate(len);
+            d
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -300,6 +300,22 @@ fn refuse_links(input: &Path, meta: Option<&Metadata>) -> Result<(), Error> {
     Ok(())
 }
 
+/// A duplicate of standard output's descriptor, with its file status
+/// flags (`fcntl(F_GETFL)`); `None` if descriptor 1 is closed.
+#[cfg(unix)]
+fn stdout_dup() -> Option<(File, i32)> {
+    use std::os::fd::{AsFd, AsRawFd};
+    extern "C" {
+        fn fcntl(fd: i32, cmd: i32, ...) -> i32;
+    }
+    const F_GETFL: i32 = 3;
+    let file = File::from(io::stdout().as_fd().try_clone_to_owned().ok()?);
+    // SAFETY: F_GETFL reads the descriptor's flags and takes no argument;
+    // `file` is open.
+    let flags = unsafe { fcntl(file.as_raw_fd(), F_GETFL) };
+    (flags >= 0).then_some((file, flags))
+}
+
 /// Fails unless standard output is open. A closed one (`lmc -c f >&-`)
 /// does not look closed from here: Rust's runtime, starting, puts
 /// `/dev/null` (read-write) on a closed descriptor 0, 1 or 2, where every
@@ -308,28 +324,19 @@ fn refuse_links(input: &Path, meta: Option<&Metadata>) -> Result<(), Error> {
 fn stdout_open() -> Result<(), Error> {
     #[cfg(unix)]
     {
-        use std::os::fd::{AsFd, AsRawFd};
         use std::os::unix::fs::MetadataExt;
-        extern "C" {
-            fn fcntl(fd: i32, cmd: i32, ...) -> i32;
-        }
-        const F_GETFL: i32 = 3;
         const O_ACCMODE: i32 = 3;
         const O_RDWR: i32 = 2;
         let closed = || Error::Output {
             path: PathBuf::from(STDOUT),
             source: io::Error::from_raw_os_error(9), // EBADF
         };
-        let stdout = io::stdout();
-        let fd = stdout.as_fd().try_clone_to_owned().map_err(|_| closed())?;
-        let on_null = match (File::from(fd).metadata(), fs::metadata("/dev/null")) {
+        let (file, flags) = stdout_dup().ok_or_else(closed)?;
+        let on_null = match (file.metadata(), fs::metadata("/dev/null")) {
             (Ok(out), Ok(null)) => out.rdev() == null.rdev() && out.dev() == null.dev(),
             _ => false,
         };
-        // SAFETY: F_GETFL reads the descriptor's flags and takes no
-        // argument; descriptor 1 is open (just duplicated).
-        let mode = unsafe { fcntl(stdout.as_fd().as_raw_fd(), F_GETFL) } & O_ACCMODE;
-        if on_null && mode == O_RDWR {
+        if on_null && flags & O_ACCMODE == O_RDWR {
             return Err(closed());
         }
     }
@@ -342,21 +349,9 @@ fn stdout_open() -> Result<(), Error> {
 fn seekable_stdout() -> Option<File> {
     #[cfg(unix)]
     {
-        use std::os::fd::AsFd;
-        extern "C" {
-            fn fcntl(fd: i32, cmd: i32, ...) -> i32;
-        }
-        const F_GETFL: i32 = 3;
         const O_APPEND: i32 = 0o2000;
-        let file = File::from(io::stdout().as_fd().try_clone_to_owned().ok()?);
-        if !file.metadata().ok()?.is_file() {
-            return None;
-        }
-        use std::os::fd::AsRawFd;
-        // SAFETY: F_GETFL reads the descriptor's flags and takes no
-        // argument; `file` is open.
-        let flags = unsafe { fcntl(file.as_raw_fd(), F_GETFL) };
-        (flags >= 0 && flags & O_APPEND == 0).then_some(file)
+        let (file, flags) = stdout_dup()?;
+        (file.metadata().ok()?.is_file() && flags & O_APPEND == 0).then_some(file)
     }
     #[cfg(not(unix))]
     None

@@ -64,6 +64,20 @@ pub struct Summary {
     pub ideal_bits: Option<f64>,
 }
 
+impl Summary {
+    /// A sink's summary of the stream it wrote, with the log-loss if it
+    /// was metered.
+    pub(crate) fn of(s: coder_core::container::Summary, ideal_bits: Option<f64>) -> Self {
+        Summary {
+            header: s.header,
+            compressed_len: s.compressed_len,
+            coded: s.coded,
+            stored: s.stored,
+            ideal_bits,
+        }
+    }
+}
+
 /// How [`compress_with`] codes: the chunk (block) size, the container's
 /// [`Coding`] and whether to meter the log-loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -297,14 +311,7 @@ fn compress_into<M: ChunkModel, R: Read, S: Sink>(
             Ok(bits)
         },
     )??;
-    let s = sink.finish()?;
-    Ok(Summary {
-        header: s.header,
-        compressed_len: s.compressed_len,
-        coded: s.coded,
-        stored: s.stored,
-        ideal_bits: measure.then_some(bits),
-    })
+    Ok(Summary::of(sink.finish()?, measure.then_some(bits)))
 }
 
 /// A stream's reader as [`open`] and [`Streams`] return it: the header

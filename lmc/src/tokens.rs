@@ -203,14 +203,7 @@ fn compress_tokens_into<R: Read, S: Sink>(
             break;
         }
     }
-    let s = sink.finish()?;
-    Ok(Summary {
-        header: s.header,
-        compressed_len: s.compressed_len,
-        coded: s.coded,
-        stored: s.stored,
-        ideal_bits: Some(bits),
-    })
+    Ok(Summary::of(sink.finish()?, Some(bits)))
 }
 
 /// Decompresses the token streams of `input` (one, or several
