@@ -438,7 +438,15 @@ pub fn bench_text(start: usize, len: usize) -> Vec<u8> {
         Ok(d) if d.len() >= start + len => d[start..start + len].to_vec(),
         _ => {
             eprintln!("{path} not found: benchmarking synthetic text");
-            let words = ["the ", "of ", "and ", "compression ", "model ", "context ", "coder\n"];
+            let words = [
+                "the ",
+                "of ",
+                "and ",
+                "compression ",
+                "model ",
+                "context ",
+                "coder\n",
+            ];
             let mut x = 12345u32;
             let mut d = Vec::with_capacity(len + 16);
             while d.len() < len {

@@ -112,17 +112,18 @@ pub fn write_line_chart(chart: &LineChart, dir: &Path, stem: &str) -> Result<(),
     fs::write(&p, svg).map_err(|e| Error::io(&p, e))
 }
 
-/// Draws `chart` on any `plotters` drawing area.
-pub fn draw_line_chart<DB: DrawingBackend>(
+/// Clears `root` to white, writes `caption` (one string a line) along its
+/// bottom, and returns the area above it for the chart.
+pub fn with_caption<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    chart: &LineChart,
-) -> Result<(), Error> {
+    caption: &[String],
+) -> Result<DrawingArea<DB, Shift>, Error> {
     register_font();
     root.fill(&WHITE).map_err(perr)?;
-    let caption_h = 16 * chart.caption.len() as u32 + if chart.caption.is_empty() { 0 } else { 8 };
+    let caption_h = 16 * caption.len() as u32 + if caption.is_empty() { 0 } else { 8 };
     let (_, h) = root.dim_in_pixel();
     let (upper, lower) = root.split_vertically(h.saturating_sub(caption_h));
-    for (i, line) in chart.caption.iter().enumerate() {
+    for (i, line) in caption.iter().enumerate() {
         lower
             .draw_text(
                 line,
@@ -131,6 +132,15 @@ pub fn draw_line_chart<DB: DrawingBackend>(
             )
             .map_err(perr)?;
     }
+    Ok(upper)
+}
+
+/// Draws `chart` on any `plotters` drawing area.
+pub fn draw_line_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &LineChart,
+) -> Result<(), Error> {
+    let upper = with_caption(root, &chart.caption)?;
     let x = chart.x_range.clone();
     let y = chart.y_range.clone();
     if chart.log_x {

@@ -938,20 +938,7 @@ fn vocab_label(v: f64) -> String {
 }
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, f: &Figure) -> Result<(), Error> {
-    plot::register_font();
-    root.fill(&WHITE).map_err(perr)?;
-    let (_, h) = root.dim_in_pixel();
-    let caption_h = 16 * f.caption.len() as u32 + 8;
-    let (upper, lower) = root.split_vertically(h.saturating_sub(caption_h));
-    for (i, line) in f.caption.iter().enumerate() {
-        lower
-            .draw_text(
-                line,
-                &("sans-serif", 12).into_font().color(&RGBColor(60, 60, 60)),
-                (12, 4 + 16 * i as i32),
-            )
-            .map_err(perr)?;
-    }
+    let upper = plot::with_caption(root, &f.caption)?;
     let mut keys: Vec<u32> = PLOT_VOCABS.to_vec();
     keys.extend(f.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     keys.sort_unstable();

@@ -172,8 +172,8 @@ pub(crate) fn norm_scale(h: &[i32], mean: i32, ks: &[u8], inv: u64, out: &mut [i
     crate::portable::norm_scale_portable(&h[j..n], mean as i64, &ks[4 * j..], inv, &mut out[j..n]);
 }
 
-/// [`crate::kernels::rope_row`], eight pairs at a time (as the AVX-512
-/// version); heads whose half width is not a multiple of 8, or a row
+/// [`crate::kernels::rope_row`], eight pairs at a time (every x86-64
+/// level from AVX2 up runs it); heads whose half width is not a multiple of 8, or a row
 /// shorter than `2 hd` bytes, go to the portable function.
 #[target_feature(enable = "avx2")]
 pub(crate) fn rope_row(x: &[i32], hd: usize, row: &[u8], out: &mut [i8]) {

@@ -431,63 +431,11 @@ pub fn rope_row(x: &[i32], hd: usize, row: &[u8], out: &mut [i8]) -> bool {
         return false;
     }
     let n = x.len().min(out.len()) / hd * hd;
-    // SAFETY: AVX2 (and at the VNNI level AVX-512 F/VL) is present; the
-    // kernels read row[..2 hd], x[..n] and write out[..n].
-    unsafe {
-        if l == VNNI {
-            rope_row_avx512(&x[..n], hd, row, &mut out[..n])
-        } else {
-            crate::avx2::rope_row(&x[..n], hd, row, &mut out[..n])
-        }
-    };
+    // SAFETY: AVX2 is present; the kernel reads row[..2 hd], x[..n] and
+    // writes out[..n]. (It is as fast as a 512-bit one on Zen 4: RoPE
+    // works on 8 pairs of 32-bit lanes at a time either way.)
+    unsafe { crate::avx2::rope_row(&x[..n], hd, row, &mut out[..n]) };
     true
-}
-
-/// Eight pairs at a time: `(a cos - b sin + 2^21) >> 22` and `(b cos + a
-/// sin + 2^21) >> 22` in 32-bit lanes (`|a|, |b| <= 32767`, `|cos|, |sin|
-/// <= 2^14`: no overflow), clamped to `-127 ..= 127` and narrowed.
-#[target_feature(enable = "avx2,avx512f,avx512vl")]
-unsafe fn rope_row_avx512(x: &[i32], hd: usize, row: &[u8], out: &mut [i8]) {
-    let half = hd / 2;
-    let shift = crate::format::ROPE_BITS + 8;
-    let round = _mm256_set1_epi32(1 << (shift - 1));
-    let cnt = _mm_cvtsi32_si128(shift as i32);
-    let (lo, hi) = (_mm256_set1_epi32(-32767), _mm256_set1_epi32(32767));
-    let (lo8, hi8) = (_mm256_set1_epi32(-127), _mm256_set1_epi32(127));
-    let rp = row.as_ptr();
-    let mut h = 0;
-    while h + hd <= x.len() {
-        let xp = x.as_ptr();
-        let op = out.as_mut_ptr();
-        let mut i = 0;
-        while i < half {
-            // SAFETY: i + 8 <= half; row holds 2 hd bytes (cos then sin,
-            // hd bytes each); x and out hold h + hd elements.
-            let (c, sn, a, b) = unsafe {
-                (
-                    _mm256_cvtepi16_epi32(_mm_loadu_si128(rp.add(2 * i) as *const __m128i)),
-                    _mm256_cvtepi16_epi32(_mm_loadu_si128(rp.add(hd + 2 * i) as *const __m128i)),
-                    _mm256_loadu_si256(xp.add(h + i) as *const __m256i),
-                    _mm256_loadu_si256(xp.add(h + half + i) as *const __m256i),
-                )
-            };
-            let a = _mm256_min_epi32(_mm256_max_epi32(a, lo), hi);
-            let b = _mm256_min_epi32(_mm256_max_epi32(b, lo), hi);
-            let r1 = _mm256_sub_epi32(_mm256_mullo_epi32(a, c), _mm256_mullo_epi32(b, sn));
-            let r2 = _mm256_add_epi32(_mm256_mullo_epi32(b, c), _mm256_mullo_epi32(a, sn));
-            let fin = |r: __m256i| {
-                let r = _mm256_sra_epi32(_mm256_add_epi32(r, round), cnt);
-                _mm256_cvtepi32_epi8(_mm256_min_epi32(_mm256_max_epi32(r, lo8), hi8))
-            };
-            // SAFETY: as above; 8 bytes each.
-            unsafe {
-                _mm_storel_epi64(op.add(h + i) as *mut __m128i, fin(r1));
-                _mm_storel_epi64(op.add(h + half + i) as *mut __m128i, fin(r2));
-            }
-            i += 8;
-        }
-        h += hd;
-    }
 }
 
 /// [`crate::kernels::exp_weights`]; `None` when not handled here (below
@@ -778,6 +726,22 @@ unsafe fn hsum(v: __m256i) -> i32 {
     _mm_cvtsi128_si32(s)
 }
 
+/// Eight rows' 8-lane partial sums reduced to one vector of the eight row
+/// sums (row `k` in lane `k`).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn reduce8(acc: &[__m256i; 8]) -> __m256i {
+    let h01 = _mm256_hadd_epi32(acc[0], acc[1]);
+    let h23 = _mm256_hadd_epi32(acc[2], acc[3]);
+    let h45 = _mm256_hadd_epi32(acc[4], acc[5]);
+    let h67 = _mm256_hadd_epi32(acc[6], acc[7]);
+    let a = _mm256_hadd_epi32(h01, h23); // [r0 r1 r2 r3 | r0 r1 r2 r3] halves
+    let b = _mm256_hadd_epi32(h45, h67);
+    let lo = _mm256_permute2x128_si256::<0x20>(a, b);
+    let hi = _mm256_permute2x128_si256::<0x31>(a, b);
+    _mm256_add_epi32(lo, hi)
+}
+
 /// `|x| (as u8) * (w * sign(x))` summed in pairs, then in fours: eight
 /// `i32` partial dot products of 32 bytes.
 #[inline]
@@ -787,114 +751,59 @@ unsafe fn dot32(xabs: __m256i, x: __m256i, w: __m256i) -> __m256i {
     _mm256_madd_epi16(p, _mm256_set1_epi16(1))
 }
 
-#[target_feature(enable = "avx2")]
-unsafe fn matvec_avx2(w: &[i8], x: &[i8], out: &mut [i32]) {
-    let cols = x.len();
-    let rows = out.len();
-    let c32 = cols / 32 * 32;
-    let xp = x.as_ptr();
-    let wp = w.as_ptr();
-    let tail = |r: usize| -> i32 {
-        let row = &w[r * cols + c32..(r + 1) * cols];
-        crate::portable::dot_portable(row, &x[c32..])
-    };
-    let mut r = 0;
-    // Eight rows at a time share each load of `x`.
-    while r + 8 <= rows {
-        let mut acc = [_mm256_setzero_si256(); 8];
-        let mut c = 0;
-        while c < c32 {
-            // SAFETY: c + 32 <= c32 <= cols; (r + 7) * cols + c + 32 <= rows * cols.
-            let xv = unsafe { _mm256_loadu_si256(xp.add(c) as *const __m256i) };
-            let xa = _mm256_abs_epi8(xv);
-            for (k, a) in acc.iter_mut().enumerate() {
-                let wv =
-                    unsafe { _mm256_loadu_si256(wp.add((r + k) * cols + c) as *const __m256i) };
-                *a = _mm256_add_epi32(*a, dot32(xa, xv, wv));
-            }
-            c += 32;
-        }
-        // Reduce 8 rows x 8 lanes to one vector of 8 row sums.
-        let h01 = _mm256_hadd_epi32(acc[0], acc[1]);
-        let h23 = _mm256_hadd_epi32(acc[2], acc[3]);
-        let h45 = _mm256_hadd_epi32(acc[4], acc[5]);
-        let h67 = _mm256_hadd_epi32(acc[6], acc[7]);
-        let a = _mm256_hadd_epi32(h01, h23); // [r0 r1 r2 r3 | r0 r1 r2 r3] halves
-        let b = _mm256_hadd_epi32(h45, h67);
-        let lo = _mm256_permute2x128_si256::<0x20>(a, b);
-        let hi = _mm256_permute2x128_si256::<0x31>(a, b);
-        let mut sums = [0i32; 8];
-        // SAFETY: `sums` holds 8 i32.
-        unsafe { _mm256_storeu_si256(sums.as_mut_ptr() as *mut __m256i, _mm256_add_epi32(lo, hi)) };
-        for k in 0..8 {
-            out[r + k] = sums[k] + if c32 < cols { tail(r + k) } else { 0 };
-        }
-        r += 8;
-    }
-    while r < rows {
-        let mut acc = _mm256_setzero_si256();
-        let mut c = 0;
-        while c < c32 {
-            // SAFETY: as above.
-            let xv = unsafe { _mm256_loadu_si256(xp.add(c) as *const __m256i) };
-            let wv = unsafe { _mm256_loadu_si256(wp.add(r * cols + c) as *const __m256i) };
-            acc = _mm256_add_epi32(acc, dot32(_mm256_abs_epi8(xv), xv, wv));
-            c += 32;
-        }
-        out[r] = hsum(acc) + if c32 < cols { tail(r) } else { 0 };
-        r += 1;
-    }
-}
-
-/// [`matvec_avx2`] with 256-bit `vpdpbusd` on `w + 128` (unsigned) and
-/// `x`, minus `128 * sum x` per row (as [`matvec_vnni`]): one body for the
-/// VEX (AVX-VNNI) and EVEX (AVX-512 VNNI + VL) encodings.
-macro_rules! matvec_dpbusd {
-    ($name:ident, $features:literal, $dp:ident) => {
+/// The 256-bit matrix-vector kernels: eight rows at a time share each
+/// 32-byte load of `x`, the columns past the last whole 32 go to the
+/// portable dot product. `$x` prepares a chunk of `x` once for the eight
+/// rows, `$dot(acc, prepared, w)` adds a row's products to its
+/// accumulator, and `$off` (of `x`'s whole chunks) is subtracted from every
+/// row: AVX2 takes `|x|` times `w * sign(x)` through `maddubs` (no
+/// offset), the VNNI forms take `vpdpbusd` on `w + 128` (unsigned) and `x`
+/// minus `128 * sum x` (as [`matvec_vnni`]), in the VEX (AVX-VNNI) or EVEX
+/// (AVX-512 VNNI + VL) encoding.
+macro_rules! matvec_kernel {
+    ($name:ident, $features:literal, |$xv:ident| $x:expr, |$a:ident, $xp:ident, $wv:ident| $dot:expr, |$xs:ident| $off:expr) => {
         #[target_feature(enable = $features)]
         unsafe fn $name(w: &[i8], x: &[i8], out: &mut [i32]) {
             let cols = x.len();
             let rows = out.len();
             let c32 = cols / 32 * 32;
-            let off = vnni_offset(&x[..c32]);
-            let flip = _mm256_set1_epi8(-128);
+            let off = {
+                let $xs = &x[..c32];
+                $off
+            };
             let xp = x.as_ptr();
             let wp = w.as_ptr();
             let tail = |r: usize| -> i32 {
                 let row = &w[r * cols + c32..(r + 1) * cols];
                 crate::portable::dot_portable(row, &x[c32..])
             };
+            let load = |c: usize| {
+                // SAFETY: (callers) c + 32 <= c32 <= cols.
+                let $xv = unsafe { _mm256_loadu_si256(xp.add(c) as *const __m256i) };
+                $x
+            };
             let mut r = 0;
-            // Eight rows at a time share each load of `x`.
             while r + 8 <= rows {
                 let mut acc = [_mm256_setzero_si256(); 8];
                 let mut c = 0;
                 while c < c32 {
-                    // SAFETY: c + 32 <= c32 <= cols; (r + 7) * cols + c +
-                    // 32 <= rows * cols <= w.len().
-                    let xv = unsafe { _mm256_loadu_si256(xp.add(c) as *const __m256i) };
-                    for (k, a) in acc.iter_mut().enumerate() {
-                        let wv = unsafe {
+                    let $xp = load(c);
+                    for (k, $a) in acc.iter_mut().enumerate() {
+                        // SAFETY: (r + 7) * cols + c + 32 <= rows * cols <=
+                        // w.len().
+                        let $wv = unsafe {
                             _mm256_loadu_si256(wp.add((r + k) * cols + c) as *const __m256i)
                         };
-                        *a = $dp(*a, _mm256_xor_si256(wv, flip), xv);
+                        *$a = $dot;
                     }
                     c += 32;
                 }
-                let h01 = _mm256_hadd_epi32(acc[0], acc[1]);
-                let h23 = _mm256_hadd_epi32(acc[2], acc[3]);
-                let h45 = _mm256_hadd_epi32(acc[4], acc[5]);
-                let h67 = _mm256_hadd_epi32(acc[6], acc[7]);
-                let a = _mm256_hadd_epi32(h01, h23);
-                let b = _mm256_hadd_epi32(h45, h67);
-                let lo = _mm256_permute2x128_si256::<0x20>(a, b);
-                let hi = _mm256_permute2x128_si256::<0x31>(a, b);
                 let mut sums = [0i32; 8];
                 // SAFETY: `sums` holds 8 i32.
                 unsafe {
                     _mm256_storeu_si256(
                         sums.as_mut_ptr() as *mut __m256i,
-                        _mm256_sub_epi32(_mm256_add_epi32(lo, hi), _mm256_set1_epi32(off)),
+                        _mm256_sub_epi32(reduce8(&acc), _mm256_set1_epi32(off)),
                     )
                 };
                 for k in 0..8 {
@@ -903,26 +812,42 @@ macro_rules! matvec_dpbusd {
                 r += 8;
             }
             while r < rows {
-                let mut acc = _mm256_setzero_si256();
+                let mut acc = [_mm256_setzero_si256(); 1];
                 let mut c = 0;
                 while c < c32 {
+                    let $xp = load(c);
+                    let $a = &mut acc[0];
                     // SAFETY: as above.
-                    let xv = unsafe { _mm256_loadu_si256(xp.add(c) as *const __m256i) };
-                    let wv = unsafe { _mm256_loadu_si256(wp.add(r * cols + c) as *const __m256i) };
-                    acc = $dp(acc, _mm256_xor_si256(wv, flip), xv);
+                    let $wv = unsafe { _mm256_loadu_si256(wp.add(r * cols + c) as *const __m256i) };
+                    *$a = $dot;
                     c += 32;
                 }
-                out[r] = hsum(acc) - off + if c32 < cols { tail(r) } else { 0 };
+                out[r] = hsum(acc[0]) - off + if c32 < cols { tail(r) } else { 0 };
                 r += 1;
             }
         }
     };
 }
-matvec_dpbusd!(matvec_avxvnni, "avx2,avxvnni", _mm256_dpbusd_avx_epi32);
-matvec_dpbusd!(
+matvec_kernel!(
+    matvec_avx2,
+    "avx2",
+    |xv| (_mm256_abs_epi8(xv), xv),
+    |a, x, wv| _mm256_add_epi32(*a, dot32(x.0, x.1, wv)),
+    |_x| 0
+);
+matvec_kernel!(
+    matvec_avxvnni,
+    "avx2,avxvnni",
+    |xv| xv,
+    |a, x, wv| _mm256_dpbusd_avx_epi32(*a, _mm256_xor_si256(wv, _mm256_set1_epi8(-128)), x),
+    |x| vnni_offset(x)
+);
+matvec_kernel!(
     matvec_vnni256,
     "avx2,avx512f,avx512vl,avx512vnni",
-    _mm256_dpbusd_epi32
+    |xv| xv,
+    |a, x, wv| _mm256_dpbusd_epi32(*a, _mm256_xor_si256(wv, _mm256_set1_epi8(-128)), x),
+    |x| vnni_offset(x)
 );
 
 /// Rows of 16 (attention scores for head width 16): two rows per vector.
@@ -1012,15 +937,7 @@ unsafe fn matvec_vnni(w: &[i8], x: &[i8], out: &mut [i32]) {
         }
         // Reduce 8 rows x 16 lanes to one vector of 8 row sums.
         let f = [0, 1, 2, 3, 4, 5, 6, 7].map(|k| fold512(acc[k]));
-        let h01 = _mm256_hadd_epi32(f[0], f[1]);
-        let h23 = _mm256_hadd_epi32(f[2], f[3]);
-        let h45 = _mm256_hadd_epi32(f[4], f[5]);
-        let h67 = _mm256_hadd_epi32(f[6], f[7]);
-        let a = _mm256_hadd_epi32(h01, h23);
-        let b = _mm256_hadd_epi32(h45, h67);
-        let lo = _mm256_permute2x128_si256::<0x20>(a, b);
-        let hi = _mm256_permute2x128_si256::<0x31>(a, b);
-        let s = _mm256_sub_epi32(_mm256_add_epi32(lo, hi), _mm256_set1_epi32(off));
+        let s = _mm256_sub_epi32(reduce8(&f), _mm256_set1_epi32(off));
         // SAFETY: out[r .. r + 8] exists.
         unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(r) as *mut __m256i, s) };
         r += 8;
