@@ -24,7 +24,7 @@
 //!   under the integer frequency tables the coder used, in bytes, over the
 //!   raw bytes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Chunked rate with the paper's header-once correction.
 ///
@@ -56,7 +56,7 @@ pub fn paper_model_bytes(parameters: u64) -> u64 {
 }
 
 /// What a classical compressor made of one data set.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ClassicalSizes {
     /// Chunks coded.
     pub chunks: u64,
@@ -72,7 +72,32 @@ pub struct ClassicalSizes {
     pub side_bytes: u64,
 }
 
+/// Why two partial measurements cannot be added.
+fn mismatch(what: &str, a: impl std::fmt::Debug, b: impl std::fmt::Debug) -> String {
+    format!("the partial results differ in {what} ({a:?} against {b:?})")
+}
+
 impl ClassicalSizes {
+    /// Adds the sizes of another shard of the same data set (`self` first
+    /// in chunk order): chunk sums add; the header and side information
+    /// must agree; a whole-stream size comes from the one shard that
+    /// measured it (the first).
+    pub fn add_shard(&mut self, o: &ClassicalSizes) -> Result<(), String> {
+        if self.header != o.header {
+            return Err(mismatch("the header size", self.header, o.header));
+        }
+        if self.side_bytes != o.side_bytes {
+            return Err(mismatch("side information", self.side_bytes, o.side_bytes));
+        }
+        if o.unchunked.is_some() {
+            return Err("a later shard measured the whole stream".into());
+        }
+        self.chunks += o.chunks;
+        self.raw_bytes += o.raw_bytes;
+        self.chunked_sum += o.chunked_sum;
+        Ok(())
+    }
+
     /// The paper's chunked rate (header once).
     pub fn chunked_rate(&self) -> f64 {
         chunked_rate_header_once(self.chunked_sum, self.header, self.chunks, self.raw_bytes)
@@ -99,7 +124,7 @@ impl ClassicalSizes {
 }
 
 /// What a language-model compressor made of one data set.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct LmSizes {
     /// Chunks coded.
     pub chunks: u64,
@@ -108,8 +133,14 @@ pub struct LmSizes {
     /// `Σ` arithmetic-code bytes per chunk (no framing), every chunk decoded
     /// back and compared.
     pub coded_sum: u64,
-    /// `Σ -log2(freq / total)` over all coded symbols, bits.
+    /// `Σ -log2(freq / total)` over all coded symbols, bits: `ideal_q20 /
+    /// 2^20`.
     pub ideal_bits: f64,
+    /// The same sum in units of `2^-20` bits, each chunk's bits rounded to
+    /// the unit before adding, so that sums of shards of a data set are
+    /// exactly the sum of the whole (integers add in any order).
+    #[serde(default)]
+    pub ideal_q20: u64,
     /// Our container: chunks whose code would be longer than the chunk are
     /// stored raw; `Σ min(code_i, 2048)`.
     pub fallback_sum: u64,
@@ -124,6 +155,39 @@ pub struct LmSizes {
 }
 
 impl LmSizes {
+    /// Adds one chunk's ideal code length (bits) to the sums.
+    pub fn add_ideal_bits(&mut self, bits: f64) {
+        self.ideal_q20 += (bits * (1u64 << 20) as f64).round() as u64;
+        self.ideal_bits = self.ideal_q20 as f64 / (1u64 << 20) as f64;
+    }
+
+    /// Adds the sizes of another shard of the same data set: sums add; the
+    /// model must agree; the container is one stream of all the records,
+    /// so its size is one header plus every shard's records.
+    pub fn add_shard(&mut self, o: &LmSizes) -> Result<(), String> {
+        if (self.parameters, self.model_file_bytes) != (o.parameters, o.model_file_bytes) {
+            return Err(mismatch(
+                "the model",
+                self.model_file_bytes,
+                o.model_file_bytes,
+            ));
+        }
+        let header = coder_core::container::HEADER_LEN as u64;
+        self.container = match (self.container, o.container) {
+            (Some(a), Some(b)) => Some(a + b - header),
+            (None, None) => None,
+            (a, b) => return Err(mismatch("the container", a, b)),
+        };
+        self.chunks += o.chunks;
+        self.raw_bytes += o.raw_bytes;
+        self.coded_sum += o.coded_sum;
+        self.ideal_q20 += o.ideal_q20;
+        self.ideal_bits = self.ideal_q20 as f64 / (1u64 << 20) as f64;
+        self.fallback_sum += o.fallback_sum;
+        self.fallback_chunks += o.fallback_chunks;
+        Ok(())
+    }
+
     /// Raw rate: `Σ code / raw`.
     pub fn raw_rate(&self) -> f64 {
         rate(self.coded_sum, self.raw_bytes)
@@ -192,6 +256,7 @@ mod tests {
             raw_bytes: 4096,
             coded_sum: 1000,
             ideal_bits: 7936.0, // 992 bytes
+            ideal_q20: 7936 << 20,
             fallback_sum: 1000,
             fallback_chunks: 0,
             container: Some(1040),

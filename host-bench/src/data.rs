@@ -43,7 +43,7 @@ pub const KNOWN_ENWIK: [(u64, &str, &str); 3] = [
 ];
 
 /// Which data set a [`Chunks`] came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Wikipedia XML (enwik8 / enwik9).
@@ -161,6 +161,18 @@ impl Chunks {
     /// Total kept bytes.
     pub fn bytes(&self) -> usize {
         self.data.len()
+    }
+
+    /// Chunks `range` of these, in order (same kind and source): one
+    /// shard of a run ([`crate::table1::Shard`]).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Chunks {
+        Chunks {
+            kind: self.kind,
+            source: self.source.clone(),
+            available: self.available,
+            files: self.files,
+            data: self.data[range.start * CHUNK..range.end * CHUNK].to_vec(),
+        }
     }
 
     /// The chunks `sample` keeps out of these (same kind and source).

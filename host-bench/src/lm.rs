@@ -126,7 +126,7 @@ pub fn measure_lm(
     for c in &codes {
         let len = c.bytes.len() as u64;
         s.coded_sum += len;
-        s.ideal_bits += c.ideal_bits;
+        s.add_ideal_bits(c.ideal_bits);
         s.fallback_sum += len.min(chunk_len);
         s.fallback_chunks += u64::from(len >= chunk_len);
     }

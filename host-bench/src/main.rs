@@ -29,6 +29,16 @@ struct Cli {
 enum Cmd {
     /// Run Table 1 and write it as Markdown, JSON and CSV.
     Table1(Box<Table1Args>),
+    /// Add the partial results of `table1 --shard I/N` (every shard once)
+    /// into the tables a single run writes.
+    Merge {
+        /// The shards' `table1.partial.json` files.
+        #[arg(required = true)]
+        partials: Vec<PathBuf>,
+        /// Output folder for table1.{md,json,csv}.
+        #[arg(long, default_value = "reports/table1")]
+        out: PathBuf,
+    },
     /// Whole files: lmc beside xz -9e, zstd --ultra -22 --long and brotli
     /// -q 11 -w 24, whole and in 2048-byte chunks (Markdown and JSON).
     Files(Box<host_bench::files::FilesArgs>),
@@ -150,6 +160,11 @@ struct Table1Args {
     /// Output folder for table1.{md,json,csv}.
     #[arg(long, default_value = "reports/table1")]
     out: PathBuf,
+    /// Measure only shard I of N of every data set's chunks (0 <= I < N)
+    /// and write `table1.partial.json` (and this shard's own tables) to
+    /// --out; `host-bench merge` adds the N partials into the full tables.
+    #[arg(long, value_parser = table1::Shard::parse)]
+    shard: Option<table1::Shard>,
     /// Data sets to measure.
     #[arg(long, value_delimiter = ',', default_values = ["enwik", "imagenet", "librispeech", "random"])]
     datasets: Vec<DatasetName>,
@@ -396,6 +411,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Table1(a) => run_table1(*a),
+        Cmd::Merge { partials, out } => run_merge(&partials, &out),
         Cmd::Files(a) => {
             let command = std::env::args().collect::<Vec<_>>().join(" ");
             host_bench::files::run(&a, command).map(|_| ())
@@ -615,18 +631,42 @@ fn run_table1(mut a: Table1Args) -> Result<(), Error> {
     }
 
     let lm_sample = a.lm_max_chunks.map_or(Sample::All, Sample::Even);
-    let t = table1::run(
+    let shard = a.shard.unwrap_or(table1::Shard::WHOLE);
+    let part = table1::measure(
         &datasets,
         &compressors,
         &lms,
         !a.no_unchunked,
         lm_sample,
+        shard,
         meta,
         &bar,
     )?;
+    let t = part.table();
     report::write_all(&t, &a.out)?;
     println!("{}", report::markdown(&t));
     eprintln!("wrote {}/table1.{{md,json,csv}}", a.out.display());
+    if a.shard.is_some() {
+        let p = part.write(&a.out)?;
+        eprintln!(
+            "wrote {} (shard {}/{})",
+            p.display(),
+            shard.index,
+            shard.count
+        );
+    }
+    Ok(())
+}
+
+fn run_merge(partials: &[PathBuf], out: &Path) -> Result<(), Error> {
+    let parts = partials
+        .iter()
+        .map(|p| table1::Partial::read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let t = table1::merge(parts)?;
+    report::write_all(&t, out)?;
+    println!("{}", report::markdown(&t));
+    eprintln!("wrote {}/table1.{{md,json,csv}}", out.display());
     Ok(())
 }
 

@@ -4,12 +4,12 @@
 
 use std::fs;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::{Chunks, Kind};
 
 /// A data set as measured.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DatasetMeta {
     /// Which one.
     pub kind: Kind,
@@ -48,7 +48,7 @@ impl DatasetMeta {
 }
 
 /// A model as used.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ModelMeta {
     /// Row label.
     pub name: String,
@@ -61,7 +61,7 @@ pub struct ModelMeta {
 }
 
 /// The machine a run used.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Machine {
     /// CPU model name.
     pub cpu: String,
@@ -104,7 +104,7 @@ impl Machine {
 }
 
 /// Metadata of a run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Meta {
     /// `host-bench` and its version.
     pub tool: String,

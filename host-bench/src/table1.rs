@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accounting::{ClassicalSizes, LmSizes};
 use crate::baselines::Compressor;
@@ -266,33 +266,232 @@ pub struct Table1 {
     pub records: Vec<Record>,
 }
 
-/// Runs every compressor and LM coder on every data set, reporting to
-/// `progress`; `unchunked` also measures the whole streams of the classical
-/// compressors. `lm_sample` restricts the (slow) LM rows to a sub-sample of
+/// The part of every data set's chunks one run measures: shard `index`
+/// (from 0) of `count` takes chunks `[index * n / count, (index + 1) * n /
+/// count)` of a data set of `n` (after the LM rows' sub-sample, for them),
+/// so the shards of a data set are disjoint, in order, and cover it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// The whole data set, one run.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// `I/N` with `0 <= I < N`, as a Slurm array index and its size.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard {s}: expected I/N with 0 <= I < N (e.g. 0/4)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse::<u32>().map_err(|_| bad())?,
+            n.trim().parse::<u32>().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// This shard's chunk indices out of `n`.
+    pub fn range(self, n: usize) -> std::ops::Range<usize> {
+        let at = |k: u32| (n as u128 * u128::from(k) / u128::from(self.count)) as usize;
+        at(self.index)..at(self.index + 1)
+    }
+}
+
+/// The sizes behind one table line group: a compressor on a data set.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Measured {
+    pub dataset: Kind,
+    pub compressor: String,
+    /// The paper's name for the LM row (classical rows derive theirs).
+    pub paper_name: Option<String>,
+    pub sizes: Sizes,
+}
+
+/// Additive sizes of a [`Measured`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Sizes {
+    Classical(ClassicalSizes),
+    Lm(LmSizes),
+}
+
+impl Measured {
+    /// The table's records for these sizes.
+    pub fn records(&self) -> Vec<Record> {
+        match &self.sizes {
+            Sizes::Classical(s) => classical_records(&self.compressor, self.dataset, s),
+            Sizes::Lm(s) => lm_records(
+                &self.compressor,
+                self.paper_name.as_deref(),
+                self.dataset,
+                s,
+            ),
+        }
+    }
+}
+
+/// What one shard of a `table1` run measured (`table1.partial.json`):
+/// [`merge`] adds the shards into the table a single run writes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Partial {
+    pub shard: Shard,
+    pub meta: crate::meta::Meta,
+    pub measured: Vec<Measured>,
+}
+
+impl Partial {
+    /// Writes `table1.partial.json` into `dir`; returns its path.
+    pub fn write(&self, dir: &std::path::Path) -> Result<std::path::PathBuf, Error> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let p = dir.join("table1.partial.json");
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Data(e.to_string()))?;
+        std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?;
+        Ok(p)
+    }
+
+    /// Reads a partial result that [`write`](Self::write) wrote.
+    pub fn read(path: &std::path::Path) -> Result<Partial, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::Data(format!(
+                "{}: not a table1 partial result: {e}",
+                path.display()
+            ))
+        })
+    }
+
+    /// The table of this shard alone.
+    pub fn table(&self) -> Table1 {
+        Table1 {
+            meta: self.meta.clone(),
+            records: self.measured.iter().flat_map(Measured::records).collect(),
+        }
+    }
+}
+
+/// Adds the shards `0/N .. N-1/N` of one run (any order given) into the
+/// table a single run over all the chunks writes: the same records, rate
+/// for rate. The metadata is the first shard's, with the shards' machines
+/// and times in its notes.
+pub fn merge(mut parts: Vec<Partial>) -> Result<Table1, Error> {
+    let bad = |m: String| Error::Data(format!("merge: {m}"));
+    parts.sort_by_key(|p| p.shard.index);
+    let count = parts
+        .first()
+        .ok_or_else(|| bad("no partial results".into()))?
+        .shard
+        .count;
+    for (k, p) in parts.iter().enumerate() {
+        if p.shard
+            != (Shard {
+                index: k as u32,
+                count,
+            })
+        {
+            return Err(bad(format!(
+                "expected shards 0/{count} .. {}/{count} once each, found {}/{}",
+                count - 1,
+                p.shard.index,
+                p.shard.count
+            )));
+        }
+    }
+    if parts.len() != count as usize {
+        return Err(bad(format!("{} of {count} shards given", parts.len())));
+    }
+    let mut rest = parts.split_off(1);
+    let mut first = parts.pop().expect("one shard");
+    let mut notes = vec![format!(
+        "merged from {count} shards (host-bench merge): {}",
+        std::iter::once(&first)
+            .chain(&rest)
+            .map(|p| format!(
+                "{}/{} on {} at {} ({:.0} s)",
+                p.shard.index, count, p.meta.machine.cpu, p.meta.started_utc, p.meta.seconds
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    )];
+    for p in &mut rest {
+        if p.measured.len() != first.measured.len() {
+            return Err(bad(format!("shard {} measured other rows", p.shard.index)));
+        }
+        for (a, b) in first.measured.iter_mut().zip(&p.measured) {
+            if (a.dataset, &a.compressor) != (b.dataset, &b.compressor) {
+                return Err(bad(format!(
+                    "shard {} has {} / {} where shard 0 has {} / {}",
+                    p.shard.index, b.dataset, b.compressor, a.dataset, a.compressor
+                )));
+            }
+            let added = match (&mut a.sizes, &b.sizes) {
+                (Sizes::Classical(x), Sizes::Classical(y)) => x.add_shard(y),
+                (Sizes::Lm(x), Sizes::Lm(y)) => x.add_shard(y),
+                _ => Err("a row is classical in one shard and LM in another".into()),
+            };
+            added.map_err(|e| bad(format!("{} / {}: {e}", a.dataset, a.compressor)))?;
+        }
+        first.meta.seconds = first.meta.seconds.max(p.meta.seconds);
+        for n in &p.meta.notes {
+            if !first.meta.notes.contains(n) && !n.starts_with("shard ") {
+                notes.push(format!("shard {}: {n}", p.shard.index));
+            }
+        }
+    }
+    first.meta.notes.retain(|n| !n.starts_with("shard "));
+    first.meta.notes.extend(notes);
+    Ok(first.table())
+}
+
+/// Measures every compressor and LM coder on shard `shard` of every data
+/// set, reporting to `progress`; `unchunked` also measures the whole
+/// streams of the classical compressors (over the whole data set, by shard
+/// 0 alone). `lm_sample` restricts the (slow) LM rows to a sub-sample of
 /// each data set's chunks; every record states its chunk count.
-pub fn run(
+#[allow(clippy::too_many_arguments)]
+pub fn measure(
     datasets: &[Chunks],
     compressors: &[Box<dyn Compressor>],
     lms: &[LmModel<'_>],
     unchunked: bool,
     lm_sample: crate::data::Sample,
+    shard: Shard,
     mut meta: crate::meta::Meta,
     progress: &Progress<'_>,
-) -> Result<Table1, Error> {
+) -> Result<Partial, Error> {
     let t0 = Instant::now();
-    let mut records = Vec::new();
+    let mut measured = Vec::new();
+    if shard != Shard::WHOLE {
+        meta.notes.push(format!(
+            "shard {}/{}: chunks [i * n / {2}, (i + 1) * n / {2}) of each data set",
+            shard.index, shard.count, shard.count
+        ));
+    }
     for ds in datasets {
+        let part = ds.slice(shard.range(ds.len()));
         for c in compressors {
-            let done = progress(&format!("{} / {}", ds.kind, c.name()), ds.len() as u64);
-            let s = measure_classical_with(c.as_ref(), ds, unchunked, &*done)?;
-            records.extend(classical_records(&c.name(), ds.kind, &s));
+            let done = progress(&format!("{} / {}", ds.kind, c.name()), part.len() as u64);
+            let mut s = measure_classical_with(c.as_ref(), &part, false, &*done)?;
+            if unchunked && shard.index == 0 {
+                s.unchunked = Some(c.compress_checked(&ds.data)?.len() as u64);
+            }
+            measured.push(Measured {
+                dataset: ds.kind,
+                compressor: c.name(),
+                paper_name: None,
+                sizes: Sizes::Classical(s),
+            });
         }
-        let lm_ds = ds.subsample(lm_sample);
-        if !lms.is_empty() && lm_ds.len() < ds.len() {
+        let lm_all = ds.subsample(lm_sample);
+        let lm_ds = lm_all.slice(shard.range(lm_all.len()));
+        if !lms.is_empty() && lm_all.len() < ds.len() {
             meta.notes.push(format!(
                 "LM rows on {}: {} of the {} chunks ({})",
                 ds.kind,
-                lm_ds.len(),
+                lm_all.len(),
                 ds.len(),
                 lm_sample.describe()
             ));
@@ -300,9 +499,42 @@ pub fn run(
         for m in lms {
             let done = progress(&format!("{} / {}", ds.kind, m.name()), lm_ds.len() as u64);
             let s = crate::lm::measure_lm(m, &lm_ds, true, &*done)?;
-            records.extend(lm_records(m.name(), m.paper_name(), ds.kind, &s));
+            measured.push(Measured {
+                dataset: ds.kind,
+                compressor: m.name().to_string(),
+                paper_name: m.paper_name().map(str::to_string),
+                sizes: Sizes::Lm(s),
+            });
         }
     }
     meta.seconds = t0.elapsed().as_secs_f64();
-    Ok(Table1 { meta, records })
+    Ok(Partial {
+        shard,
+        meta,
+        measured,
+    })
+}
+
+/// Runs every compressor and LM coder on every data set ([`measure`] of
+/// the whole): the table.
+pub fn run(
+    datasets: &[Chunks],
+    compressors: &[Box<dyn Compressor>],
+    lms: &[LmModel<'_>],
+    unchunked: bool,
+    lm_sample: crate::data::Sample,
+    meta: crate::meta::Meta,
+    progress: &Progress<'_>,
+) -> Result<Table1, Error> {
+    let p = measure(
+        datasets,
+        compressors,
+        lms,
+        unchunked,
+        lm_sample,
+        Shard::WHOLE,
+        meta,
+        progress,
+    )?;
+    Ok(p.table())
 }

@@ -612,3 +612,44 @@ fn help_groups_options_as_gzip_does() {
         assert!(group < p && p < next, "{flag} under its heading: {h}");
     }
 }
+
+/// The corpus recipe of the README ("Many machines"): `split` a file,
+/// compress the parts anywhere (here one after the other, as separate
+/// processes with separate working directories), `cat` the streams in
+/// order, and one `lmc -d` gives the file back; `lmc -t` and `lmc info`
+/// see every part.
+#[cfg(unix)]
+#[test]
+fn split_compress_apart_cat_decompress() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = write_model(d, 1);
+    let text = sample(&fs::read(&model).unwrap(), 40 * 64 + 17, 64, 3);
+    fs::write(d.join("big"), &text).unwrap();
+    let sh = |script: &str| {
+        let o = Command::new("sh")
+            .current_dir(d)
+            .env("LMC", env!("CARGO_BIN_EXE_lmc"))
+            .env("LMC_MODEL_DIR", d.join("no-models"))
+            .env("MODEL", &model)
+            .args(["-c", script])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{script}: {}", stderr(&o));
+        o.stdout
+    };
+    sh("split -b 1000 big part. && ls part.* > parts && test $(wc -l < parts) = 3");
+    for part in ["part.aa", "part.ab", "part.ac"] {
+        fs::create_dir(d.join(format!("m-{part}"))).unwrap();
+        fs::rename(d.join(part), d.join(format!("m-{part}/{part}"))).unwrap();
+        sh(&format!(
+            "cd m-{part} && \"$LMC\" -b 64 --model \"$MODEL\" {part} && mv {part}.lmc .."
+        ));
+    }
+    sh("cat part.aa.lmc part.ab.lmc part.ac.lmc > big.lmc");
+    let back = sh("\"$LMC\" -d -c --model \"$MODEL\" big.lmc");
+    assert_eq!(back, text);
+    sh("\"$LMC\" -t --model \"$MODEL\" big.lmc");
+    let info = String::from_utf8(sh("\"$LMC\" info big.lmc")).unwrap();
+    assert!(info.contains("big.lmc (stream 3):"), "{info}");
+}
