@@ -311,9 +311,12 @@ pub struct Measured {
     pub sizes: Sizes,
 }
 
-/// Additive sizes of a [`Measured`].
+/// Additive sizes of a [`Measured`]. (Externally tagged: an internally
+/// tagged enum buffers its numbers, which breaks under serde_json's
+/// `arbitrary_precision`, a feature another crate of the workspace turns
+/// on.)
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Sizes {
     Classical(ClassicalSizes),
     Lm(LmSizes),

@@ -73,8 +73,10 @@ fn figure6_curves_end_at_table1_rates() {
     assert_eq!((curve.rate.len(), curve.chunks), (CHUNK, 3));
     assert!(curve.rate.iter().all(|r| r.is_finite() && *r > 0.0));
     let s = lm::measure_lm(&m, &chunks, false, |_| {}).unwrap();
+    // Table 1 sums each chunk's log-loss in units of 2^-20 bits (so that
+    // shards add exactly); the curve sums the f64s.
     assert!(
-        (curve.end_rate() - s.ideal_rate()).abs() < 1e-12,
+        (curve.end_rate() - s.ideal_rate()).abs() < 1e-9,
         "{} vs {}",
         curve.end_rate(),
         s.ideal_rate()
