@@ -164,15 +164,19 @@ impl Chunks {
     }
 
     /// Chunks `range` of these, in order (same kind and source): one
-    /// shard of a run ([`crate::table1::Shard`]).
-    pub fn slice(&self, range: std::ops::Range<usize>) -> Chunks {
-        Chunks {
+    /// shard of a run ([`crate::table1::Shard`]); these themselves, not a
+    /// copy, when the range is all of them (a run that is not sharded).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> std::borrow::Cow<'_, Chunks> {
+        if range == (0..self.len()) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        std::borrow::Cow::Owned(Chunks {
             kind: self.kind,
             source: self.source.clone(),
             available: self.available,
             files: self.files,
             data: self.data[range.start * CHUNK..range.end * CHUNK].to_vec(),
-        }
+        })
     }
 
     /// The chunks `sample` keeps out of these (same kind and source).
