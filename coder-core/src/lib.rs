@@ -41,6 +41,7 @@ mod error;
 mod fingerprint;
 pub mod freq;
 pub mod lockstep;
+pub mod media;
 #[cfg(feature = "std")]
 mod meter;
 pub mod mix;

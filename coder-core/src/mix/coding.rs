@@ -44,8 +44,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         byte: u8,
         ext: Option<&FreqTable<&[u32]>>,
     ) -> Result<(), Error> {
+        let coded = byte.wrapping_sub(self.rot());
         for i in (0..8).rev() {
-            let bit = (byte >> i) & 1 != 0;
+            let bit = (coded >> i) & 1 != 0;
             let p = self.predict(ext)?;
             enc.encode_bit(p, bit)?;
             self.update(bit);
@@ -60,14 +61,15 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         dec: &mut Decoder<'_>,
         ext: Option<&FreqTable<&[u32]>>,
     ) -> Result<u8, Error> {
-        let mut byte = 0u8;
+        let rot = self.rot();
+        let mut coded = 0u8;
         for _ in 0..8 {
             let p = self.predict(ext)?;
             let bit = dec.decode_bit(p)?;
             self.update(bit);
-            byte = (byte << 1) | u8::from(bit);
+            coded = (coded << 1) | u8::from(bit);
         }
-        Ok(byte)
+        Ok(coded.wrapping_add(rot))
     }
 
     /// Codes `input` as one independently decodable stream into `out`,

@@ -6,8 +6,10 @@
 
 use super::config::{Layout, MixConfig, MAX_CONTEXTS, MAX_INPUTS};
 use super::counter::{apm_init, apm_p, apm_update, sm_init, sm_p16, sm_update, APM_LEN};
+use super::media::{Ctx, Media, Past};
 use super::mem::{hash, rd32, wr32};
 use super::tables::{cost_q16, squash, stretch, stretch_odds, ST_MAX};
+use crate::media::Region;
 use crate::{Error, FreqTable};
 
 /// A state map's count limit for the context models (slow, stationary).
@@ -81,6 +83,12 @@ pub struct Mixer<S> {
     // The ideal cost of what was coded.
     cost_q16: u64,
     bits_coded: u64,
+    /// The media model (inactive without a region).
+    media: Media,
+    /// Its view of the current byte (`None`: a text byte).
+    mctx: Option<Ctx>,
+    /// Bytes coded since the reset.
+    done: u64,
 }
 
 impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
@@ -121,6 +129,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
             p1: 32768,
             cost_q16: 0,
             bits_coded: 0,
+            media: Media::default(),
+            mctx: None,
+            done: 0,
         };
         m.reset();
         Ok(m)
@@ -134,6 +145,19 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
     /// [`MixConfig::fingerprint`] of the configuration.
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint
+    }
+
+    /// Tells the mixer that bytes `region.start..region.start +
+    /// region.len` of the original data are pixels or samples
+    /// ([`crate::media`]), and that the chunks it codes from now on start
+    /// at byte `chunk_start` of that data (encoder and decoder must say
+    /// the same). It then codes those bytes with the image or audio model
+    /// in place of the text contexts. `None` turns that off (the
+    /// default). Kept across [`reset`](Self::reset); the model only looks
+    /// back as far as the history reaches ([`MixConfig::history_bits`]).
+    pub fn set_region(&mut self, region: Option<Region>, chunk_start: u64) {
+        self.media.set(region, chunk_start);
+        self.byte_contexts();
     }
 
     /// Forgets everything learned, as at the start of every chunk: clears
@@ -174,6 +198,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         self.mptr = 0;
         self.mlen = 0;
         self.predicted = false;
+        self.done = 0;
+        self.media.reset();
         self.byte_contexts();
     }
 
@@ -230,10 +256,20 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
                     return Err(Error::BadAlphabet);
                 }
                 let k = self.bits;
-                let lo = ((self.c0 - (1 << k)) << (8 - k)) as usize;
+                // The coded byte is `byte - rot`: its node covers the
+                // original bytes `lo + rot ..`, wrapping at 256.
+                let lo = ((self.c0 - (1 << k)) << (8 - k)) as usize + self.rot() as usize;
                 let half = 1usize << (7 - k);
-                let m0 = cum[lo + half].wrapping_sub(cum[lo]);
-                let m1 = cum[lo + 2 * half].wrapping_sub(cum[lo + half]);
+                let mass = |from: usize| {
+                    let (a, b) = (from & 255, (from & 255) + half);
+                    if b <= 256 {
+                        cum[b].wrapping_sub(cum[a])
+                    } else {
+                        cum[256].wrapping_sub(cum[a]).wrapping_add(cum[b - 256])
+                    }
+                };
+                let m0 = mass(lo);
+                let m1 = mass(lo + half);
                 stretch_odds(m1.max(1), m0.max(1))
             }
             None => 0,
@@ -301,6 +337,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
             n += 2;
         }
         // Mix.
+        if let Some(mc) = self.mctx {
+            mstate = usize::from(mc.set);
+        }
         let set = if cfg.match_sets {
             c0 + 256 * mstate
         } else {
@@ -317,7 +356,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         self.p_mix = p_mix;
         self.x = x;
         // Refine.
-        let c1 = (self.hist & 0xFF) as usize;
+        let c1 = match self.mctx {
+            Some(mc) => usize::from(mc.apm1),
+            None => (self.hist & 0xFF) as usize,
+        };
         let ctx1 = if cfg.apm1_bits == 16 {
             c0 | c1 << 8
         } else {
@@ -328,7 +370,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         let mut f = [st, stretch(pa), 0];
         if cfg.apm2_bits > 0 {
             // Rows of one byte context sit together (fewer cache misses).
-            let h = hash((self.hist & 0xFFFF) | 1 << 40) as usize;
+            let key = self
+                .mctx
+                .map_or((self.hist & 0xFFFF) | 1 << 40, |mc| mc.apm2);
+            let h = hash(key) as usize;
             let ctx2 = (h + c0) & ((1 << cfg.apm2_bits) - 1);
             let (pb, at) = apm_p(m, lay.apm2 + APM_LEN * ctx2, st);
             self.apm_at[1] = at;
@@ -410,7 +455,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         self.c0 = (self.c0 << 1) | y;
         self.bits += 1;
         if self.bits == 8 {
-            self.end_byte((self.c0 & 0xFF) as u8);
+            self.end_byte((self.c0 as u8).wrapping_add(self.rot()));
         } else if self.bits == 4 {
             for i in 0..nc {
                 let h = hash(u64::from(self.ctx_hash[i]) << 8 | u64::from(self.c0));
@@ -419,8 +464,32 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         }
     }
 
+    /// What the current byte is coded against: it is coded as `byte -
+    /// rot` (wrapping); 0 outside a media region.
+    #[inline]
+    pub(super) fn rot(&self) -> u8 {
+        self.mctx.map_or(0, |mc| mc.rot)
+    }
+
+    /// The original bytes coded so far in this chunk, as the media model
+    /// sees them.
+    fn past<'m>(mem: &'m [u8], cfg: &MixConfig, lay: &Layout, pos: u32, done: u64) -> Past<'m> {
+        let (hist, pos) = if cfg.history_bits > 0 {
+            (&mem[lay.history..lay.match_index], pos as usize)
+        } else {
+            (&[][..], 0)
+        };
+        let avail = done.min(hist.len() as u64);
+        Past { hist, pos, avail }
+    }
+
     /// Byte boundary: the match model and the contexts move on.
     fn end_byte(&mut self, byte: u8) {
+        if self.mctx.is_some() {
+            let past = Self::past(self.mem.as_ref(), &self.cfg, &self.lay, self.pos, self.done);
+            self.media.coded(&past, self.done, byte);
+        }
+        self.done += 1;
         self.c0 = 1;
         self.bits = 0;
         self.hist = (self.hist << 8) | u64::from(byte);
@@ -472,6 +541,17 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
 
     /// The hashed contexts of a new byte, and their first-nibble slots.
     fn byte_contexts(&mut self) {
+        let nc = self.cfg.contexts();
+        let past = Self::past(self.mem.as_ref(), &self.cfg, &self.lay, self.pos, self.done);
+        let mut hashes = [0u32; MAX_CONTEXTS];
+        self.mctx = self.media.contexts(&past, self.done, &mut hashes[..nc]);
+        if self.mctx.is_some() {
+            self.ctx_hash = hashes;
+            for j in 0..nc {
+                self.slot[j] = self.find_slot(self.ctx_hash[j]);
+            }
+            return;
+        }
         let mut i = 0;
         for k in 1..=8u32 {
             if self.cfg.orders & (1 << (k - 1)) != 0 {

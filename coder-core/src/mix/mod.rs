@@ -60,9 +60,12 @@
 //! ([`Mixer::encode_byte`]) or let the chunk helpers drive it
 //! ([`Mixer::encode_chunk_with`]).
 
+mod audio;
 mod coding;
 mod config;
 mod counter;
+mod image;
+mod media;
 mod mem;
 mod mixer;
 mod tables;

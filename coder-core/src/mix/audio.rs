@@ -1,0 +1,236 @@
+//! Audio contexts: interleaved 8- or 16-bit PCM, each channel predicted by
+//! the fixed polynomial predictor (orders 1 to 3, as FLAC's) that has
+//! lately erred least, and modelled by the recent error energy, the last
+//! errors, the disagreement of the predictors and the signal's slope. A
+//! 16-bit sample is two bytes, low first as the file has them: the low
+//! byte of the error, then the high byte given the low one.
+
+use super::media::{ctx_hash, q, qa, Ctx, Past};
+
+/// Most channels followed.
+const CHANNELS: usize = 8;
+/// Predictors: the fixed ones of orders 1 to 3, a fast and a slow LMS,
+/// and their mean.
+const ORDERS: usize = 6;
+const LONG: usize = 256;
+const LONG_MU: i64 = 256;
+
+/// A normalized LMS predictor of the next first difference from the last
+/// `TAPS` ones (weights in `2^-16`) with step size `MU` (in `2^-16` of
+/// the normalized gradient), integer-only.
+#[derive(Clone, Copy, Debug)]
+struct Lms<const TAPS: usize, const MU: i64> {
+    w: [i32; TAPS],
+    /// The last differences, newest first.
+    d: [i32; TAPS],
+    /// Their sum of squares.
+    norm: i64,
+}
+
+impl<const TAPS: usize, const MU: i64> Default for Lms<TAPS, MU> {
+    fn default() -> Self {
+        Lms {
+            w: [0; TAPS],
+            d: [0; TAPS],
+            norm: 0,
+        }
+    }
+}
+
+impl<const TAPS: usize, const MU: i64> Lms<TAPS, MU> {
+    fn predict(&self) -> i32 {
+        let dot: i64 = self
+            .w
+            .iter()
+            .zip(&self.d)
+            .map(|(&w, &d)| i64::from(w) * i64::from(d))
+            .sum();
+        (dot >> 16).clamp(-65536, 65536) as i32
+    }
+
+    /// Learns from the difference `d` that followed (predicted `pred`).
+    fn update(&mut self, d: i32, pred: i32) {
+        let e = i64::from(d - pred);
+        let g = (MU * e << 16) / (self.norm + 4096);
+        for (w, &x) in self.w.iter_mut().zip(&self.d) {
+            *w = (i64::from(*w) + ((g * i64::from(x)) >> 16)).clamp(-(1 << 20), 1 << 20) as i32;
+        }
+        let old = self.d[TAPS - 1];
+        self.norm += i64::from(d) * i64::from(d) - i64::from(old) * i64::from(old);
+        self.d.copy_within(..TAPS - 1, 1);
+        self.d[0] = d;
+    }
+}
+
+/// Per-channel history of the predictors.
+#[derive(Clone, Copy, Debug, Default)]
+struct Channel {
+    fast: Lms<16, 8192>,
+    long: Lms<LONG, LONG_MU>,
+    /// A fast LMS on what the long one leaves.
+    rest: Lms<16, 8192>,
+    /// The LMS's predictions of the difference in flight.
+    lms_pred: [i32; 3],
+    /// Decayed absolute error of each predictor (`x16`).
+    cost: [u32; ORDERS],
+    /// The chosen predictor's last two errors.
+    e: [i32; 2],
+    /// Decayed absolute error of the chosen predictor (`x16`).
+    energy: u32,
+}
+
+/// The sample in flight.
+#[derive(Clone, Copy, Debug, Default)]
+struct Pending {
+    preds: [i32; ORDERS],
+    pred: i32,
+}
+
+/// The audio model's state within a chunk.
+#[derive(Clone, Debug, Default)]
+pub(super) struct AudioState {
+    ch: [Channel; CHANNELS],
+    pending: Pending,
+}
+
+/// Where byte `i` of the region sits: channel, byte of the sample.
+fn place(i: u64, channels: u8, bytes: u8) -> (usize, u64, u64) {
+    let frame = u64::from(channels) * u64::from(bytes);
+    let c = (i % frame) / u64::from(bytes);
+    (c as usize, i % u64::from(bytes), frame)
+}
+
+/// Sample `m >= 1` frames back of the sample whose first byte is `off`
+/// places behind the next byte.
+fn sample(past: &Past<'_>, m: u64, frame: u64, off: u64, bytes: u8) -> Option<i32> {
+    let k = m * frame + off;
+    if bytes == 1 {
+        past.get(k).map(|b| i32::from(b) - 128)
+    } else {
+        let lo = past.get(k)?;
+        let hi = past.get(k - 1)?;
+        Some(i32::from(i16::from_le_bytes([lo, hi])))
+    }
+}
+
+impl AudioState {
+    /// The contexts of byte `i` of an audio region.
+    pub fn contexts(
+        &mut self,
+        past: &Past<'_>,
+        i: u64,
+        channels: u8,
+        bytes: u8,
+        out: &mut [u32],
+    ) -> Ctx {
+        let (c, b, frame) = place(i, channels, bytes);
+        let chan = self.ch[c];
+        let s: [Option<i32>; 3] =
+            core::array::from_fn(|m| sample(past, m as u64 + 1, frame, b, bytes));
+        let (max, min) = if bytes == 1 {
+            (127, -128)
+        } else {
+            (32767, -32768)
+        };
+        if b == 0 {
+            let (s1, s2, s3) = (s[0], s[1], s[2]);
+            let p1 = s1.unwrap_or(0);
+            let p2 = match (s1, s2) {
+                (Some(a), Some(b)) => 2 * a - b,
+                _ => p1,
+            };
+            let p3 = match (s1, s2, s3) {
+                (Some(a), Some(b), Some(c)) => 3 * a - 3 * b + c,
+                _ => p2,
+            };
+            let lp = [
+                chan.fast.predict(),
+                chan.long.predict(),
+                chan.rest.predict(),
+            ];
+            self.ch[c].lms_pred = lp;
+            let preds =
+                [p1, p2, p3, p1 + lp[0], p1 + lp[1], p1 + lp[1] + lp[2]].map(|p| p.clamp(min, max));
+            let best = (0..ORDERS).min_by_key(|&k| chan.cost[k]).unwrap_or(0);
+            self.pending = Pending {
+                preds,
+                pred: preds[best],
+            };
+        }
+        let pend = self.pending;
+        let p = pend.pred;
+        let qe = qa(chan.energy);
+        let shift = qe.saturating_sub(3) as u32;
+        let n = |d: i32| q(d >> shift);
+        // Where another predictor puts the sample, relative to ours.
+        let off = |pk: i32| ((pk - p) >> shift.saturating_sub(1)).clamp(-32, 31) as u64 & 63;
+        let alt =
+            pend.preds
+                .iter()
+                .map(|&a| a - p)
+                .fold(0i32, |acc, d| if d.abs() > acc.abs() { d } else { acc });
+        let s1 = s[0].unwrap_or(0);
+        let slope = s1 - s[1].unwrap_or(s1);
+        // The high byte of a 16-bit sample: its prediction carries the low
+        // byte's borrow, and the low byte's error is part of its context.
+        let (rot, role, lo) = if bytes == 1 {
+            ((p + 128) as u8, 2u64, 0u64)
+        } else if b == 0 {
+            (p as u8, 0, 0)
+        } else {
+            let got = past.get(1).unwrap_or(0);
+            let carry = u8::from(got < p as u8);
+            (
+                ((p >> 8) as u8).wrapping_add(carry),
+                1,
+                16 + u64::from(got.wrapping_sub(p as u8) >> 4),
+            )
+        };
+        let tag = role << 56 | lo << 48;
+        // The energy in quarter-octave steps.
+        let en = chan.energy.max(1);
+        let fe = u64::from(en.ilog2() * 4 + ((en << 2 >> en.ilog2()) & 3));
+        let keys = [
+            fe,
+            fe << 8 | n(chan.e[0]),
+            n(chan.e[0]) << 8 | n(chan.e[1]),
+            n(alt) << 8 | qe >> 1,
+            off(pend.preds[3]) << 8 | qe >> 1,
+            off(pend.preds[5]) << 8 | qe >> 1,
+            off(pend.preds[1]) << 8 | n(slope),
+        ];
+        for (k, (o, key)) in out.iter_mut().zip(keys).enumerate() {
+            *o = ctx_hash(k as u64 + 16, key | tag);
+        }
+        Ctx {
+            rot,
+            set: role as u8,
+            apm1: (qe << 4 | role << 2 | lo >> 2 & 3) as u8,
+            apm2: n(chan.e[0]) << 12 | qe << 8 | lo << 2 | role | 2 << 40,
+        }
+    }
+
+    /// After byte `i` was coded as `byte` (`past` not yet holding it).
+    pub fn coded(&mut self, past: &Past<'_>, i: u64, channels: u8, bytes: u8, byte: u8) {
+        let (c, b, _) = place(i, channels, bytes);
+        if b + 1 != u64::from(bytes) {
+            return;
+        }
+        let s = if bytes == 1 {
+            i32::from(byte) - 128
+        } else {
+            i32::from(i16::from_le_bytes([past.get(1).unwrap_or(0), byte]))
+        };
+        let chan = &mut self.ch[c];
+        let d = s - self.pending.preds[0];
+        chan.fast.update(d, chan.lms_pred[0]);
+        chan.long.update(d, chan.lms_pred[1]);
+        chan.rest.update(d - chan.lms_pred[1], chan.lms_pred[2]);
+        for (cost, &p) in chan.cost.iter_mut().zip(&self.pending.preds) {
+            *cost = *cost - (*cost >> 4) + (s - p).unsigned_abs();
+        }
+        let e = s - self.pending.pred;
+        chan.e = [e, chan.e[0]];
+        chan.energy = chan.energy - (chan.energy >> 4) + e.unsigned_abs();
+    }
+}
