@@ -1,4 +1,4 @@
-//! The chunked container format, versions 1 and 2.
+//! The chunked container format, versions 1 to 3.
 //!
 //! A stream is a header followed by one record per chunk. The input is cut
 //! into chunks of `chunk_size` bytes (the last one shorter); each chunk is
@@ -23,7 +23,10 @@
 //! Version 1 is version 2 with [`Coding::default`] (the model alone, chunks
 //! independent): a writer writes version 1 for it, so those streams are
 //! byte-identical to what earlier builds wrote, and version 2 only for the
-//! other codings. How a chunk is coded under each [`Mode`] and what
+//! other codings. Version 3 is version 2 with a media region
+//! ([`Coding::region`]): 28 more header bytes, the region
+//! ([`Region::to_bytes`], 24 bytes) and its CRC-32; it is written only for
+//! a coding with a region, so text streams are exactly what they were. How a chunk is coded under each [`Mode`] and what
 //! *chained* means is the caller's contract ([`Coding`]); the container
 //! only records it.
 //!
@@ -68,6 +71,7 @@
 //! and keep memory bounded on any input size; [`compress_into`] and
 //! [`decompress_into`] do the whole job in memory on one thread.
 
+use crate::media::{Region, REGION_LEN};
 use crate::{decode_into, encode_into, Crc32, Error, Model};
 
 #[cfg(feature = "std")]
@@ -79,7 +83,7 @@ pub use stream::{Record, StreamReader, StreamWriter, Summary};
 pub const MAGIC: [u8; 4] = *b"LMCZ";
 /// The newest format version, the one this crate writes for every coding
 /// but the default (which it writes as version 1).
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 /// The oldest format version this crate reads.
 pub const MIN_VERSION: u8 = 1;
 
@@ -150,6 +154,9 @@ impl Mode {
 /// * `mode`: see [`Mode`].
 /// * `preset`: the mixer preset of a mixing mode (`0` for [`Mode::Model`]);
 ///   its meaning is the mixer's (`crate::mix`).
+/// * `region`: where the original data holds pixels or samples
+///   ([`crate::media`]), which a mixing mode models as such; only with a
+///   mode that mixes (format version 3).
 /// * `chained`: each chunk but the first is coded by a language model that
 ///   has first observed the `window` bytes before the chunk (fewer at the
 ///   start of the stream; `window` is the model's attention window), so
@@ -164,6 +171,8 @@ pub struct Coding {
     pub preset: u8,
     /// Whether each chunk starts from the previous chunk's last window.
     pub chained: bool,
+    /// The media region the mixer models as an image or as sound.
+    pub region: Option<Region>,
 }
 
 impl Coding {
@@ -172,16 +181,23 @@ impl Coding {
         mode: Mode::Model,
         preset: 0,
         chained: false,
+        region: None,
     };
 
     /// Checks the combination: a preset exactly when the mode mixes,
-    /// chaining only with a byte-level language model;
-    /// [`Error::BadConfig`] otherwise.
+    /// chaining only with a byte-level language model, a valid region only
+    /// with a mixer; [`Error::BadConfig`] otherwise.
     pub const fn check(self) -> Result<Self, Error> {
         let preset_ok = self.mode.mixes() == (self.preset != 0);
         let chain_ok =
             !self.chained || (self.mode.uses_model() && !matches!(self.mode, Mode::Tokens));
-        if preset_ok && chain_ok {
+        let region_ok = match self.region {
+            None => true,
+            Some(r) => {
+                self.mode.mixes() && r.layout.is_valid() && r.start.checked_add(r.len).is_some()
+            }
+        };
+        if preset_ok && chain_ok && region_ok {
             Ok(self)
         } else {
             Err(Error::BadConfig)
@@ -190,10 +206,20 @@ impl Coding {
 
     /// The format version a stream of this coding is written as.
     pub const fn version(self) -> u8 {
-        if matches!(self.mode, Mode::Model) && !self.chained {
+        if self.region.is_some() {
+            3
+        } else if matches!(self.mode, Mode::Model) && !self.chained {
             1
         } else {
             2
+        }
+    }
+
+    /// The same coding without a media region.
+    pub const fn without_region(self) -> Self {
+        Coding {
+            region: None,
+            ..self
         }
     }
 
@@ -219,16 +245,21 @@ impl Coding {
             mode,
             preset: b[2],
             chained: b[1] == 1,
+            region: None,
         };
-        // Version 2 is never written for the default coding.
+        // Version 2 is never written for the default coding, version 3
+        // only for a mode that mixes (the caller adds the region).
         match c.check() {
-            Ok(c) if c.version() == 2 => Ok(c),
+            Ok(c) if c.version() == 2 && (version == 2 || c.mode.mixes()) => Ok(c),
             _ => Err(Error::BadHeader),
         }
     }
 }
-/// Length of the header in bytes.
+/// Length of the header in bytes (versions 1 and 2; see
+/// [`Header::encoded_len`]).
 pub const HEADER_LEN: usize = 36;
+/// Length of a version 3 header: the region and its CRC-32 follow.
+pub const MAX_HEADER_LEN: usize = HEADER_LEN + REGION_LEN + 4;
 /// Largest chunk size.
 pub const MAX_CHUNK_SIZE: u32 = 1 << 24;
 /// Largest record header (the LEB128 tag) in bytes.
@@ -285,9 +316,18 @@ impl Header {
         self.coding.version()
     }
 
-    /// The header's bytes.
-    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
-        let mut b = [0u8; HEADER_LEN];
+    /// Length of the header's bytes: [`HEADER_LEN`], or
+    /// [`MAX_HEADER_LEN`] with a media region.
+    pub fn encoded_len(&self) -> usize {
+        match self.coding.region {
+            Some(_) => MAX_HEADER_LEN,
+            None => HEADER_LEN,
+        }
+    }
+
+    /// The header's bytes: the first [`encoded_len`](Self::encoded_len) of these.
+    pub fn to_bytes(&self) -> [u8; MAX_HEADER_LEN] {
+        let mut b = [0u8; MAX_HEADER_LEN];
         b[0..4].copy_from_slice(&MAGIC);
         b[4] = self.coding.version();
         b[5..8].copy_from_slice(&self.coding.to_bytes());
@@ -297,23 +337,31 @@ impl Header {
         b[28..32].copy_from_slice(&self.crc32.to_le_bytes());
         let check = crate::crc32(&b[..32]);
         b[32..36].copy_from_slice(&check.to_le_bytes());
+        if let Some(r) = self.coding.region {
+            b[HEADER_LEN..HEADER_LEN + REGION_LEN].copy_from_slice(&r.to_bytes());
+            let check = crate::crc32(&b[HEADER_LEN..HEADER_LEN + REGION_LEN]);
+            b[HEADER_LEN + REGION_LEN..].copy_from_slice(&check.to_le_bytes());
+        }
         b
     }
 
-    /// Writes the header to the start of `out`; returns [`HEADER_LEN`].
+    /// Writes the header to the start of `out`; returns its
+    /// [`encoded_len`](Self::encoded_len).
     pub fn write_to(&self, out: &mut [u8]) -> Result<usize, Error> {
-        out.get_mut(..HEADER_LEN)
+        let n = self.encoded_len();
+        out.get_mut(..n)
             .ok_or(Error::OutputFull)?
-            .copy_from_slice(&self.to_bytes());
-        Ok(HEADER_LEN)
+            .copy_from_slice(&self.to_bytes()[..n]);
+        Ok(n)
     }
 
     /// Parses the header at the start of `bytes` (which may hold more).
     ///
     /// Errors, in the order checked: [`Error::NotAContainer`] (magic),
     /// [`Error::UnsupportedVersion`], [`Error::Truncated`] (fewer than
-    /// [`HEADER_LEN`] bytes), [`Error::BadHeader`] (checksum, coding bytes
-    /// or chunk size).
+    /// [`HEADER_LEN`] bytes, or [`MAX_HEADER_LEN`] for version 3),
+    /// [`Error::BadHeader`] (checksums, coding bytes, region or chunk
+    /// size).
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         let n = bytes.len().min(4);
         if bytes[..n] != MAGIC[..n] {
@@ -330,7 +378,19 @@ impl Header {
         if le32(32) != crate::crc32(&b[..32]) {
             return Err(Error::BadHeader);
         }
-        let coding = Coding::from_bytes(version, [b[5], b[6], b[7]])?;
+        let mut coding = Coding::from_bytes(version, [b[5], b[6], b[7]])?;
+        if version == 3 {
+            let ext = bytes
+                .get(HEADER_LEN..MAX_HEADER_LEN)
+                .ok_or(Error::Truncated)?;
+            let (r, check) = ext.split_at(REGION_LEN);
+            if crate::crc32(r).to_le_bytes() != check {
+                return Err(Error::BadHeader);
+            }
+            let mut rb = [0u8; REGION_LEN];
+            rb.copy_from_slice(r);
+            coding.region = Some(Region::from_bytes(&rb).ok_or(Error::BadHeader)?);
+        }
         Header::new(le64(8), le32(16), le64(20), le32(28))
             .and_then(|h| h.with_coding(coding))
             .map_err(|_| Error::BadHeader)
@@ -636,7 +696,7 @@ impl<'a> ChunkReader<'a> {
         let header = Header::parse(stream)?;
         Ok(Self {
             header,
-            rest: &stream[HEADER_LEN..],
+            rest: &stream[header.encoded_len()..],
             index: 0,
             done: false,
         })

@@ -228,7 +228,7 @@ fn bad_magic_is_not_a_container() {
 #[test]
 fn other_versions_are_unsupported() {
     let (_, mut stream) = sample();
-    for v in [0, 3, 255] {
+    for v in [0, 4, 255] {
         stream[4] = v;
         assert_eq!(
             decompress_to_vec(&mut order0(), &stream),
@@ -244,11 +244,13 @@ fn other_versions_are_unsupported() {
 
 /// A header of `coding`, its bytes re-checksummed after `edit`.
 fn header_bytes(coding: Coding, edit: impl FnOnce(&mut [u8; HEADER_LEN])) -> [u8; HEADER_LEN] {
-    let mut b = Header::new(7, 2048, 100, 0)
+    let full = Header::new(7, 2048, 100, 0)
         .unwrap()
         .with_coding(coding)
         .unwrap()
         .to_bytes();
+    let mut b = [0u8; HEADER_LEN];
+    b.copy_from_slice(&full[..HEADER_LEN]);
     edit(&mut b);
     let check = crc32(&b[..32]);
     b[32..36].copy_from_slice(&check.to_le_bytes());
@@ -265,21 +267,25 @@ fn the_default_coding_is_written_as_version_1_and_the_others_as_version_2() {
             mode: Mode::Model,
             preset: 0,
             chained: true,
+            region: None,
         },
         Coding {
             mode: Mode::Mixed,
             preset: 1,
             chained: false,
+            region: None,
         },
         Coding {
             mode: Mode::Mixed,
             preset: 2,
             chained: true,
+            region: None,
         },
         Coding {
             mode: Mode::Adaptive,
             preset: 1,
             chained: false,
+            region: None,
         },
     ];
     for c in codings {
@@ -298,16 +304,19 @@ fn impossible_codings_are_refused() {
             mode: Mode::Model,
             preset: 1,
             chained: false,
+            region: None,
         },
         Coding {
             mode: Mode::Mixed,
             preset: 0,
             chained: false,
+            region: None,
         },
         Coding {
             mode: Mode::Adaptive,
             preset: 1,
             chained: true,
+            region: None,
         },
     ];
     for c in bad {
@@ -322,6 +331,7 @@ fn impossible_codings_are_refused() {
         mode: Mode::Mixed,
         preset: 1,
         chained: false,
+        region: None,
     };
     for edit in [
         (|b: &mut [u8; HEADER_LEN]| b[4] = 1) as fn(&mut [u8; HEADER_LEN]),
@@ -346,10 +356,11 @@ fn in_memory_decoding_refuses_other_codings() {
             mode: Mode::Mixed,
             preset: 1,
             chained: false,
+            region: None,
         })
         .unwrap();
     let mut s = stream.clone();
-    s[..HEADER_LEN].copy_from_slice(&mixed.to_bytes());
+    s[..HEADER_LEN].copy_from_slice(&mixed.to_bytes()[..HEADER_LEN]);
     assert_eq!(
         decompress_to_vec(&mut order0(), &s),
         Err(Error::UnsupportedCoding)
@@ -536,6 +547,7 @@ fn token_streams_are_a_version_2_coding_without_chain_or_preset() {
         mode: Mode::Tokens,
         preset: 0,
         chained: false,
+        region: None,
     };
     let h = Header::new(0xABCD, 2048, 10_000, 7)
         .unwrap()

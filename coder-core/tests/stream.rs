@@ -97,8 +97,8 @@ fn reader_yields_every_record_and_checks_the_end() {
     assert_eq!(err(&s[..20]), (Error::Truncated, 0));
     assert_eq!(err(b""), (Error::NotAContainer, 0));
     let mut v3 = s.clone();
-    v3[4] = 3;
-    assert_eq!(err(&v3), (Error::UnsupportedVersion(3), 0));
+    v3[4] = 4;
+    assert_eq!(err(&v3), (Error::UnsupportedVersion(4), 0));
     // The first record's tag claiming more than its chunk.
     let mut bad = s.clone();
     bad[36] = 0xFF;

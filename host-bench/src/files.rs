@@ -116,6 +116,7 @@ impl LmcRun<'_> {
             mode: self.mode,
             preset,
             chained: false,
+            region: None,
         }
     }
 }

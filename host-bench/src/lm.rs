@@ -159,7 +159,7 @@ pub fn code_chunks<M: ChunkModel>(
                 let empty = vec![&[][..]; chunks.len()];
                 let coded = workers.run(|w| -> Result<Vec<CodedChunk>, Error> {
                     let (coded, _) = w
-                        .encode(coding, &chunks, &empty, true, &|_| {})
+                        .encode(coding, &chunks, &[], &empty, true, &|_| {})
                         .map_err(codec)?;
                     let codes: Vec<CodedChunk> = coded
                         .into_iter()
@@ -171,7 +171,7 @@ pub fn code_chunks<M: ChunkModel>(
                     let payloads: Vec<&[u8]> = codes.iter().map(|c| &c.bytes[..]).collect();
                     let mut back: Vec<Vec<u8>> = chunks.iter().map(|c| vec![0; c.len()]).collect();
                     let (decoded, _) = w
-                        .decode(coding, &payloads, &empty, &mut back, &|_| {})
+                        .decode(coding, &payloads, &[], &empty, &mut back, &|_| {})
                         .map_err(codec)?;
                     for ((r, back), chunk) in decoded.into_iter().zip(&back).zip(&chunks) {
                         r.map_err(|e| Error::codec("LM", e))?;

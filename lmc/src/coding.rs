@@ -115,6 +115,15 @@ fn lockstep<B: BatchModel + ?Sized, S: Step>(
     Ok(run.reported)
 }
 
+/// Points `mixer` at a chunk at offset `start` of the stream's original
+/// data in `coding`'s media region (plain bytes without either).
+fn place(mixer: &mut Mixer<Vec<u8>>, coding: Coding, start: Option<u64>) {
+    match (coding.region, start) {
+        (Some(r), Some(at)) => mixer.set_region(Some(r), at),
+        _ => mixer.set_region(None, 0),
+    }
+}
+
 /// One chunk as a worker coded it.
 #[derive(Clone, Debug, Default)]
 pub struct Coded {
@@ -166,6 +175,8 @@ impl<B: BatchModel> Worker<B> {
     }
 
     /// Codes `chunks` (at most [`lanes`](Self::lanes)) as `coding` says,
+    /// chunk `i` at offset `starts[i]` of the stream's original data
+    /// (for `coding`'s media region; `None`: plain bytes),
     /// the language model first reading `contexts[i]` before chunk `i`
     /// (the previous chunk's last window when chained, else empty). With
     /// `measure`, codes to the end and gives the ideal bits; otherwise
@@ -177,6 +188,7 @@ impl<B: BatchModel> Worker<B> {
         &mut self,
         coding: Coding,
         chunks: &[&[u8]],
+        starts: &[Option<u64>],
         contexts: &[&[u8]],
         measure: bool,
         tick: &(dyn Fn(u64) + Sync),
@@ -202,6 +214,9 @@ impl<B: BatchModel> Worker<B> {
                 ticked = lockstep(lm, contexts, tick, codings, |i, r| results[i] = r)?;
             }
             (Mode::Mixed, Some(lm)) => {
+                for (i, m) in self.mixers.iter_mut().enumerate() {
+                    place(m, coding, starts.get(i).copied().flatten());
+                }
                 let mut scratch = outs
                     .iter()
                     .map(|o| crate::models::zeroed(o.len()))
@@ -226,7 +241,8 @@ impl<B: BatchModel> Worker<B> {
                     .mixers
                     .first_mut()
                     .ok_or(Error::Coder(coder_core::Error::UnsupportedCoding))?;
-                for ((c, o), r) in chunks.iter().zip(&mut outs).zip(&mut results) {
+                for (i, ((c, o), r)) in chunks.iter().zip(&mut outs).zip(&mut results).enumerate() {
+                    place(mx, coding, starts.get(i).copied().flatten());
                     mx.clear_cost();
                     *r = mx
                         .encode_chunk(c, o)
@@ -262,6 +278,7 @@ impl<B: BatchModel> Worker<B> {
         &mut self,
         coding: Coding,
         payloads: &[&[u8]],
+        starts: &[Option<u64>],
         contexts: &[&[u8]],
         outs: &mut [Vec<u8>],
         tick: &(dyn Fn(u64) + Sync),
@@ -277,6 +294,9 @@ impl<B: BatchModel> Worker<B> {
                 ticked = lockstep(lm, contexts, tick, codings, |i, r| results[i] = r)?;
             }
             (Mode::Mixed, Some(lm)) => {
+                for (i, m) in self.mixers.iter_mut().enumerate() {
+                    place(m, coding, starts.get(i).copied().flatten());
+                }
                 let codings = self
                     .mixers
                     .iter_mut()
@@ -290,7 +310,13 @@ impl<B: BatchModel> Worker<B> {
                     .mixers
                     .first_mut()
                     .ok_or(Error::Coder(coder_core::Error::UnsupportedCoding))?;
-                for ((p, o), r) in payloads.iter().zip(outs.iter_mut()).zip(&mut results) {
+                for (i, ((p, o), r)) in payloads
+                    .iter()
+                    .zip(outs.iter_mut())
+                    .zip(&mut results)
+                    .enumerate()
+                {
+                    place(mx, coding, starts.get(i).copied().flatten());
                     *r = mx.decode_chunk(p, o);
                 }
             }

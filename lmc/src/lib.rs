@@ -64,7 +64,7 @@ pub use models::{
 pub use output::AtomicFile;
 pub use stream::{
     check_model, check_settings, compress, compress_to_pipe, compress_with, decode_stream,
-    decompress, decompress_each, decompress_with, open, scan, LogLoss, Reader, RecordStats,
+    decompress, decompress_each, decompress_with, open, scan, LogLoss, Media, Reader, RecordStats,
     Settings, Streams, Summary, DEFAULT_CHUNK_SIZE,
 };
 

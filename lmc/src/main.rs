@@ -39,7 +39,7 @@ use clap::{Args, Parser, Subcommand};
 use coder_core::container::{Coding, Header, Mode};
 use lmc::dest::is_stdin;
 use lmc::job::{Job, Opened, Out, Warning};
-use lmc::{models, Error, Int8Source, LogLoss, Rules, Settings};
+use lmc::{models, Error, Int8Source, LogLoss, Media, Rules, Settings};
 
 use cli::display;
 use cli::progress::{progress_bar, tick, Bars};
@@ -149,9 +149,10 @@ struct Opts {
     /// What codes each block: the Transformer mixed with adaptive context
     /// and match models (mixed), the Transformer alone (model, the paper's
     /// coder), or the adaptive models alone (adaptive: no Transformer,
-    /// fast).
-    #[arg(help_heading = "Tuning", short = 'M', long, value_enum, default_value_t = CliMode::Mixed)]
-    mode: CliMode,
+    /// fast). Default: mixed, except for PNM images and WAV sound, which
+    /// the adaptive models' image and audio models code alone.
+    #[arg(help_heading = "Tuning", short = 'M', long, value_enum)]
+    mode: Option<CliMode>,
     /// Start each block from the previous block's last window (the
     /// Transformer reads it first): better at small blocks, but blocks
     /// then decode one after the other.
@@ -202,6 +203,7 @@ impl CliMode {
             mode,
             preset,
             chained: chain && mode.uses_model(),
+            region: None,
         }
     }
 }
@@ -268,12 +270,17 @@ impl Opts {
     /// a model that cannot stream past it.
     fn block_size(&self, model: Option<&Int8Source<'_>>) -> u32 {
         use lmc::ChunkModel;
-        let limit = match (self.mode, model) {
+        let limit = match (self.mode(), model) {
             (CliMode::Adaptive, _) | (_, None) => None,
             (_, Some(m)) => m.max_chunk(),
         };
         self.chunk_size
             .unwrap_or_else(|| limit.map_or(DEFAULT_BLOCK, |l| l.min(DEFAULT_BLOCK)))
+    }
+
+    /// The mode given, else mixed.
+    fn mode(&self) -> CliMode {
+        self.mode.unwrap_or(CliMode::Mixed)
     }
 
     fn level(&self) -> u8 {
@@ -401,9 +408,13 @@ fn compress_one(job: &Job, opts: &Opts, models: &Models<'_>) -> Res<(Option<u64>
                 LogLoss::Skip
             };
             let settings = Settings::new(opts.block_size(model))
-                .coding(opts.mode.coding(opts.chain))
+                .coding(opts.mode().coding(opts.chain))
                 .log_loss(log_loss)
-                .fit_block(true);
+                .fit_block(true)
+                .media(match opts.mode {
+                    None => Media::Adaptive,
+                    Some(_) => Media::Detect,
+                });
             job.write(opts.force, |out| match out {
                 Out::File(mut w) => lmc::compress_with(model, reader, &mut w, &settings, tick(&pb)),
                 Out::Pipe(mut w) => {
@@ -414,6 +425,9 @@ fn compress_one(job: &Job, opts: &Opts, models: &Models<'_>) -> Res<(Option<u64>
         }
     };
     pb.finish_and_clear();
+    if let Some(note) = summary.media_note {
+        eprintln!("lmc: {}: {note}", display(&job.input));
+    }
     if opts.verbose {
         let vocab = models.tokens.as_ref().map(|t| t.bpe().vocab());
         report_compressed(&job.input, &summary, start, vocab);
@@ -611,7 +625,7 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
     let no_model = if decompress {
         !opts.model_named()
     } else {
-        opts.mode == CliMode::Adaptive
+        opts.mode == Some(CliMode::Adaptive)
     };
     let loaded = if no_model {
         None
@@ -659,7 +673,7 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
     };
     if !decompress && tokens.is_none() {
         let block = opts.block_size(named.as_ref());
-        let settings = Settings::new(block).coding(opts.mode.coding(opts.chain));
+        let settings = Settings::new(block).coding(opts.mode().coding(opts.chain));
         if let Err(e) = lmc::check_settings(named.as_ref(), &settings) {
             eprintln!("lmc: {e}");
             return ExitCode::FAILURE;

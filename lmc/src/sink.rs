@@ -167,6 +167,12 @@ impl<W: Write> Sink for Members<'_, W> {
 
     fn chunk(&mut self, chunk: &[u8], code: Option<&[u8]>) -> io::Result<Method> {
         let (fingerprint, chunk_size, coding) = self.shape()?;
+        // Only the first member has the media region (see `compress_into`).
+        let coding = if self.members == 0 {
+            coding
+        } else {
+            coding.without_region()
+        };
         let w = match self.current.take() {
             Some(w) => w,
             None => {

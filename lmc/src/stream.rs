@@ -10,8 +10,9 @@
 use std::io::{self, Read, Seek, Write};
 
 use coder_core::container::{
-    Coding, Header, Method, Record, StreamReader, HEADER_LEN, MAGIC, MAX_CHUNK_SIZE,
+    Coding, Header, Method, Mode, Record, StreamReader, HEADER_LEN, MAGIC, MAX_CHUNK_SIZE,
 };
+use coder_core::media::{sniff, Sniffed};
 use coder_core::Crc32;
 use rayon::prelude::*;
 
@@ -62,6 +63,9 @@ pub struct Summary {
     /// With [`LogLoss::Measure`]: the ideal code length of all the input
     /// under the model's tables, bits.
     pub ideal_bits: Option<f64>,
+    /// Why an input that looked like an image or sound was coded as plain
+    /// bytes (e.g. a 24-bit WAV), for the user.
+    pub media_note: Option<&'static str>,
 }
 
 impl Summary {
@@ -74,8 +78,25 @@ impl Summary {
             coded: s.coded,
             stored: s.stored,
             ideal_bits,
+            media_note: None,
         }
     }
+}
+
+/// What [`compress_with`] does with an input that starts as a PNM image
+/// (PGM, PPM, PAM) or a WAV file ([`coder_core::media::sniff`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Media {
+    /// Codes it as any other input.
+    #[default]
+    Off,
+    /// With a coding that mixes, models its pixels or samples as an image
+    /// or as sound (the header records where they are).
+    Detect,
+    /// As [`Detect`](Self::Detect), and a mixed coding becomes the
+    /// adaptive models alone (no language model: a text model adds little
+    /// there for ten times the time). What `lmc` does by default.
+    Adaptive,
 }
 
 /// How [`compress_with`] codes: the chunk (block) size, the container's
@@ -90,6 +111,9 @@ pub struct Settings {
     pub coding: Coding,
     /// Whether to meter the log-loss.
     pub log_loss: LogLoss,
+    /// Whether to look for a PNM image or a WAV file at the start of the
+    /// input, and what to do on finding one (see [`Media`]).
+    pub media: Media,
     /// Whether an input shorter than one chunk is coded as one chunk of
     /// its own length (the header's chunk size), so that the adaptive
     /// models' tables are sized to it: a 5 KB file needs a few MB, not
@@ -107,7 +131,13 @@ impl Settings {
             coding: Coding::MODEL,
             log_loss: LogLoss::Skip,
             fit_block: false,
+            media: Media::Off,
         }
+    }
+
+    /// With `media` (see [`Settings::media`]).
+    pub fn media(self, media: Media) -> Self {
+        Self { media, ..self }
     }
 
     /// With `fit_block` (see [`Settings::fit_block`]).
@@ -221,9 +251,10 @@ fn compress_into<M: ChunkModel, R: Read, S: Sink>(
     check_settings(model, settings)?;
     let Settings {
         mut chunk_size,
-        coding,
+        mut coding,
         log_loss,
         fit_block,
+        media,
     } = *settings;
     let window = chain_window(coding, model);
     let measure = log_loss == LogLoss::Measure;
@@ -241,6 +272,21 @@ fn compress_into<M: ChunkModel, R: Read, S: Sink>(
     let whole = n < first;
     if fit_block && whole && n < chunk_size as usize {
         chunk_size = n.max(1) as u32;
+    }
+    let mut media_note = None;
+    if media != Media::Off && coding.mode.mixes() {
+        let total = if whole { n as u64 } else { u64::MAX };
+        match sniff(&buf[..n], total) {
+            Sniffed::Media(r) => {
+                coding.region = Some(r);
+                if media == Media::Adaptive {
+                    coding.mode = Mode::Adaptive;
+                    coding.chained = false;
+                }
+            }
+            Sniffed::Unsupported(why) => media_note = Some(why),
+            _ => {}
+        }
     }
     let cs = chunk_size as usize;
     let model = model.filter(|_| coding.mode.uses_model());
@@ -284,8 +330,18 @@ fn compress_into<M: ChunkModel, R: Read, S: Sink>(
                                 }
                             })
                             .collect();
-                        let r = workers
-                            .run(|w| w.encode(coding, &chunks, &contexts, measure, &progress));
+                        // A member after the first of a piped output codes
+                        // as plain bytes (its header has no region).
+                        let starts: Vec<Option<u64>> = (start..start + data.len())
+                            .step_by(cs)
+                            .map(|at| {
+                                let index = done + ((at - tail) / cs) as u64;
+                                (index < stream_chunks).then_some(index * cs as u64)
+                            })
+                            .collect();
+                        let r = workers.run(|w| {
+                            w.encode(coding, &chunks, &starts, &contexts, measure, &progress)
+                        });
                         progress(data.len() as u64 - r.as_ref().map_or(0, |c| c.1));
                         r.map(|c| c.0)
                     })
@@ -311,7 +367,10 @@ fn compress_into<M: ChunkModel, R: Read, S: Sink>(
             Ok(bits)
         },
     )??;
-    Ok(Summary::of(sink.finish()?, measure.then_some(bits)))
+    Ok(Summary {
+        media_note,
+        ..Summary::of(sink.finish()?, measure.then_some(bits))
+    })
 }
 
 /// A stream's reader as [`open`] and [`Streams`] return it: the header
@@ -584,7 +643,15 @@ pub fn decode_stream<M: ChunkModel, R: Read, W: Write + ?Sized>(
                     }
                 }
                 let decode = |recs: &[Record], contexts: &[&[u8]]| {
-                    decode_group(workers, coding, chunks, recs, contexts, progress)
+                    decode_group(
+                        workers,
+                        coding,
+                        header.chunk_size,
+                        chunks,
+                        recs,
+                        contexts,
+                        progress,
+                    )
                 };
                 if window > 0 {
                     // Each chunk needs the end of the one before: in order.
@@ -651,6 +718,7 @@ pub fn decode_stream<M: ChunkModel, R: Read, W: Write + ?Sized>(
 fn decode_group<B: coder_core::BatchModel>(
     workers: &crate::models::Workers<crate::coding::Worker<B>>,
     coding: Coding,
+    chunk_size: u32,
     chunks: u64,
     recs: &[Record],
     contexts: &[&[u8]],
@@ -665,11 +733,13 @@ fn decode_group<B: coder_core::BatchModel>(
             .collect();
     };
     let (mut payloads, mut ctxs, mut outs, mut at) = (vec![], vec![], vec![], vec![]);
+    let mut starts = vec![];
     for (i, (rec, dst)) in recs.iter().zip(&mut dsts).enumerate() {
         match rec.method {
             Method::Stored => dst.copy_from_slice(&rec.payload),
             Method::Coded => {
                 payloads.push(&rec.payload[..]);
+                starts.push(Some(rec.index * u64::from(chunk_size)));
                 ctxs.push(contexts.get(i).copied().unwrap_or_default());
                 outs.push(std::mem::take(dst));
                 at.push(i);
@@ -680,7 +750,7 @@ fn decode_group<B: coder_core::BatchModel>(
         (Vec::new(), 0)
     } else {
         workers
-            .run(|w| w.decode(coding, &payloads, &ctxs, &mut outs, progress))
+            .run(|w| w.decode(coding, &payloads, &starts, &ctxs, &mut outs, progress))
             .unwrap_or_else(|_| (vec![Err(coder_core::Error::Corrupt); outs.len()], 0))
     };
     let mut ok = vec![true; recs.len()];

@@ -42,6 +42,7 @@ pub const TOKENS: Coding = Coding {
     mode: Mode::Tokens,
     preset: 0,
     chained: false,
+    region: None,
 };
 
 /// Chunks coded per parallel batch.

@@ -290,13 +290,13 @@ fn not_our_files() {
     // A newer version's header (its own checksum holds) versus a damaged
     // version byte (the checksum fails): only the first is "not supported".
     let mut bad = c.packed.clone();
-    bad[4] = 3;
+    bad[4] = 4;
     let check = coder_core::crc32(&bad[..32]).to_le_bytes();
     bad[32..36].copy_from_slice(&check);
     expect_failure(
         &c,
         &bad,
-        "lmc format version 3 is not supported by this build (it reads versions 1 to 2)",
+        "lmc format version 4 is not supported by this build (it reads versions 1 to 3)",
     );
 }
 
@@ -310,7 +310,7 @@ fn a_flipped_version_bit_is_a_corrupt_header() {
     }
     // Cut short, an unknown version cannot be checked: truncated.
     let mut bad = c.packed[..20].to_vec();
-    bad[4] = 3;
+    bad[4] = 4;
     expect_failure(&c, &bad, "truncated file (ends inside the header)");
 }
 

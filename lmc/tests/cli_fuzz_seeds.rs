@@ -28,6 +28,7 @@ fn inputs() -> Vec<(&'static str, Vec<u8>, u32, Coding)> {
         mode,
         preset,
         chained,
+        region: None,
     };
     vec![
         ("empty", Vec::new(), 64, m),

@@ -117,6 +117,7 @@ fn version_2_streams_decode_and_today_writes_the_same_bytes() {
             mode,
             preset: lmc::coding::HOST_PRESET,
             chained: false,
+            region: None,
         };
         let settings = lmc::Settings::new(cs).coding(coding);
         let mut again = Cursor::new(Vec::new());

@@ -78,6 +78,7 @@ fn every_batch_size_and_thread_count_writes_the_same_bytes() {
                 0
             },
             chained,
+            region: None,
         };
         let settings = Settings::new(256).coding(coding).log_loss(log_loss);
         let what = format!("{mode:?}, chained {chained}");

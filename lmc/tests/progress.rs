@@ -17,6 +17,7 @@ fn progress_ticks_inside_a_block_and_sums_to_the_input() {
             mode,
             preset,
             chained: false,
+            region: None,
         };
         let settings = Settings::new(1 << 20).coding(coding);
         let calls = Mutex::new(Vec::new());

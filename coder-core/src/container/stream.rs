@@ -12,7 +12,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::vec::Vec;
 
 use super::{
-    decode_chunk, ChunkRecord, Coding, Header, Method, RecordHeader, HEADER_LEN,
+    decode_chunk, ChunkRecord, Coding, Header, Method, RecordHeader, HEADER_LEN, MAX_HEADER_LEN,
     MAX_RECORD_HEADER_LEN,
 };
 use crate::{Crc32, Error, Model};
@@ -104,9 +104,11 @@ impl<W: Write + Seek> StreamWriter<W> {
         chunk_size: u32,
         coding: Coding,
     ) -> io::Result<Self> {
-        Header::new(fingerprint, chunk_size, 0, 0)?.with_coding(coding)?;
+        let header_len = Header::new(fingerprint, chunk_size, 0, 0)?
+            .with_coding(coding)?
+            .encoded_len();
         let start = out.stream_position()?;
-        out.write_all(&[0u8; HEADER_LEN])?;
+        out.write_all(&[0u8; MAX_HEADER_LEN][..header_len])?;
         Ok(Self {
             out,
             start,
@@ -115,7 +117,7 @@ impl<W: Write + Seek> StreamWriter<W> {
             coding,
             crc: Crc32::new(),
             len: 0,
-            written: HEADER_LEN as u64,
+            written: header_len as u64,
             coded: 0,
             stored: 0,
             ended: false,
@@ -180,7 +182,8 @@ impl<W: Write + Seek> StreamWriter<W> {
         )?
         .with_coding(self.coding)?;
         self.out.seek(SeekFrom::Start(self.start))?;
-        self.out.write_all(&header.to_bytes())?;
+        self.out
+            .write_all(&header.to_bytes()[..header.encoded_len()])?;
         self.out.seek(SeekFrom::Start(self.start + self.written))?;
         self.out.flush()?;
         let summary = Summary {
@@ -281,17 +284,20 @@ impl<R: Read> StreamReader<R> {
     /// Reads and checks the header (errors as [`Header::parse`]'s; an
     /// empty input is [`Error::NotAContainer`]).
     pub fn new(mut input: R) -> io::Result<Self> {
-        let mut b = [0u8; HEADER_LEN];
-        let n = read_full(&mut input, &mut b)?;
+        let mut b = [0u8; MAX_HEADER_LEN];
+        let mut n = read_full(&mut input, &mut b[..HEADER_LEN])?;
         if n == 0 {
             return Err(Error::NotAContainer.into());
+        }
+        if n == HEADER_LEN && b[4] == 3 {
+            n += read_full(&mut input, &mut b[HEADER_LEN..])?;
         }
         let header = Header::parse(&b[..n])?;
         Ok(Self {
             input,
             header,
             index: 0,
-            read: HEADER_LEN as u64,
+            read: header.encoded_len() as u64,
             done: false,
         })
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use coder_core::container::{Coding, Mode};
+use coder_core::media::{Layout, Region};
 use lmc::dest::InputKind;
 use lmc::{models, Error};
 
@@ -155,11 +156,41 @@ pub fn coding_words(c: Coding) -> String {
         Mode::Tokens => "tokens".to_string(),
         _ => "unknown".to_string(),
     };
+    let mode = match c.region.map(|r| r.layout) {
+        Some(Layout::Image { .. }) => mode + "+image",
+        Some(Layout::Audio { .. }) => mode + "+audio",
+        None => mode,
+    };
     if c.chained {
         mode + "+chain"
     } else {
         mode
     }
+}
+
+/// A media region in words, for `info`.
+pub fn region_words(r: Region) -> String {
+    let what = match r.layout {
+        Layout::Image { width, channels } => format!(
+            "{width}-pixel rows of {}",
+            match channels {
+                1 => "grey",
+                2 => "grey + alpha",
+                3 => "RGB",
+                _ => "RGBA",
+            }
+        ),
+        Layout::Audio { channels, bytes } => format!("{channels}-channel {}-bit PCM", 8 * bytes),
+    };
+    let end = r.start.saturating_add(r.len);
+    format!(
+        "bytes {}..{end} are {what}, coded by the mixer's {} model",
+        r.start,
+        match r.layout {
+            Layout::Image { .. } => "image",
+            Layout::Audio { .. } => "audio",
+        }
+    )
 }
 
 /// A block size as `-b` takes it (`64K`, `1M`, or bytes).
@@ -217,6 +248,9 @@ fn print_header(h: &coder_core::container::Header) {
         "  mode:        {} ({what}{chained})",
         coding_words(h.coding)
     );
+    if let Some(r) = h.coding.region {
+        println!("  media:       {}", region_words(r));
+    }
     println!("  original:    {} bytes", h.original_len);
     println!("  chunk size:  {} bytes", h.chunk_size);
     println!("  chunks:      {}", h.chunk_count());
