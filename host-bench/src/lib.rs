@@ -15,6 +15,8 @@
 //! - [`throughput`]: int8 inference speed of the paper's sizes.
 //! - [`files`]: whole files, `lmc` beside xz, zstd and brotli at their
 //!   strongest.
+//! - [`media`]: photos as PGM/PPM and speech as WAV, `lmc`'s image and
+//!   audio models beside PNG, WebP, JPEG XL, FLAC, WavPack and xz.
 //! - [`table2`]: the paper's Table 2, bytes against BPE tokenizers of
 //!   1K–20K for the 200K and 800K models.
 //! - [`figure6`], [`generate`] with [`figure35`], [`figure2`]: the paper's
@@ -47,6 +49,7 @@ pub mod figure6;
 pub mod files;
 pub mod generate;
 pub mod lm;
+pub mod media;
 pub mod meta;
 pub mod paper;
 pub mod plot;

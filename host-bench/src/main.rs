@@ -42,6 +42,10 @@ enum Cmd {
     /// Whole files: lmc beside xz -9e, zstd --ultra -22 --long and brotli
     /// -q 11 -w 24, whole and in 2048-byte chunks (Markdown and JSON).
     Files(Box<host_bench::files::FilesArgs>),
+    /// Photos as PGM and PPM, speech as WAV: lmc's image and audio models
+    /// beside PNG, WebP, JPEG XL, FLAC, WavPack and xz -9e (Markdown and
+    /// JSON).
+    Media(Box<host_bench::media::MediaArgs>),
     /// Train the zstd dictionary on an enwik training range.
     TrainDict {
         /// enwik file to train on.
@@ -416,6 +420,10 @@ fn main() -> ExitCode {
             let command = std::env::args().collect::<Vec<_>>().join(" ");
             host_bench::files::run(&a, command).map(|_| ())
         }
+        Cmd::Media(a) => host_bench::media::run(&a, command_line()).map(|r| {
+            println!("{}", host_bench::media::markdown(&r));
+            eprintln!("wrote {}/media.{{md,json}}", a.out.display());
+        }),
         Cmd::TrainDict {
             enwik,
             end,

@@ -9,7 +9,7 @@ use std::io::Cursor;
 use std::path::PathBuf;
 
 use coder_core::container::{Coding, Mode};
-use lmc::{models::tiny_random_model, Int8Source, Settings};
+use lmc::{models::tiny_random_model, Int8Source, Media, Settings};
 
 fn model_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/tiny.lmm")
@@ -55,7 +55,35 @@ fn inputs() -> Vec<(&'static str, Vec<u8>, u32, Coding)> {
             48,
             coding(Mode::Mixed, 1, true),
         ),
+        // Version 3: a media region in the header.
+        (
+            "image-adaptive",
+            pgm(),
+            1024,
+            coding(Mode::Adaptive, 1, false),
+        ),
+        ("audio-mixed", wav(), 256, coding(Mode::Mixed, 1, false)),
     ]
+}
+
+/// A 13 x 9 grey image with a comment in its header.
+fn pgm() -> Vec<u8> {
+    let mut v = b"P5\n# seed\n13 9\n255\n".to_vec();
+    v.extend((0..13 * 9).map(|i| (i * 7 % 61 + i / 13 * 3) as u8));
+    v
+}
+
+/// A 16-bit mono WAV of 200 samples.
+fn wav() -> Vec<u8> {
+    let data: Vec<u8> = (0..200i32)
+        .flat_map(|i| (((i * 97 % 400 - 200) * 40) as i16).to_le_bytes())
+        .collect();
+    let mut v = b"RIFF".to_vec();
+    v.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    v.extend_from_slice(b"WAVEfmt \x10\0\0\0\x01\0\x01\0\x80\x3e\0\0\0\x7d\0\0\x02\0\x10\0data");
+    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    v.extend_from_slice(&data);
+    v
 }
 
 #[test]
@@ -67,7 +95,7 @@ fn write_seeds() {
     std::fs::create_dir_all(seeds_dir()).unwrap();
     for (name, data, cs, coding) in inputs() {
         let mut out = Cursor::new(Vec::new());
-        let settings = Settings::new(cs).coding(coding);
+        let settings = Settings::new(cs).coding(coding).media(Media::Detect);
         lmc::compress_with(Some(&model), &data[..], &mut out, &settings, |_| {}).unwrap();
         std::fs::write(seeds_dir().join(format!("{name}.lmc")), out.into_inner()).unwrap();
     }
