@@ -241,13 +241,12 @@ fn photo(w: usize, h: usize, ch: usize) -> Vec<u8> {
 
 /// A sum of two tones with a little noise, 16-bit little-endian.
 fn tone(samples: usize) -> Vec<u8> {
-    let n = noise(samples, 11);
     let mut v = Vec::new();
-    for i in 0..samples {
+    for (i, r) in noise(samples, 11).into_iter().enumerate() {
         let t = i as f64 / 16000.0;
         let s = 8000.0 * (2.0 * std::f64::consts::PI * 220.0 * t).sin()
             + 3000.0 * (2.0 * std::f64::consts::PI * 1330.0 * t).sin()
-            + f64::from(n[i] % 16)
+            + f64::from(r % 16)
             - 8.0;
         v.extend_from_slice(&(s as i16).to_le_bytes());
     }

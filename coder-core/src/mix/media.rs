@@ -71,7 +71,7 @@ pub(super) fn qa(a: u32) -> u64 {
 /// The hash of context number `k` with key `key`.
 #[inline]
 pub(super) fn ctx_hash(k: u64, key: u64) -> u32 {
-    hash(key ^ (k + 1).wrapping_mul(0xA076_1D64_78BD_642F) ^ 0x5EED_0F_1A6E)
+    hash(key ^ (k + 1).wrapping_mul(0xA076_1D64_78BD_642F) ^ 0x005E_ED0F_1A6E)
 }
 
 /// The media model's state within a chunk.
