@@ -46,6 +46,7 @@
 pub mod coding;
 pub mod dest;
 mod error;
+mod format;
 pub mod job;
 pub mod model_set;
 pub mod models;
@@ -57,6 +58,7 @@ pub mod tokens;
 
 pub use dest::{plan, Dest, InputKind, Plan, Rules, SUFFIX};
 pub use error::{io_message, Error};
+pub use format::parse_format;
 pub use models::{
     find_shipped, identify, load_model_bytes, shipped_path, with_thread_models, with_workers,
     worker_lanes, ChunkModel, Int8Source, Shipped, ThreadModels, Workers, SHIPPED,

@@ -158,6 +158,12 @@ struct Opts {
     /// then decode one after the other.
     #[arg(help_heading = "Tuning", long)]
     chain: bool,
+    /// The input is raw pixels or samples without a header: gray:WIDTH,
+    /// graya:WIDTH, rgb:WIDTH, rgba:WIDTH (8-bit, rows of WIDTH pixels) or
+    /// s16le:CHANNELS, u8:CHANNELS (PCM). PNM and WAV files are found
+    /// without it.
+    #[arg(help_heading = "Tuning", long, value_name = "LAYOUT", value_parser = lmc::parse_format)]
+    format: Option<coder_core::media::Layout>,
     /// Worker threads (default and 0: all cores; at most 4 per core).
     #[arg(help_heading = "Tuning", short = 'T', long, value_name = "N", value_parser = parse_threads, allow_hyphen_values = true)]
     threads: Option<usize>,
@@ -278,9 +284,13 @@ impl Opts {
             .unwrap_or_else(|| limit.map_or(DEFAULT_BLOCK, |l| l.min(DEFAULT_BLOCK)))
     }
 
-    /// The mode given, else mixed.
+    /// The mode given, else mixed (adaptive for raw pixels or samples).
     fn mode(&self) -> CliMode {
-        self.mode.unwrap_or(CliMode::Mixed)
+        match (self.mode, self.format) {
+            (Some(m), _) => m,
+            (None, Some(_)) => CliMode::Adaptive,
+            (None, None) => CliMode::Mixed,
+        }
     }
 
     fn level(&self) -> u8 {
@@ -411,9 +421,10 @@ fn compress_one(job: &Job, opts: &Opts, models: &Models<'_>) -> Res<(Option<u64>
                 .coding(opts.mode().coding(opts.chain))
                 .log_loss(log_loss)
                 .fit_block(true)
-                .media(match opts.mode {
-                    None => Media::Adaptive,
-                    Some(_) => Media::Detect,
+                .media(match (opts.format, opts.mode) {
+                    (Some(layout), _) => Media::Raw(layout),
+                    (None, None) => Media::Adaptive,
+                    (None, Some(_)) => Media::Detect,
                 });
             job.write(opts.force, |out| match out {
                 Out::File(mut w) => lmc::compress_with(model, reader, &mut w, &settings, tick(&pb)),
@@ -598,6 +609,9 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
     if opts.rm && opts.stdout {
         return usage("--rm does not go with -c: -c keeps its inputs");
     }
+    if opts.format.is_some() && opts.mode == Some(CliMode::Model) {
+        return usage("--format needs the adaptive models (-M adaptive or mixed): -M model has no image or audio model");
+    }
     let mut failed = false;
     let mut files = Vec::new();
     let given = if opts.files.is_empty() {
@@ -625,7 +639,7 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
     let no_model = if decompress {
         !opts.model_named()
     } else {
-        opts.mode == Some(CliMode::Adaptive)
+        opts.mode() == CliMode::Adaptive
     };
     let loaded = if no_model {
         None

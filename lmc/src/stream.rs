@@ -12,7 +12,7 @@ use std::io::{self, Read, Seek, Write};
 use coder_core::container::{
     Coding, Header, Method, Mode, Record, StreamReader, HEADER_LEN, MAGIC, MAX_CHUNK_SIZE,
 };
-use coder_core::media::{sniff, Sniffed};
+use coder_core::media::{sniff, Region, Sniffed};
 use coder_core::Crc32;
 use rayon::prelude::*;
 
@@ -97,6 +97,10 @@ pub enum Media {
     /// adaptive models alone (no language model: a text model adds little
     /// there for ten times the time). What `lmc` does by default.
     Adaptive,
+    /// The whole input is raw pixels or samples of this layout (no
+    /// header), modelled as [`Detect`](Self::Detect) models a found one
+    /// (`lmc --format`).
+    Raw(coder_core::media::Layout),
 }
 
 /// How [`compress_with`] codes: the chunk (block) size, the container's
@@ -276,7 +280,15 @@ fn compress_into<M: ChunkModel, R: Read, S: Sink>(
     let mut media_note = None;
     if media != Media::Off && coding.mode.mixes() {
         let total = if whole { n as u64 } else { u64::MAX };
-        match sniff(&buf[..n], total) {
+        let found = match media {
+            Media::Raw(layout) => Sniffed::Media(Region {
+                layout,
+                start: 0,
+                len: if whole { n as u64 } else { u64::MAX >> 1 },
+            }),
+            _ => sniff(&buf[..n], total),
+        };
+        match found {
             Sniffed::Media(r) => {
                 coding.region = Some(r);
                 if media == Media::Adaptive {

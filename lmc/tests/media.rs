@@ -159,3 +159,36 @@ fn a_damaged_region_is_a_damaged_header() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("header"), "{}", stderr(&o));
 }
+
+#[test]
+fn raw_pixels_given_a_format_code_as_an_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let image = pnm(100, 60, 3);
+    let raw = &image[image.len() - 100 * 60 * 3..];
+    fs::write(d.join("raw"), raw).unwrap();
+    let as_image = run_with_stdin(lmc(d).args(["-c", "--format", "rgb:100"]), raw);
+    assert!(as_image.status.success(), "{}", stderr(&as_image));
+    let as_bytes = run_with_stdin(lmc(d).args(["-c", "-M", "adaptive"]), raw);
+    assert!(
+        as_image.stdout.len() < as_bytes.stdout.len() * 95 / 100,
+        "{} vs {}",
+        as_image.stdout.len(),
+        as_bytes.stdout.len()
+    );
+    let back = run_with_stdin(lmc(d).args(["-d", "-c"]), &as_image.stdout);
+    assert_eq!(back.stdout, raw);
+    for (args, message) in [
+        (&["--format", "rgb"][..], "is not a format"),
+        (&["--format", "rgb:0"], "widths run from 1"),
+        (&["--format", "s16le:9"], "channels from 1 to 8"),
+        (
+            &["--format", "gray:8", "-M", "model"],
+            "-M model has no image",
+        ),
+    ] {
+        let o = lmc(d).args(args).args(["-c", "raw"]).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(message), "{args:?}: {}", stderr(&o));
+    }
+}
