@@ -11,7 +11,7 @@ use super::media::{ctx_hash, q, qa, Ctx, Past};
 const CHANNELS: usize = 8;
 /// Predictors: the fixed ones of orders 1 to 3, a fast and a slow LMS,
 /// and their mean.
-const ORDERS: usize = 8;
+const ORDERS: usize = 9;
 /// The predictors the final blend weighs.
 const BASE: usize = ORDERS - 1;
 /// Step size of the blend (`2^-16` of the normalized gradient).
@@ -198,7 +198,11 @@ impl<const N: usize, const DECAY: u32, const EVERY: u32> Ols<N, DECAY, EVERY> {
 /// Per-channel history of the predictors.
 #[derive(Clone, Debug, Default)]
 struct Channel {
-    ols: Ols<32, 9, 8>,
+    ols: Ols<32, 7, 8>,
+    /// An LMS on what the OLS leaves.
+    ores: Lms<16, 4096>,
+    /// The OLS's prediction and the LMS's of what it leaves.
+    ols_pred: [i32; 2],
     /// Weights (`2^-16`) of the blend of the other predictors' offsets
     /// from the last sample.
     blend: [i32; BASE],
@@ -288,8 +292,18 @@ impl AudioState {
                 chan.rest.predict(),
             ];
             let po = chan.ols.predict();
-            let base = [p1, p2, p3, p1 + lp[0], p1 + lp[1], p1 + lp[1] + lp[2], po]
-                .map(|p| p.clamp(min, max));
+            let ps = po + chan.ores.predict();
+            let base = [
+                p1,
+                p2,
+                p3,
+                p1 + lp[0],
+                p1 + lp[1],
+                p1 + lp[1] + lp[2],
+                po,
+                ps,
+            ]
+            .map(|p| p.clamp(min, max));
             let u = base.map(|b| b - p1);
             let mix: i64 = u
                 .iter()
@@ -306,6 +320,7 @@ impl AudioState {
                 pred: preds[best],
             };
             self.ch[c].lms_pred = lp;
+            self.ch[c].ols_pred = [po, ps - po];
         }
         let chan = &self.ch[c];
         let pend = self.pending;
@@ -378,6 +393,7 @@ impl AudioState {
         chan.long.update(d, chan.lms_pred[1]);
         chan.rest.update(d - chan.lms_pred[1], chan.lms_pred[2]);
         chan.ols.update(s);
+        chan.ores.update(s - chan.ols_pred[0], chan.ols_pred[1]);
         for (cost, &p) in chan.cost.iter_mut().zip(&self.pending.preds) {
             *cost = *cost - (*cost >> 4) + (s - p).unsigned_abs();
         }
