@@ -172,7 +172,9 @@ impl<const N: usize, const DECAY: u32, const EVERY: u32> Ols<N, DECAY, EVERY> {
             d[j] = dj as i64;
             for i in j + 1..N {
                 let r = i128::from(entry(i, j) >> sh) - dot(&l[i]);
-                l[i][j] = ((r << LQ) / dj).clamp(-(1 << 30), 1 << 30) as i64;
+                // In `i64`, as the wide division is slow.
+                let r = r.clamp(-(1 << 40), 1 << 40) as i64;
+                l[i][j] = ((r << LQ) / d[j]).clamp(-(1 << 30), 1 << 30);
             }
         }
         let mut z = [0i128; N];
@@ -200,7 +202,7 @@ impl<const N: usize, const DECAY: u32, const EVERY: u32> Ols<N, DECAY, EVERY> {
 struct Channel {
     ols: Ols<32, 7, 8>,
     /// An LMS on what the OLS leaves.
-    ores: Lms<16, 4096>,
+    ores: Lms<8, 4096>,
     /// The OLS's prediction and the LMS's of what it leaves.
     ols_pred: [i32; 2],
     /// Weights (`2^-16`) of the blend of the other predictors' offsets
