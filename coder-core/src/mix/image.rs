@@ -152,6 +152,7 @@ pub(super) fn contexts(past: &Past<'_>, i: u64, width: u32, channels: u8, out: &
     // The earlier channels' errors at this pixel (their neighbours sit
     // `c - k` bytes further back).
     let mut err = [0i32; 2];
+    let mut diff = [0i32; 2];
     for (k, e) in (1..=c.min(2)).zip(err.iter_mut()) {
         let t = Near::of(
             &Past {
@@ -166,12 +167,14 @@ pub(super) fn contexts(past: &Past<'_>, i: u64, width: u32, channels: u8, out: &
         );
         let v = past.get(k).map_or(0, i32::from);
         *e = v - med(t.w, t.n, t.nw);
+        // MED on the difference from the earlier channel.
+        diff[k as usize - 1] = v + med(s.w - t.w, s.n - t.n, s.nw - t.nw);
     }
     // Colour channels follow the first one's error.
     let pred = match c {
         0 => pred,
-        1 => (med(s.w, s.n, s.nw) + err[0]).clamp(0, 255),
-        _ => (med(s.w, s.n, s.nw) + (3 * err[0] + err[1]) / 4).clamp(0, 255),
+        1 => diff[0].clamp(0, 255),
+        _ => ((3 * diff[0] + diff[1] + 2) >> 2).clamp(0, 255),
     };
     let act = (s.w - s.nw).unsigned_abs()
         + (s.n - s.nw).unsigned_abs()
