@@ -174,7 +174,7 @@ pub(super) fn contexts(past: &Past<'_>, i: u64, width: u32, channels: u8, out: &
     let pred = match c {
         0 => pred,
         1 => diff[0].clamp(0, 255),
-        _ => ((3 * diff[0] + diff[1] + 2) >> 2).clamp(0, 255),
+        _ => ((diff[0] + diff[1] + 1) >> 1).clamp(0, 255),
     };
     let act = (s.w - s.nw).unsigned_abs()
         + (s.n - s.nw).unsigned_abs()
