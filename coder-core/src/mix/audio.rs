@@ -1,6 +1,8 @@
 //! Audio contexts: interleaved 8- or 16-bit PCM, each channel predicted by
-//! the fixed polynomial predictor (orders 1 to 3, as FLAC's) that has
-//! lately erred least, and modelled by the recent error energy, the last
+//! whichever of its predictors has lately erred least (fixed polynomial
+//! ones of orders 1 to 3 as FLAC's, NLMS cascades on the first difference,
+//! an OLS and an NLMS cascade on its residual, and an NLMS blend of them
+//! all), and modelled by the recent error energy, the last
 //! errors, the disagreement of the predictors and the signal's slope. A
 //! 16-bit sample is two bytes, low first as the file has them: the low
 //! byte of the error, then the high byte given the low one.
@@ -9,8 +11,9 @@ use super::media::{ctx_hash, q, qa, Ctx, Past};
 
 /// Most channels followed.
 const CHANNELS: usize = 8;
-/// Predictors: the fixed ones of orders 1 to 3, a fast and a slow LMS,
-/// and their mean.
+/// Predictors: the fixed ones of orders 1 to 3, a fast and a long LMS, the
+/// long one with a short one on its residual, the OLS, the OLS with an LMS
+/// on its residual, and the blend of all those.
 const ORDERS: usize = 9;
 /// The predictors the final blend weighs.
 const BASE: usize = ORDERS - 1;
@@ -149,7 +152,7 @@ impl<const N: usize, const DECAY: u32, const EVERY: u32> Ols<N, DECAY, EVERY> {
         let entry = |i: usize, j: usize| self.ring[(self.at + N - j) % N][i - j];
         let top = (0..N).map(|j| entry(j, j)).max().unwrap_or(0);
         let trace: i64 = (0..N).map(|j| entry(j, j)).sum();
-        let ridge = (trace / N as i64 >> 10) + 64;
+        let ridge = ((trace / N as i64) >> 10) + 64;
         // Scaled so that products of two entries fit the wide sums.
         let sh = (top + ridge).max(1).ilog2().saturating_sub(30);
         let mut l = [[0i64; N]; N];
@@ -170,11 +173,11 @@ impl<const N: usize, const DECAY: u32, const EVERY: u32> Ols<N, DECAY, EVERY> {
                 return;
             }
             d[j] = dj as i64;
-            for i in j + 1..N {
-                let r = i128::from(entry(i, j) >> sh) - dot(&l[i]);
+            for (i, li) in l.iter_mut().enumerate().skip(j + 1) {
+                let r = i128::from(entry(i, j) >> sh) - dot(li);
                 // In `i64`, as the wide division is slow.
                 let r = r.clamp(-(1 << 40), 1 << 40) as i64;
-                l[i][j] = ((r << LQ) / d[j]).clamp(-(1 << 30), 1 << 30);
+                li[j] = ((r << LQ) / d[j]).clamp(-(1 << 30), 1 << 30);
             }
         }
         let mut z = [0i128; N];

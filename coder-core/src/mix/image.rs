@@ -1,5 +1,7 @@
-//! Image contexts: 8-bit pixels in rows, each channel predicted from its
-//! 2-D neighbours (MED, the median edge detector of LOCO-I / JPEG-LS) and
+//! Image contexts: 8-bit pixels in rows, the first channel predicted from
+//! its 2-D neighbours (a blend of MED, the median edge detector of LOCO-I /
+//! JPEG-LS, and simpler predictors, weighted by their errors nearby), the
+//! others by MED on their difference from the earlier channels, and
 //! modelled by the local gradients, the neighbours' offsets from the
 //! prediction, and the error of the earlier channels of the same pixel.
 
@@ -52,11 +54,10 @@ fn blend(past: &Past<'_>, x: u64, y: u64, width: u64, step: u64) -> (i32, u32) {
     let w = at(-1, 0);
     let n = at(0, 1);
     let fill = w.or(n).unwrap_or(128);
-    let g = |dx: i64, dy: u64| at(dx, dy).unwrap_or(fill);
     // Window: rows y-2..=y, columns x-2..=x+2.
-    let v = |dx: i64, dy: u64| g(dx, dy);
+    let v = |dx: i64, dy: u64| at(dx, dy).unwrap_or(fill);
     let (w, n, nw, ne) = (v(-1, 0), v(0, 1), v(-1, 1), v(1, 1));
-    let (ww, nww, nn, nnw, nnww, nne, nnee, nee) = (
+    let (ww, nww, nn, nnw, nnww, nne, nnee) = (
         v(-2, 0),
         v(-2, 1),
         v(0, 2),
@@ -64,7 +65,6 @@ fn blend(past: &Past<'_>, x: u64, y: u64, width: u64, step: u64) -> (i32, u32) {
         v(-2, 2),
         v(1, 2),
         v(2, 2),
-        v(2, 1),
     );
     let here = subs(w, n, nw, ne);
     let mut err = [1u32; SUBS];
@@ -74,7 +74,6 @@ fn blend(past: &Past<'_>, x: u64, y: u64, width: u64, step: u64) -> (i32, u32) {
         (nw, subs(nww, nnw, nnww, nn)),
         (ne, subs(n, nne, nn, nnee)),
     ] {
-        let _ = nee;
         for (e, p) in err.iter_mut().zip(sp) {
             *e += (val - p).unsigned_abs();
         }
