@@ -1,6 +1,8 @@
 //! Audio contexts: interleaved 8- or 16-bit PCM, each channel predicted by
-//! the fixed polynomial predictor (orders 1 to 3, as FLAC's) that has
-//! lately erred least, and modelled by the recent error energy, the last
+//! whichever of its predictors has lately erred least (fixed polynomial
+//! ones of orders 1 to 3 as FLAC's, NLMS cascades on the first difference,
+//! an OLS and an NLMS cascade on its residual, and an NLMS blend of them
+//! all), and modelled by the recent error energy, the last
 //! errors, the disagreement of the predictors and the signal's slope. A
 //! 16-bit sample is two bytes, low first as the file has them: the low
 //! byte of the error, then the high byte given the low one.
@@ -9,9 +11,14 @@ use super::media::{ctx_hash, q, qa, Ctx, Past};
 
 /// Most channels followed.
 const CHANNELS: usize = 8;
-/// Predictors: the fixed ones of orders 1 to 3, a fast and a slow LMS,
-/// and their mean.
-const ORDERS: usize = 6;
+/// Predictors: the fixed ones of orders 1 to 3, a fast and a long LMS, the
+/// long one with a short one on its residual, the OLS, the OLS with an LMS
+/// on its residual, and the blend of all those.
+const ORDERS: usize = 9;
+/// The predictors the final blend weighs.
+const BASE: usize = ORDERS - 1;
+/// Step size of the blend (`2^-16` of the normalized gradient).
+const BLEND_MU: i64 = 2048;
 const LONG: usize = 256;
 const LONG_MU: i64 = 256;
 
@@ -51,7 +58,7 @@ impl<const TAPS: usize, const MU: i64> Lms<TAPS, MU> {
     /// Learns from the difference `d` that followed (predicted `pred`).
     fn update(&mut self, d: i32, pred: i32) {
         let e = i64::from(d - pred);
-        let g = (MU * e << 16) / (self.norm + 4096);
+        let g = ((MU * e) << 16) / (self.norm + 4096);
         for (w, &x) in self.w.iter_mut().zip(&self.d) {
             *w = (i64::from(*w) + ((g * i64::from(x)) >> 16)).clamp(-(1 << 20), 1 << 20) as i32;
         }
@@ -62,9 +69,148 @@ impl<const TAPS: usize, const MU: i64> Lms<TAPS, MU> {
     }
 }
 
+/// An ordinary least-squares predictor of the next sample from the last
+/// `N` ones, integer-only: the decayed covariance (forgetting `2^-DECAY`
+/// of it a sample, as paq8px's OLS does) is solved every `EVERY` samples
+/// by an `LDL^T` decomposition in fixed point, with a small ridge so that
+/// quiet or tonal stretches stay well-posed.
+///
+/// The covariance costs `O(N)` a sample: as the inputs are a shift
+/// register, entry `(i, j)` (`i >= j`) is the decayed lag-`(i - j)`
+/// autocorrelation as it stood `j + 1` samples ago, so only the newest
+/// autocorrelation is updated and the last `N` are kept.
+#[derive(Clone, Debug)]
+struct Ols<const N: usize, const DECAY: u32, const EVERY: u32> {
+    /// The last samples, newest first.
+    x: [i32; N],
+    /// Decayed autocorrelation at lag 0 (`x16`).
+    a0: i64,
+    /// At lags `1..=N` (`x16`): the right-hand side.
+    a: [i64; N],
+    /// Lags `0..N` of the last `N` autocorrelations, a ring.
+    ring: [[i64; N]; N],
+    /// Where the newest is in `ring`.
+    at: usize,
+    /// Weights in `2^-16`.
+    w: [i64; N],
+    /// Samples since the last solution.
+    k: u32,
+}
+
+impl<const N: usize, const DECAY: u32, const EVERY: u32> Default for Ols<N, DECAY, EVERY> {
+    fn default() -> Self {
+        Ols {
+            x: [0; N],
+            a0: 0,
+            a: [0; N],
+            ring: [[0; N]; N],
+            at: 0,
+            w: [0; N],
+            k: 0,
+        }
+    }
+}
+
+/// Fractional bits of the factor `L`.
+const LQ: u32 = 20;
+
+impl<const N: usize, const DECAY: u32, const EVERY: u32> Ols<N, DECAY, EVERY> {
+    fn predict(&self) -> i32 {
+        let dot: i64 = self
+            .w
+            .iter()
+            .zip(&self.x)
+            .map(|(&w, &x)| w * i64::from(x))
+            .sum();
+        (dot >> 16).clamp(-65536, 65536) as i32
+    }
+
+    /// Learns the sample `s` that followed.
+    fn update(&mut self, s: i32) {
+        let s16 = i64::from(s) << 4;
+        self.a0 += s16 * i64::from(s) - (self.a0 >> DECAY);
+        for (a, &x) in self.a.iter_mut().zip(&self.x) {
+            *a += s16 * i64::from(x) - (*a >> DECAY);
+        }
+        self.k += 1;
+        if self.k >= EVERY {
+            self.k = 0;
+            self.solve();
+        }
+        self.at = (self.at + 1) % N;
+        let row = &mut self.ring[self.at];
+        row[0] = self.a0;
+        row[1..].copy_from_slice(&self.a[..N - 1]);
+        self.x.copy_within(..N - 1, 1);
+        self.x[0] = s;
+    }
+
+    /// Solves `(R + ridge) w = a`, with `R` from the ring (the pairs seen
+    /// so far, as `a`); keeps the old weights if that fails.
+    fn solve(&mut self) {
+        // R[i][j] = ring[at - j][i - j].
+        let entry = |i: usize, j: usize| self.ring[(self.at + N - j) % N][i - j];
+        let top = (0..N).map(|j| entry(j, j)).max().unwrap_or(0);
+        let trace: i64 = (0..N).map(|j| entry(j, j)).sum();
+        let ridge = ((trace / N as i64) >> 10) + 64;
+        // Scaled so that products of two entries fit the wide sums.
+        let sh = (top + ridge).max(1).ilog2().saturating_sub(30);
+        let mut l = [[0i64; N]; N];
+        let mut d = [0i64; N];
+        let mut v = [0i64; N];
+        for j in 0..N {
+            for k in 0..j {
+                v[k] = ((i128::from(l[j][k]) * i128::from(d[k])) >> LQ) as i64;
+            }
+            let dot = |row: &[i64; N]| -> i128 {
+                (0..j)
+                    .map(|k| i128::from(row[k]) * i128::from(v[k]))
+                    .sum::<i128>()
+                    >> LQ
+            };
+            let dj = i128::from((entry(j, j) + ridge) >> sh) - dot(&l[j]);
+            if dj <= 0 {
+                return;
+            }
+            d[j] = dj as i64;
+            for (i, li) in l.iter_mut().enumerate().skip(j + 1) {
+                let r = i128::from(entry(i, j) >> sh) - dot(li);
+                // In `i64`, as the wide division is slow.
+                let r = r.clamp(-(1 << 40), 1 << 40) as i64;
+                li[j] = ((r << LQ) / d[j]).clamp(-(1 << 30), 1 << 30);
+            }
+        }
+        let mut z = [0i128; N];
+        for i in 0..N {
+            z[i] = i128::from(self.a[i] >> sh)
+                - (0..i)
+                    .map(|k| (i128::from(l[i][k]) * z[k]) >> LQ)
+                    .sum::<i128>();
+        }
+        let mut w = [0i128; N];
+        for i in (0..N).rev() {
+            w[i] = (z[i] << 16) / i128::from(d[i])
+                - (i + 1..N)
+                    .map(|k| (i128::from(l[k][i]) * w[k]) >> LQ)
+                    .sum::<i128>();
+        }
+        for (o, &wi) in self.w.iter_mut().zip(&w) {
+            *o = wi.clamp(-(1 << 24), 1 << 24) as i64;
+        }
+    }
+}
+
 /// Per-channel history of the predictors.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Channel {
+    ols: Ols<32, 7, 8>,
+    /// An LMS on what the OLS leaves.
+    ores: Lms<8, 4096>,
+    /// The OLS's prediction and the LMS's of what it leaves.
+    ols_pred: [i32; 2],
+    /// Weights (`2^-16`) of the blend of the other predictors' offsets
+    /// from the last sample.
+    blend: [i32; BASE],
     fast: Lms<16, 8192>,
     long: Lms<LONG, LONG_MU>,
     /// A fast LMS on what the long one leaves.
@@ -83,6 +229,8 @@ struct Channel {
 #[derive(Clone, Copy, Debug, Default)]
 struct Pending {
     preds: [i32; ORDERS],
+    /// The blend's inputs.
+    u: [i32; BASE],
     pred: i32,
 }
 
@@ -124,7 +272,7 @@ impl AudioState {
         out: &mut [u32],
     ) -> Ctx {
         let (c, b, frame) = place(i, channels, bytes);
-        let chan = self.ch[c];
+        let chan = &self.ch[c];
         let s: [Option<i32>; 3] =
             core::array::from_fn(|m| sample(past, m as u64 + 1, frame, b, bytes));
         let (max, min) = if bytes == 1 {
@@ -148,15 +296,38 @@ impl AudioState {
                 chan.long.predict(),
                 chan.rest.predict(),
             ];
-            self.ch[c].lms_pred = lp;
-            let preds =
-                [p1, p2, p3, p1 + lp[0], p1 + lp[1], p1 + lp[1] + lp[2]].map(|p| p.clamp(min, max));
+            let po = chan.ols.predict();
+            let ps = po + chan.ores.predict();
+            let base = [
+                p1,
+                p2,
+                p3,
+                p1 + lp[0],
+                p1 + lp[1],
+                p1 + lp[1] + lp[2],
+                po,
+                ps,
+            ]
+            .map(|p| p.clamp(min, max));
+            let u = base.map(|b| b - p1);
+            let mix: i64 = u
+                .iter()
+                .zip(&chan.blend)
+                .map(|(&u, &w)| i64::from(u) * i64::from(w))
+                .sum();
+            let mut preds = [0; ORDERS];
+            preds[..BASE].copy_from_slice(&base);
+            preds[BASE] = (p1 + (mix >> 16) as i32).clamp(min, max);
             let best = (0..ORDERS).min_by_key(|&k| chan.cost[k]).unwrap_or(0);
             self.pending = Pending {
                 preds,
+                u,
                 pred: preds[best],
             };
+            self.ch[c].lms_pred = lp;
+            self.ch[c].ols_pred = [po, ps - po];
         }
+        let chan = &self.ch[c];
         let pend = self.pending;
         let p = pend.pred;
         let qe = qa(chan.energy);
@@ -226,8 +397,16 @@ impl AudioState {
         chan.fast.update(d, chan.lms_pred[0]);
         chan.long.update(d, chan.lms_pred[1]);
         chan.rest.update(d - chan.lms_pred[1], chan.lms_pred[2]);
+        chan.ols.update(s);
+        chan.ores.update(s - chan.ols_pred[0], chan.ols_pred[1]);
         for (cost, &p) in chan.cost.iter_mut().zip(&self.pending.preds) {
             *cost = *cost - (*cost >> 4) + (s - p).unsigned_abs();
+        }
+        let u = &self.pending.u;
+        let norm: i64 = u.iter().map(|&u| i64::from(u) * i64::from(u)).sum();
+        let g = ((BLEND_MU * i64::from(s - self.pending.preds[BASE])) << 16) / (norm + 64);
+        for (w, &u) in chan.blend.iter_mut().zip(u) {
+            *w = (i64::from(*w) + ((g * i64::from(u)) >> 16)).clamp(-(1 << 20), 1 << 20) as i32;
         }
         let e = s - self.pending.pred;
         chan.e = [e, chan.e[0]];

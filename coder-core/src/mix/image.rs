@@ -1,5 +1,7 @@
-//! Image contexts: 8-bit pixels in rows, each channel predicted from its
-//! 2-D neighbours (MED, the median edge detector of LOCO-I / JPEG-LS) and
+//! Image contexts: 8-bit pixels in rows, the first channel predicted from
+//! its 2-D neighbours (a blend of MED, the median edge detector of LOCO-I /
+//! JPEG-LS, and simpler predictors, weighted by their errors nearby), the
+//! others by MED on their difference from the earlier channels, and
 //! modelled by the local gradients, the neighbours' offsets from the
 //! prediction, and the error of the earlier channels of the same pixel.
 
@@ -17,6 +19,76 @@ pub(super) fn med(w: i32, n: i32, nw: i32) -> i32 {
     } else {
         w + n - nw
     }
+}
+
+/// Sub-predictions of a sample from its `W`, `N`, `NW`, `NE`.
+const SUBS: usize = 5;
+
+#[inline]
+fn subs(w: i32, n: i32, nw: i32, ne: i32) -> [i32; SUBS] {
+    [
+        med(w, n, nw),
+        w,
+        n,
+        (w + ne - n).clamp(0, 255),
+        (w + n + 1) >> 1,
+    ]
+}
+
+/// A blend of the sub-predictions weighted by how well each did at the
+/// `W`, `N`, `NW` and `NE` neighbours (recomputed from the history, as the
+/// model keeps no state across bytes): a self-correcting predictor in the
+/// spirit of JPEG XL's weighted one. `step` is the distance between
+/// samples of a channel.
+fn blend(past: &Past<'_>, x: u64, y: u64, width: u64, step: u64) -> (i32, u32) {
+    let row = width * step;
+    // The sample `dx` across and `dy` up, if known and inside the image.
+    let at = |dx: i64, dy: u64| -> Option<i32> {
+        let xx = x as i64 + dx;
+        if dy > y || xx < 0 || xx >= width as i64 || (dy == 0 && dx >= 0) {
+            return None;
+        }
+        let k = (dy * row) as i64 - dx * step as i64;
+        past.get(k as u64).map(i32::from)
+    };
+    let w = at(-1, 0);
+    let n = at(0, 1);
+    let fill = w.or(n).unwrap_or(128);
+    // Window: rows y-2..=y, columns x-2..=x+2.
+    let v = |dx: i64, dy: u64| at(dx, dy).unwrap_or(fill);
+    let (w, n, nw, ne) = (v(-1, 0), v(0, 1), v(-1, 1), v(1, 1));
+    let (ww, nww, nn, nnw, nnww, nne, nnee) = (
+        v(-2, 0),
+        v(-2, 1),
+        v(0, 2),
+        v(-1, 2),
+        v(-2, 2),
+        v(1, 2),
+        v(2, 2),
+    );
+    let here = subs(w, n, nw, ne);
+    let mut err = [1u32; SUBS];
+    for (val, sp) in [
+        (w, subs(ww, nw, nww, n)),
+        (n, subs(nw, nn, nnw, nne)),
+        (nw, subs(nww, nnw, nnww, nn)),
+        (ne, subs(n, nne, nn, nnee)),
+    ] {
+        for (e, p) in err.iter_mut().zip(sp) {
+            *e += (val - p).unsigned_abs();
+        }
+    }
+    let mut num = 0i64;
+    let mut den = 0i64;
+    for (p, e) in here.iter().zip(err) {
+        let wt = (1i64 << 30) / i64::from(e);
+        num += wt * i64::from(*p);
+        den += wt;
+    }
+    (
+        ((num + den / 2) / den.max(1)) as i32,
+        err.iter().copied().min().unwrap_or(0),
+    )
 }
 
 /// Neighbours of one sample, with the image's edges filled in from the
@@ -75,10 +147,11 @@ pub(super) fn contexts(past: &Past<'_>, i: u64, width: u32, channels: u8, out: &
     let p = i / ch;
     let (x, y, width) = (p % u64::from(width), p / u64::from(width), u64::from(width));
     let s = Near::of(past, x, y, width, ch);
-    let pred = med(s.w, s.n, s.nw);
+    let (pred, best_err) = blend(past, x, y, width, ch);
     // The earlier channels' errors at this pixel (their neighbours sit
     // `c - k` bytes further back).
     let mut err = [0i32; 2];
+    let mut diff = [0i32; 2];
     for (k, e) in (1..=c.min(2)).zip(err.iter_mut()) {
         let t = Near::of(
             &Past {
@@ -93,12 +166,14 @@ pub(super) fn contexts(past: &Past<'_>, i: u64, width: u32, channels: u8, out: &
         );
         let v = past.get(k).map_or(0, i32::from);
         *e = v - med(t.w, t.n, t.nw);
+        // MED on the difference from the earlier channel.
+        diff[k as usize - 1] = v + med(s.w - t.w, s.n - t.n, s.nw - t.nw);
     }
     // Colour channels follow the first one's error.
     let pred = match c {
         0 => pred,
-        1 => (pred + err[0]).clamp(0, 255),
-        _ => (pred + (3 * err[0] + err[1]) / 4).clamp(0, 255),
+        1 => diff[0].clamp(0, 255),
+        _ => ((diff[0] + diff[1] + 1) >> 1).clamp(0, 255),
     };
     let act = (s.w - s.nw).unsigned_abs()
         + (s.n - s.nw).unsigned_abs()
@@ -115,7 +190,7 @@ pub(super) fn contexts(past: &Past<'_>, i: u64, width: u32, channels: u8, out: &
         } else {
             q(s.nw - pred) << 8 | q(s.nn - s.n) << 4 | q(s.ww - s.w)
         },
-        a << 8 | (x & 7) << 4 | (y & 7),
+        a << 8 | qa(best_err) << 4 | c,
         q(s.w + s.ne - s.n - pred) << 8 | q(s.n - s.nw) << 4 | a >> 1,
         q(s.w - s.ww) << 8 | q(s.n - s.nn) << 4 | q(s.ne - s.nne),
         (pred as u64 >> 2) << 8 | a,
