@@ -110,7 +110,11 @@ fn encode_bit_is_encode_interval() {
 
 #[test]
 fn small_text_round_trips_and_compresses() {
-    for cfg in [MixConfig::host().fit_to(TEXT.len()), MixConfig::embedded()] {
+    for cfg in [
+        MixConfig::host().fit_to(TEXT.len()),
+        MixConfig::embedded(),
+        MixConfig::host2().fit_to(TEXT.len()),
+    ] {
         let mut mixer = Mixer::new(cfg).unwrap();
         let n = round_trip(&mut mixer, TEXT);
         // Measured about 4.1 bits/byte for this short, fresh text.
@@ -149,7 +153,11 @@ const GOLDEN: (usize, usize, u64) = (285, 319, 5881623728442151937);
 fn random_bytes_cost_at_most_a_little_more_than_raw() {
     let data = random_bytes(100_000, 1);
     let uniform = FreqTable::<[u32; 257]>::uniform(16).unwrap();
-    for cfg in [MixConfig::host().fit_to(data.len()), MixConfig::embedded()] {
+    for cfg in [
+        MixConfig::host().fit_to(data.len()),
+        MixConfig::embedded(),
+        MixConfig::host2().fit_to(data.len()),
+    ] {
         let mut mixer = Mixer::new(cfg).unwrap();
         let alone = round_trip(&mut mixer, &data);
         let mut model = StaticModel::new(uniform.clone());
@@ -163,7 +171,11 @@ fn random_bytes_cost_at_most_a_little_more_than_raw() {
 #[test]
 fn zeros_cost_almost_nothing() {
     let data = vec![0u8; 100_000];
-    for cfg in [MixConfig::host().fit_to(data.len()), MixConfig::embedded()] {
+    for cfg in [
+        MixConfig::host().fit_to(data.len()),
+        MixConfig::embedded(),
+        MixConfig::host2().fit_to(data.len()),
+    ] {
         let mut mixer = Mixer::new(cfg).unwrap();
         let n = round_trip(&mut mixer, &data);
         eprintln!("100 KB of zeros: {n} bytes");
@@ -321,7 +333,11 @@ fn presets_are_frozen() {
     assert_eq!(fps, PRESET_FINGERPRINTS, "{fps:x?}");
 }
 
-const PRESET_FINGERPRINTS: &[(u8, u64)] = &[(1, 0xbe0e_1f83_cc40_19d2), (2, 0xcea0_f3cf_1c1a_6d4c)];
+const PRESET_FINGERPRINTS: &[(u8, u64)] = &[
+    (1, 0xbe0e_1f83_cc40_19d2),
+    (2, 0xcea0_f3cf_1c1a_6d4c),
+    (3, 0x465c_239c_1295_31db),
+];
 
 /// `encode_chunk_either` keeps the shorter of mixed and the external model
 /// alone: never more than the model alone plus a byte, smaller where the
