@@ -58,6 +58,11 @@ pub struct Mixer<S> {
     word: u32,
     /// The previous word's hash ([`MixConfig::T_WORD2`]).
     word1: u32,
+    word2: u32,
+    /// Markup nesting ([`MixConfig::T_MARKUP`]): bit 0 in a tag, 1 in a
+    /// link, 2 in a template, 3 in an entity; bits 8.. the byte before
+    /// the last one opened.
+    nest: u32,
     /// History positions of the current and previous lines' starts
     /// ([`MixConfig::T_COLUMN`]).
     line_start: u32,
@@ -122,6 +127,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
             hist: 0,
             word: 0,
             word1: 0,
+            word2: 0,
+            nest: 0,
             line_start: 0,
             prev_line: 0,
             ctx_hash: [0; MAX_CONTEXTS],
@@ -229,6 +236,8 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         self.hist = 0;
         self.word = 0;
         self.word1 = 0;
+        self.word2 = 0;
+        self.nest = 0;
         self.line_start = 0;
         self.prev_line = 0;
         self.pos = 0;
@@ -400,8 +409,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
             // three mixers' opinions.
             let c1 = (self.hist & 0xFF) as usize;
             let b = self.bits as usize;
-            let wb = lay.weights2 + 4 * self.n_inputs * (c1 * 8 + b);
-            let wc = lay.weights2 + 4 * self.n_inputs * (2048 + known.min(31) * 8 + b);
+            let wb = lay.weights2 + 4 * self.n_inputs * c1;
+            let sc = (known.min(15) * 3 + mstate) * 8 + b;
+            let wc = lay.weights2 + 4 * self.n_inputs * (256 + sc);
             let stb = dot(m, wb, &x[..n]);
             let stc = dot(m, wc, &x[..n]);
             self.p_l1 = [st, stb, stc].map(|s| squash(s).clamp(1, 65535));
@@ -569,7 +579,28 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
             }
         }
         if !byte.is_ascii_alphabetic() && self.word != 0 {
+            self.word2 = self.word1;
             self.word1 = self.word;
+        }
+        if cfg.text & MixConfig::T_MARKUP != 0 {
+            let prev = (self.hist & 0xFF) as u8;
+            let bit = match (prev, byte) {
+                (_, b'<') | (_, b'>') => 1,
+                (b'[', b'[') | (b']', b']') => 2,
+                (b'{', b'{') | (b'}', b'}') => 4,
+                (_, b'&') | (_, b';') => 8,
+                _ => 0,
+            };
+            if bit != 0 {
+                if matches!(byte, b'<' | b'[' | b'{' | b'&') {
+                    self.nest = (self.nest | bit) & 0xFF | u32::from(prev) << 8;
+                } else {
+                    self.nest &= !bit;
+                }
+            }
+            if self.nest & 8 != 0 && (byte == b' ' || byte == b'\n') {
+                self.nest &= !8;
+            }
         }
         self.hist = (self.hist << 8) | u64::from(byte);
         self.word = if byte.is_ascii_alphabetic() {
@@ -674,6 +705,19 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         };
         if t & MixConfig::T_WORD2 != 0 {
             text(u64::from(self.word) << 32 | u64::from(self.word1), 0);
+        }
+        if t & MixConfig::T_WORD3 != 0 {
+            let w01 = u64::from(self.word) << 32 | u64::from(self.word1);
+            text(w01 ^ u64::from(self.word2).wrapping_mul(SALT), 4);
+            text(u64::from(self.word) << 32 | u64::from(self.word2), 5);
+        }
+        if t & MixConfig::T_MARKUP != 0 {
+            let w = if self.word != 0 {
+                u64::from(self.word)
+            } else {
+                self.hist & 0xFF
+            };
+            text(u64::from(self.nest) << 32 | w, 6);
         }
         if t & MixConfig::T_COLUMN != 0 {
             let col = self.pos.wrapping_sub(self.line_start);
