@@ -197,9 +197,13 @@ proptest! {
             proptest::collection::vec(any::<u8>(), 0..700),
             proptest::collection::vec(prop_oneof![Just(0u8), Just(255u8), Just(128u8)], 0..700),
         ],
-        embedded in any::<bool>(),
+        which in 0u8..3,
     ) {
-        let cfg = if embedded { MixConfig::embedded() } else { MixConfig::host().fit_to(1024) };
+        let cfg = match which {
+            0 => MixConfig::embedded(),
+            1 => MixConfig::host().fit_to(1024),
+            _ => MixConfig::host2().fit_to(1024),
+        };
         round_trip(cfg, Some(Region { layout, start, len }), at, &data);
     }
 }
@@ -255,7 +259,12 @@ fn tone(samples: usize) -> Vec<u8> {
 
 #[test]
 fn the_image_and_audio_models_beat_the_text_contexts_on_their_data() {
-    let cfg = MixConfig::host().fit_to(1 << 16);
+    for cfg in [MixConfig::host(), MixConfig::host2()] {
+        media_beats_text(cfg.fit_to(1 << 16));
+    }
+}
+
+fn media_beats_text(cfg: MixConfig) {
     for (data, layout, ceiling) in [
         (
             photo(128, 96, 1),

@@ -110,7 +110,11 @@ fn encode_bit_is_encode_interval() {
 
 #[test]
 fn small_text_round_trips_and_compresses() {
-    for cfg in [MixConfig::host().fit_to(TEXT.len()), MixConfig::embedded()] {
+    for cfg in [
+        MixConfig::host().fit_to(TEXT.len()),
+        MixConfig::embedded(),
+        MixConfig::host2().fit_to(TEXT.len()),
+    ] {
         let mut mixer = Mixer::new(cfg).unwrap();
         let n = round_trip(&mut mixer, TEXT);
         // Measured about 4.1 bits/byte for this short, fresh text.
@@ -145,11 +149,32 @@ fn golden_output() {
 
 const GOLDEN: (usize, usize, u64) = (285, 319, 5881623728442151937);
 
+/// Preset 3 pinned the same way: its fingerprint names the configuration,
+/// not the code, so these bytes are what freeze its behaviour.
+#[test]
+fn golden_output_host2() {
+    let data = TEXT.repeat(3);
+    let mut mixer = Mixer::new(MixConfig::host2().fit_to(data.len())).unwrap();
+    let mut out = vec![0u8; max_coded_len(data.len())];
+    let n = mixer.encode_chunk(&data, &mut out).unwrap();
+    let mut model = order2();
+    let m = mixer
+        .encode_chunk_with(&mut model, &data, &mut out[n..])
+        .unwrap();
+    assert_eq!((n, m, fnv1a64(&out[..n + m])), GOLDEN_HOST2);
+}
+
+const GOLDEN_HOST2: (usize, usize, u64) = (266, 282, 11534234932835230234);
+
 #[test]
 fn random_bytes_cost_at_most_a_little_more_than_raw() {
     let data = random_bytes(100_000, 1);
     let uniform = FreqTable::<[u32; 257]>::uniform(16).unwrap();
-    for cfg in [MixConfig::host().fit_to(data.len()), MixConfig::embedded()] {
+    for cfg in [
+        MixConfig::host().fit_to(data.len()),
+        MixConfig::embedded(),
+        MixConfig::host2().fit_to(data.len()),
+    ] {
         let mut mixer = Mixer::new(cfg).unwrap();
         let alone = round_trip(&mut mixer, &data);
         let mut model = StaticModel::new(uniform.clone());
@@ -163,7 +188,11 @@ fn random_bytes_cost_at_most_a_little_more_than_raw() {
 #[test]
 fn zeros_cost_almost_nothing() {
     let data = vec![0u8; 100_000];
-    for cfg in [MixConfig::host().fit_to(data.len()), MixConfig::embedded()] {
+    for cfg in [
+        MixConfig::host().fit_to(data.len()),
+        MixConfig::embedded(),
+        MixConfig::host2().fit_to(data.len()),
+    ] {
         let mut mixer = Mixer::new(cfg).unwrap();
         let n = round_trip(&mut mixer, &data);
         eprintln!("100 KB of zeros: {n} bytes");
@@ -321,7 +350,11 @@ fn presets_are_frozen() {
     assert_eq!(fps, PRESET_FINGERPRINTS, "{fps:x?}");
 }
 
-const PRESET_FINGERPRINTS: &[(u8, u64)] = &[(1, 0xbe0e_1f83_cc40_19d2), (2, 0xcea0_f3cf_1c1a_6d4c)];
+const PRESET_FINGERPRINTS: &[(u8, u64)] = &[
+    (1, 0xbe0e_1f83_cc40_19d2),
+    (2, 0xcea0_f3cf_1c1a_6d4c),
+    (3, 0x47b1_2186_8526_0d9b),
+];
 
 /// `encode_chunk_either` keeps the shorter of mixed and the external model
 /// alone: never more than the model alone plus a byte, smaller where the

@@ -4,10 +4,10 @@
 //! by a small context, refines the result with adaptive probability maps,
 //! and after the bit is known, trains every part.
 
-use super::config::{Layout, MixConfig, MAX_CONTEXTS, MAX_INPUTS};
+use super::config::{Layout, MixConfig, MAX_CONTEXTS, MAX_INPUTS, MIX2_INPUTS};
 use super::counter::{apm_init, apm_p, apm_update, sm_init, sm_p16, sm_update, APM_LEN};
 use super::media::{Ctx, Media, Past};
-use super::mem::{hash, rd32, wr32};
+use super::mem::{hash, rd16, rd32, wr16, wr32};
 use super::tables::{cost_q16, squash, stretch, stretch_odds, ST_MAX};
 use crate::media::Region;
 use crate::{Error, FreqTable};
@@ -56,6 +56,17 @@ pub struct Mixer<S> {
     /// The last 8 bytes, the newest in the low byte.
     hist: u64,
     word: u32,
+    /// The previous word's hash ([`MixConfig::T_WORD2`]).
+    word1: u32,
+    word2: u32,
+    /// Markup nesting ([`MixConfig::T_MARKUP`]): bit 0 in a tag, 1 in a
+    /// link, 2 in a template, 3 in an entity; bits 8.. the byte before
+    /// the last one opened.
+    nest: u32,
+    /// History positions of the current and previous lines' starts
+    /// ([`MixConfig::T_COLUMN`]).
+    line_start: u32,
+    prev_line: u32,
     /// Each hashed context's hash for the current byte.
     ctx_hash: [u32; MAX_CONTEXTS],
     /// Byte offset of each hashed context's current 16-byte slot.
@@ -74,6 +85,11 @@ pub struct Mixer<S> {
     match_bit: Option<(u32, usize)>,
     weights_at: usize,
     p_mix: i32,
+    /// The second and third first-layer mixers' weights, the second
+    /// layer's, and the three first-layer outputs ([`MixConfig::T_MIX2`]).
+    weights2_at: [usize; 3],
+    p_l1: [i32; 3],
+    x2: [i32; MIX2_INPUTS],
     apm_at: [usize; 2],
     ext_at: Option<usize>,
     final_w: [[i32; 3]; 8],
@@ -110,6 +126,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
             bits: 0,
             hist: 0,
             word: 0,
+            word1: 0,
+            word2: 0,
+            nest: 0,
+            line_start: 0,
+            prev_line: 0,
             ctx_hash: [0; MAX_CONTEXTS],
             slot: [0; MAX_CONTEXTS],
             pos: 0,
@@ -121,6 +142,9 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
             match_bit: None,
             weights_at: 0,
             p_mix: 32768,
+            weights2_at: [0; 3],
+            p_l1: [32768; 3],
+            x2: [0; MIX2_INPUTS],
             apm_at: [0; 2],
             ext_at: None,
             final_w: [[0; 3]; 8],
@@ -184,6 +208,23 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
                 wr32(m, o + 4 * i, w as u32);
             }
         }
+        for set in 0..cfg.mix2_sets() {
+            let o = lay.weights2 + 4 * n * set;
+            for i in 0..n {
+                let w = if i == 1 { 65536 } else { INIT_WEIGHT };
+                wr32(m, o + 4 * i, w as u32);
+            }
+        }
+        if cfg.text & MixConfig::T_MIX2 != 0 {
+            let o = lay.weights2 + 4 * n * cfg.mix2_sets();
+            for set in 0..256 {
+                for i in 0..MIX2_INPUTS {
+                    let w = if i < 3 { 65536 / 3 } else { 0 };
+                    wr32(m, o + 4 * (MIX2_INPUTS * set + i), w as u32);
+                }
+            }
+        }
+        m[lay.indirect..lay.apm1].fill(0);
         apm_init(m, lay.apm1, 1 << cfg.apm1_bits);
         apm_init(m, lay.ext_apm, cfg.ext_contexts());
         if cfg.apm2_bits > 0 {
@@ -194,6 +235,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         self.bits = 0;
         self.hist = 0;
         self.word = 0;
+        self.word1 = 0;
+        self.word2 = 0;
+        self.nest = 0;
+        self.line_start = 0;
+        self.prev_line = 0;
         self.pos = 0;
         self.mptr = 0;
         self.mlen = 0;
@@ -305,9 +351,11 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         let k = self.bits & 3;
         let node = ((1 << k) | (self.c0 & ((1 << k) - 1))) as usize;
         let nc = cfg.contexts();
+        let mut known = 0;
         for i in 0..nc {
             let at = self.slot[i] + node;
             self.state_at[i + 1] = at;
+            known += usize::from(m[at] != 0);
             let sm = lay.state_maps + 1024 * (i + 1) + 4 * m[at] as usize;
             x[4 + i] = stretch(sm_p16(m, sm));
         }
@@ -336,6 +384,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
             }
             n += 2;
         }
+        if cfg.text & MixConfig::T_INPUTS2 != 0 {
+            for i in 0..nc {
+                let s = m[self.state_at[i + 1]];
+                let det = (s >> 4 == 0) != (s & 15 == 0);
+                x[n + i] = if det { x[4 + i] } else { 0 };
+            }
+            n += nc;
+        }
         // Mix.
         if let Some(mc) = self.mctx {
             mstate = usize::from(mc.set);
@@ -347,11 +403,23 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         };
         let wo = lay.weights + 4 * self.n_inputs * set;
         self.weights_at = wo;
-        let mut dot: i64 = 0;
-        for (i, &xi) in x[..n].iter().enumerate() {
-            dot += i64::from(rd32(m, wo + 4 * i) as i32) * i64::from(xi);
+        let mut st = dot(m, wo, &x[..n]);
+        if cfg.text & MixConfig::T_MIX2 != 0 {
+            // Two more weight sets, and a second layer that mixes the
+            // three mixers' opinions.
+            let c1 = (self.hist & 0xFF) as usize;
+            let b = self.bits as usize;
+            let wb = lay.weights2 + 4 * self.n_inputs * c1;
+            let sc = (known.min(15) * 3 + mstate) * 8 + b;
+            let wc = lay.weights2 + 4 * self.n_inputs * (256 + sc);
+            let stb = dot(m, wb, &x[..n]);
+            let stc = dot(m, wc, &x[..n]);
+            self.p_l1 = [st, stb, stc].map(|s| squash(s).clamp(1, 65535));
+            let w2 = lay.weights2 + 4 * self.n_inputs * cfg.mix2_sets() + 4 * MIX2_INPUTS * c0;
+            self.weights2_at = [wb, wc, w2];
+            self.x2 = [st, stb, stc, 256];
+            st = dot(m, w2, &self.x2);
         }
-        let st = (dot >> 16).clamp(-i64::from(ST_MAX), i64::from(ST_MAX)) as i32;
         let p_mix = squash(st).clamp(1, 65535);
         self.p_mix = p_mix;
         self.x = x;
@@ -411,9 +479,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         self.bits_coded += 1;
         // Bit histories and their maps.
         let nc = cfg.contexts();
+        let limit = if cfg.text & MixConfig::T_SLOW != 0 {
+            1023
+        } else {
+            SM_LIMIT
+        };
         for (i, &at) in self.state_at[..=nc].iter().enumerate() {
             let s = m[at] as usize;
-            sm_update(m, lay.state_maps + 1024 * i + 4 * s, y, SM_LIMIT);
+            sm_update(m, lay.state_maps + 1024 * i + 4 * s, y, limit);
             m[at] = super::tables::STATE_NEXT[s][y as usize];
         }
         if let Some((expected, sm)) = self.match_bit {
@@ -425,16 +498,18 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         // The mixer: gradient step on the coding cost.
         // Faster at first, while the weights are far from where they settle.
         let boost = 16 + 240 / (1 + i64::from(self.pos >> 10));
-        let err = (((y << 16) as i32 - self.p_mix) as i64 * i64::from(cfg.mixer_rate) * boost) >> 4;
+        let rate = i64::from(cfg.mixer_rate) * boost;
         let n = self.n_inputs;
-        let wo = self.weights_at;
-        for (i, &xi) in self.x[..n].iter().enumerate() {
-            if xi != 0 {
-                let w = rd32(m, wo + 4 * i) as i32;
-                let w = (i64::from(w) + ((i64::from(xi) * err) >> 18))
-                    .clamp(-i64::from(WEIGHT_MAX), i64::from(WEIGHT_MAX));
-                wr32(m, wo + 4 * i, w as i32 as u32);
-            }
+        if cfg.text & MixConfig::T_MIX2 != 0 {
+            let [wb, wc, w2] = self.weights2_at;
+            let err = |p: i32| (((y << 16) as i32 - p) as i64 * rate) >> 4;
+            train(m, self.weights_at, &self.x[..n], err(self.p_l1[0]));
+            train(m, wb, &self.x[..n], err(self.p_l1[1]));
+            train(m, wc, &self.x[..n], err(self.p_l1[2]));
+            train(m, w2, &self.x2, err(self.p_mix));
+        } else {
+            let err = (((y << 16) as i32 - self.p_mix) as i64 * rate) >> 4;
+            train(m, self.weights_at, &self.x[..n], err);
         }
         let err = ((y << 16) as i32 - self.p_final) as i64 * FINAL_RATE;
         for (w, &xi) in self.final_w[self.bits as usize]
@@ -492,13 +567,47 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         self.done += 1;
         self.c0 = 1;
         self.bits = 0;
+        let cfg = self.cfg;
+        if cfg.text & MixConfig::T_INDIRECT != 0 {
+            // What followed the previous byte, and the previous two bytes.
+            let lay = self.lay;
+            let m = self.mem.as_mut();
+            let o1 = lay.indirect + 2 * (self.hist & 0xFF) as usize;
+            let o2 = lay.indirect + 512 + 2 * (self.hist & 0xFFFF) as usize;
+            for o in [o1, o2] {
+                wr16(m, o, rd16(m, o) << 8 | u32::from(byte));
+            }
+        }
+        if !byte.is_ascii_alphabetic() && self.word != 0 {
+            self.word2 = self.word1;
+            self.word1 = self.word;
+        }
+        if cfg.text & MixConfig::T_MARKUP != 0 {
+            let prev = (self.hist & 0xFF) as u8;
+            let bit = match (prev, byte) {
+                (_, b'<') | (_, b'>') => 1,
+                (b'[', b'[') | (b']', b']') => 2,
+                (b'{', b'{') | (b'}', b'}') => 4,
+                (_, b'&') | (_, b';') => 8,
+                _ => 0,
+            };
+            if bit != 0 {
+                if matches!(byte, b'<' | b'[' | b'{' | b'&') {
+                    self.nest = (self.nest | bit) & 0xFF | u32::from(prev) << 8;
+                } else {
+                    self.nest &= !bit;
+                }
+            }
+            if self.nest & 8 != 0 && (byte == b' ' || byte == b'\n') {
+                self.nest &= !8;
+            }
+        }
         self.hist = (self.hist << 8) | u64::from(byte);
         self.word = if byte.is_ascii_alphabetic() {
             (self.word ^ u32::from(byte.to_ascii_lowercase())).wrapping_mul(0x2F0B_4F27)
         } else {
             0
         };
-        let cfg = self.cfg;
         if cfg.history_bits > 0 {
             let lay = self.lay;
             let m = self.mem.as_mut();
@@ -506,6 +615,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
             let hmask = (size - 1) as usize;
             m[lay.history + (self.pos as usize & hmask)] = byte;
             self.pos = self.pos.wrapping_add(1);
+            if byte == b'\n' {
+                self.prev_line = self.line_start;
+                self.line_start = self.pos;
+            }
             if self.mlen > 0 {
                 // The whole byte agreed (a wrong bit zeroes `mlen`).
                 self.mlen = (self.mlen + 1).min(65535);
@@ -544,6 +657,12 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         let nc = self.cfg.contexts();
         let past = Self::past(self.mem.as_ref(), &self.cfg, &self.lay, self.pos, self.done);
         let mut hashes = [0u32; MAX_CONTEXTS];
+        if self.cfg.text != 0 {
+            // Contexts the media model leaves alone stay apart (order 0).
+            for (j, h) in hashes.iter_mut().enumerate() {
+                *h = hash(SALT.wrapping_mul(32 + j as u64));
+            }
+        }
         self.mctx = self.media.contexts(&past, self.done, &mut hashes[..nc]);
         if self.mctx.is_some() {
             self.ctx_hash = hashes;
@@ -579,6 +698,49 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
                 i += 1;
             }
         }
+        let t = self.cfg.text;
+        let mut text = |key: u64, k: u64| {
+            self.ctx_hash[i] = hash(key ^ SALT.wrapping_mul(16 + k));
+            i += 1;
+        };
+        if t & MixConfig::T_WORD2 != 0 {
+            text(u64::from(self.word) << 32 | u64::from(self.word1), 0);
+        }
+        if t & MixConfig::T_WORD3 != 0 {
+            let w01 = u64::from(self.word) << 32 | u64::from(self.word1);
+            text(w01 ^ u64::from(self.word2).wrapping_mul(SALT), 4);
+            text(u64::from(self.word) << 32 | u64::from(self.word2), 5);
+        }
+        if t & MixConfig::T_MARKUP != 0 {
+            let w = if self.word != 0 {
+                u64::from(self.word)
+            } else {
+                self.hist & 0xFF
+            };
+            text(u64::from(self.nest) << 32 | w, 6);
+        }
+        if t & MixConfig::T_COLUMN != 0 {
+            let col = self.pos.wrapping_sub(self.line_start);
+            let above =
+                col < self.line_start.wrapping_sub(self.prev_line) && self.cfg.history_bits > 0;
+            let above = if above {
+                let hmask = (1usize << self.cfg.history_bits) - 1;
+                let at = self.lay.history + (self.prev_line.wrapping_add(col) as usize & hmask);
+                u64::from(self.mem.as_ref()[at])
+            } else {
+                0
+            };
+            text(above << 8 | (self.hist & 0xFF), 1);
+        }
+        if t & MixConfig::T_INDIRECT != 0 {
+            let m = self.mem.as_ref();
+            let c1 = self.hist & 0xFF;
+            let c2 = self.hist & 0xFFFF;
+            let t1 = u64::from(rd16(m, self.lay.indirect + 2 * c1 as usize));
+            let t2 = u64::from(rd16(m, self.lay.indirect + 512 + 2 * c2 as usize));
+            text(c1 | t1 << 8, 2);
+            text(c2 | t2 << 16, 3);
+        }
         for j in 0..i {
             self.slot[j] = self.find_slot(self.ctx_hash[j]);
         }
@@ -609,6 +771,29 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Mixer<S> {
         m[best..best + 16].fill(0);
         m[best] = check;
         best
+    }
+}
+
+/// The stretched mix of inputs `x` with the weights at `wo`.
+#[inline(always)]
+fn dot(m: &[u8], wo: usize, x: &[i32]) -> i32 {
+    let mut dot: i64 = 0;
+    for (i, &xi) in x.iter().enumerate() {
+        dot += i64::from(rd32(m, wo + 4 * i) as i32) * i64::from(xi);
+    }
+    (dot >> 16).clamp(-i64::from(ST_MAX), i64::from(ST_MAX)) as i32
+}
+
+/// A gradient step of the weights at `wo` on inputs `x` with error `err`.
+#[inline(always)]
+fn train(m: &mut [u8], wo: usize, x: &[i32], err: i64) {
+    for (i, &xi) in x.iter().enumerate() {
+        if xi != 0 {
+            let w = rd32(m, wo + 4 * i) as i32;
+            let w = (i64::from(w) + ((i64::from(xi) * err) >> 18))
+                .clamp(-i64::from(WEIGHT_MAX), i64::from(WEIGHT_MAX));
+            wr32(m, wo + 4 * i, w as i32 as u32);
+        }
     }
 }
 
