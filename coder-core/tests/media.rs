@@ -354,3 +354,13 @@ fn a_region_is_recorded_in_a_version_3_header_and_damage_is_caught() {
     let plain = Header::new(5, 4096, 1, 9).unwrap();
     assert_eq!((plain.version(), plain.encoded_len()), (1, HEADER_LEN));
 }
+
+#[test]
+fn a_mixer_stays_small_enough_for_a_stack() {
+    // Its tables live in the caller's storage; what it holds itself (the
+    // audio predictors' state among it) must not overflow a thread's
+    // stack when moved around in a debug build.
+    let size = std::mem::size_of::<Mixer<Vec<u8>>>();
+    eprintln!("Mixer: {size} bytes");
+    assert!(size < 32 << 10, "{size} bytes");
+}

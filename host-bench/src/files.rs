@@ -107,10 +107,10 @@ impl LmcRun<'_> {
     }
 
     fn coding(&self) -> Coding {
-        let preset = if self.mode.mixes() {
-            lmc::coding::HOST_PRESET
-        } else {
-            0
+        let preset = match self.mode {
+            Mode::Mixed => lmc::coding::MIXED_PRESET,
+            Mode::Adaptive => lmc::coding::HOST_PRESET,
+            _ => 0,
         };
         Coding {
             mode: self.mode,

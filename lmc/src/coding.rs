@@ -14,9 +14,16 @@ use coder_core::{max_encoded_len, BatchModel, FreqTable, Lane, Model};
 
 use crate::Error;
 
-/// The mixer preset `lmc` writes: `coder-core`'s host preset
+/// The mixer preset `lmc` writes for the adaptive models alone (and, until
+/// 2026-12-07, for mixed streams too): `coder-core`'s host preset
 /// ([`MixConfig::preset`]), fitted to the chunk size ([`mix_config`]).
 pub const HOST_PRESET: u8 = 1;
+
+/// The mixer preset `lmc` writes for the Transformer mixed with the
+/// adaptive models: `coder-core`'s `host2` (more orders and text contexts,
+/// two mixer layers): 2.3% smaller than [`HOST_PRESET`] on held-out enwik8
+/// for some 12-18% more time (lmc/README.md).
+pub const MIXED_PRESET: u8 = 3;
 
 /// The mixer configuration of `preset` for chunks of `chunk_size` bytes,
 /// exactly as encoder and decoder must both build it.

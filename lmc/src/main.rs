@@ -201,7 +201,7 @@ enum CliMode {
 impl CliMode {
     fn coding(self, chain: bool) -> Coding {
         let (mode, preset) = match self {
-            CliMode::Mixed => (Mode::Mixed, lmc::coding::HOST_PRESET),
+            CliMode::Mixed => (Mode::Mixed, lmc::coding::MIXED_PRESET),
             CliMode::Model => (Mode::Model, 0),
             CliMode::Adaptive => (Mode::Adaptive, lmc::coding::HOST_PRESET),
         };

@@ -293,6 +293,7 @@ fn compress_into<M: ChunkModel, R: Read, S: Sink>(
                 coding.region = Some(r);
                 if media == Media::Adaptive {
                     coding.mode = Mode::Adaptive;
+                    coding.preset = crate::coding::HOST_PRESET;
                     coding.chained = false;
                 }
             }

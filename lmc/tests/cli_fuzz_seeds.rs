@@ -55,6 +55,13 @@ fn inputs() -> Vec<(&'static str, Vec<u8>, u32, Coding)> {
             48,
             coding(Mode::Mixed, 1, true),
         ),
+        // The mixer preset `lmc -M mixed` writes since 2026-12-07.
+        (
+            "text-mixed3",
+            text.clone(),
+            1024,
+            coding(Mode::Mixed, 3, false),
+        ),
         // Version 3: a media region in the header.
         (
             "image-adaptive",

@@ -534,7 +534,7 @@ fn list_is_gzips_table_and_test_is_silent() {
         let (mode, block) = if name == "(totals)" {
             ("-", "-")
         } else {
-            ("mixed/1", "64")
+            ("mixed/3", "64")
         };
         format!("{c:>19} {o:>19} {ratio:>5.1}% {mode:<14} {block:>6} {name}\n")
     };

@@ -383,9 +383,9 @@ fn modes_and_chaining_round_trip_and_are_listed() {
     let text = sample(&fs::read(&model).unwrap(), 700, 64, 9);
     for (args, words) in [
         (&["-M", "model"][..], "model "),
-        (&["-M", "mixed"], "mixed/1 "),
+        (&["-M", "mixed"], "mixed/3 "),
         (&["-M", "model", "--chain"], "model+chain "),
-        (&["-M", "mixed", "--chain", "-b", "40"], "mixed/1+chain "),
+        (&["-M", "mixed", "--chain", "-b", "40"], "mixed/3+chain "),
         (&["-M", "adaptive", "-b", "1M"], "adaptive/1 "),
     ] {
         let mut all = vec!["-b", "64"];

@@ -203,20 +203,14 @@ impl<const N: usize, const DECAY: u32, const EVERY: u32> Ols<N, DECAY, EVERY> {
 /// Per-channel history of the predictors.
 #[derive(Clone, Debug, Default)]
 struct Channel {
-    ols: Ols<32, 7, 8>,
-    /// An LMS on what the OLS leaves.
-    ores: Lms<8, 4096>,
-    /// The OLS's prediction and the LMS's of what it leaves.
-    ols_pred: [i32; 2],
     /// Weights (`2^-16`) of the blend of the other predictors' offsets
     /// from the last sample.
     blend: [i32; BASE],
     fast: Lms<16, 8192>,
-    long: Lms<LONG, LONG_MU>,
-    /// A fast LMS on what the long one leaves.
-    rest: Lms<16, 8192>,
     /// The LMS's predictions of the difference in flight.
     lms_pred: [i32; 3],
+    /// The OLS's prediction and the LMS's of what it leaves.
+    ols_pred: [i32; 2],
     /// Decayed absolute error of each predictor (`x16`).
     cost: [u32; ORDERS],
     /// The chosen predictor's last two errors.
@@ -224,6 +218,22 @@ struct Channel {
     /// Decayed absolute error of the chosen predictor (`x16`).
     energy: u32,
 }
+
+/// The predictors with long memories (about 11 KiB), kept for the first
+/// [`HEAVY`] channels only, so that a mixer stays small enough to live on
+/// a stack; the other channels' slots repeat the order-2 prediction.
+#[derive(Clone, Debug, Default)]
+struct Heavy {
+    ols: Ols<32, 7, 8>,
+    /// An LMS on what the OLS leaves.
+    ores: Lms<8, 4096>,
+    long: Lms<LONG, LONG_MU>,
+    /// A fast LMS on what the long one leaves.
+    rest: Lms<16, 8192>,
+}
+
+/// Channels with the long-memory predictors (stereo).
+const HEAVY: usize = 2;
 
 /// The sample in flight.
 #[derive(Clone, Copy, Debug, Default)]
@@ -238,6 +248,7 @@ struct Pending {
 #[derive(Clone, Debug, Default)]
 pub(super) struct AudioState {
     ch: [Channel; CHANNELS],
+    heavy: [Heavy; HEAVY],
     pending: Pending,
 }
 
@@ -291,13 +302,14 @@ impl AudioState {
                 (Some(a), Some(b), Some(c)) => 3 * a - 3 * b + c,
                 _ => p2,
             };
-            let lp = [
-                chan.fast.predict(),
-                chan.long.predict(),
-                chan.rest.predict(),
-            ];
-            let po = chan.ols.predict();
-            let ps = po + chan.ores.predict();
+            let (lp, po, ps) = match self.heavy.get(c) {
+                Some(h) => {
+                    let po = h.ols.predict();
+                    let lp = [chan.fast.predict(), h.long.predict(), h.rest.predict()];
+                    (lp, po, po + h.ores.predict())
+                }
+                None => ([chan.fast.predict(), p2 - p1, 0], p2, p2),
+            };
             let base = [
                 p1,
                 p2,
@@ -395,10 +407,12 @@ impl AudioState {
         let chan = &mut self.ch[c];
         let d = s - self.pending.preds[0];
         chan.fast.update(d, chan.lms_pred[0]);
-        chan.long.update(d, chan.lms_pred[1]);
-        chan.rest.update(d - chan.lms_pred[1], chan.lms_pred[2]);
-        chan.ols.update(s);
-        chan.ores.update(s - chan.ols_pred[0], chan.ols_pred[1]);
+        if let Some(h) = self.heavy.get_mut(c) {
+            h.long.update(d, chan.lms_pred[1]);
+            h.rest.update(d - chan.lms_pred[1], chan.lms_pred[2]);
+            h.ols.update(s);
+            h.ores.update(s - chan.ols_pred[0], chan.ols_pred[1]);
+        }
         for (cost, &p) in chan.cost.iter_mut().zip(&self.pending.preds) {
             *cost = *cost - (*cost >> 4) + (s - p).unsigned_abs();
         }
