@@ -13,22 +13,14 @@ use host_bench::{figure2, figure6, table1};
 use lmc::ChunkModel;
 use model_int8::{Config, FloatModel, QuantOptions};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data");
+mod common;
+
+use common::shared;
 
 /// `n` evenly spaced held-out enwik8 chunks, or `None` (skipping, said
 /// so) when the file is missing and `LMC_SKIP_MISSING_DATA=1`.
 fn enwik(n: usize) -> Option<Chunks> {
-    let p = PathBuf::from(format!("{SHARED}/enwik8/enwik8.head"));
-    if !p.is_file() {
-        if std::env::var("LMC_SKIP_MISSING_DATA").as_deref() == Ok("1") {
-            eprintln!("skipping: {} is missing", p.display());
-            return None;
-        }
-        panic!(
-            "{} is missing (set LMC_SKIP_MISSING_DATA=1 to skip)",
-            p.display()
-        );
-    }
+    let p = shared("enwik8/enwik8.head")?;
     Some(data::load_enwik(&p, data::ENWIK_EVAL_START, None, Sample::Even(n)).unwrap())
 }
 

@@ -2,36 +2,17 @@
 //! real data sets: lmc codes them as an image and as sound, decodes them
 //! back, and beats a ceiling a plain-bytes coder would not reach.
 
-use std::path::{Path, PathBuf};
-
 use clap::Parser;
 use host_bench::media::{self, Kind, MediaArgs};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data");
+mod common;
 
-/// `dir`, or `None` (skipping, said so) when it is missing and
-/// `LMC_SKIP_MISSING_DATA=1`.
-fn data_dir(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(SHARED).join(rel);
-    if !p.is_dir() {
-        if std::env::var("LMC_SKIP_MISSING_DATA").as_deref() == Ok("1") {
-            eprintln!("skipping: {} is missing", p.display());
-            return None;
-        }
-        panic!(
-            "{} is missing (set LMC_SKIP_MISSING_DATA=1 to skip)",
-            p.display()
-        );
-    }
-    Some(p)
-}
+use common::shared;
 
 #[test]
 fn one_photo_and_one_utterance_round_trip_below_the_ceiling() {
-    let (Some(photos), Some(speech)) = (
-        data_dir("imagenet"),
-        data_dir("librispeech/train-clean-100"),
-    ) else {
+    let (Some(photos), Some(speech)) = (shared("imagenet"), shared("librispeech/train-clean-100"))
+    else {
         return;
     };
     let out = std::env::temp_dir().join(format!("host-bench-media-test-{}", std::process::id()));
