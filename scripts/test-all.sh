@@ -157,7 +157,7 @@ if [ "$AARCH64" = 1 ]; then
   # hashes and pinned streams: the 200K's (streaming_tables_are_pinned)
   # and, in the fast tier, a token model's (its 1K-symbol head); with
   # --full every model's (emulation takes a minute a 3.2M model).
-  PINNED_ONLY="table2/table2-bpe1k.lmm"
+  PINNED_ONLY="table2/table2-200k-bpe1k.lmm"
   [ "$FULL" = 1 ] && PINNED_ONLY=""
   for cpu in max cortex-a53; do
     stage "model-int8 NEON kernels under qemu-aarch64 -cpu $cpu"
