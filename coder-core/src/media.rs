@@ -90,6 +90,50 @@ impl Region {
         offset >= self.start && offset - self.start < self.len
     }
 
+    /// Bytes after which the models see the same position again: a frame
+    /// of sound; eight rows of an image (its contexts know the row modulo
+    /// 8, for JPEG's blocks).
+    pub const fn period(&self) -> u64 {
+        match self.layout {
+            Layout::Image { width, channels } => 8 * width as u64 * channels as u64,
+            Layout::Audio { .. } => self.layout.frame_bytes() as u64,
+        }
+    }
+
+    /// The region as a stream sees it whose data starts at byte `offset`
+    /// of the original (a member of a piped output): moved back by
+    /// `offset`, and where it began before the stream, started at the
+    /// first byte in the same place of a [`period`](Self::period), the
+    /// bytes before it (part of a frame or of eight rows) coded as plain
+    /// bytes. Every later byte keeps its channel, column and row modulo 8,
+    /// so a coder and a decoder that both use this agree. `None` when
+    /// nothing of it is left.
+    ///
+    /// ```
+    /// use coder_core::media::{Layout, Region};
+    /// let r = Region { layout: Layout::Audio { channels: 2, bytes: 2 }, start: 44, len: 1000 };
+    /// assert_eq!(r.for_stream_at(0), Some(r));
+    /// // 4-byte frames: 46 bytes in, the next frame starts 2 bytes later.
+    /// let m = r.for_stream_at(90).unwrap();
+    /// assert_eq!((m.start, m.len), (2, 952));
+    /// assert_eq!(r.for_stream_at(1044), None);
+    /// ```
+    pub fn for_stream_at(&self, offset: u64) -> Option<Region> {
+        let end = self.start.checked_add(self.len)?;
+        let (start, end) = if offset <= self.start {
+            (self.start - offset, end - offset)
+        } else {
+            let into = offset - self.start;
+            let p = self.period().max(1);
+            ((p - into % p) % p, end.checked_sub(offset)?)
+        };
+        (start < end).then_some(Region {
+            start,
+            len: end - start,
+            ..*self
+        })
+    }
+
     /// The region's bytes: 1 kind byte (1 image, 2 audio), 1 channel
     /// count, 1 byte count per sample (images: 1), 1 zero, the width
     /// (audio: 0) as `u32`, start and length as `u64`, all little-endian.

@@ -8,6 +8,7 @@
 
 use coder_core::container::{Coding, Mode};
 use coder_core::lockstep::{self, Decode, Encode, Metered, Step};
+use coder_core::media::Region;
 use coder_core::mix::{max_coded_len, DecodeEither, EncodeEither, MixConfig, Mixer};
 use coder_core::models::Primed;
 use coder_core::{max_encoded_len, BatchModel, FreqTable, Lane, Model};
@@ -122,12 +123,15 @@ fn lockstep<B: BatchModel + ?Sized, S: Step>(
     Ok(run.reported)
 }
 
-/// Points `mixer` at a chunk at offset `start` of the stream's original
-/// data in `coding`'s media region (plain bytes without either).
-fn place(mixer: &mut Mixer<Vec<u8>>, coding: Coding, start: Option<u64>) {
-    match (coding.region, start) {
-        (Some(r), Some(at)) => mixer.set_region(Some(r), at),
-        _ => mixer.set_region(None, 0),
+/// Where a chunk sits in a media region: the region (as its stream's
+/// header records it) and the chunk's offset in that stream's data.
+pub type Place = Option<(Region, u64)>;
+
+/// Points `mixer` at a chunk's place (plain bytes without one).
+fn place(mixer: &mut Mixer<Vec<u8>>, at: Place) {
+    match at {
+        Some((r, start)) => mixer.set_region(Some(r), start),
+        None => mixer.set_region(None, 0),
     }
 }
 
@@ -182,8 +186,8 @@ impl<B: BatchModel> Worker<B> {
     }
 
     /// Codes `chunks` (at most [`lanes`](Self::lanes)) as `coding` says,
-    /// chunk `i` at offset `starts[i]` of the stream's original data
-    /// (for `coding`'s media region; `None`: plain bytes),
+    /// chunk `i` at `places[i]` in a media region (`None` or missing:
+    /// plain bytes),
     /// the language model first reading `contexts[i]` before chunk `i`
     /// (the previous chunk's last window when chained, else empty). With
     /// `measure`, codes to the end and gives the ideal bits; otherwise
@@ -195,7 +199,7 @@ impl<B: BatchModel> Worker<B> {
         &mut self,
         coding: Coding,
         chunks: &[&[u8]],
-        starts: &[Option<u64>],
+        places: &[Place],
         contexts: &[&[u8]],
         measure: bool,
         tick: &(dyn Fn(u64) + Sync),
@@ -222,7 +226,7 @@ impl<B: BatchModel> Worker<B> {
             }
             (Mode::Mixed, Some(lm)) => {
                 for (i, m) in self.mixers.iter_mut().enumerate() {
-                    place(m, coding, starts.get(i).copied().flatten());
+                    place(m, places.get(i).copied().flatten());
                 }
                 let mut scratch = outs
                     .iter()
@@ -249,7 +253,7 @@ impl<B: BatchModel> Worker<B> {
                     .first_mut()
                     .ok_or(Error::Coder(coder_core::Error::UnsupportedCoding))?;
                 for (i, ((c, o), r)) in chunks.iter().zip(&mut outs).zip(&mut results).enumerate() {
-                    place(mx, coding, starts.get(i).copied().flatten());
+                    place(mx, places.get(i).copied().flatten());
                     mx.clear_cost();
                     *r = mx
                         .encode_chunk(c, o)
@@ -285,7 +289,7 @@ impl<B: BatchModel> Worker<B> {
         &mut self,
         coding: Coding,
         payloads: &[&[u8]],
-        starts: &[Option<u64>],
+        places: &[Place],
         contexts: &[&[u8]],
         outs: &mut [Vec<u8>],
         tick: &(dyn Fn(u64) + Sync),
@@ -302,7 +306,7 @@ impl<B: BatchModel> Worker<B> {
             }
             (Mode::Mixed, Some(lm)) => {
                 for (i, m) in self.mixers.iter_mut().enumerate() {
-                    place(m, coding, starts.get(i).copied().flatten());
+                    place(m, places.get(i).copied().flatten());
                 }
                 let codings = self
                     .mixers
@@ -323,7 +327,7 @@ impl<B: BatchModel> Worker<B> {
                     .zip(&mut results)
                     .enumerate()
                 {
-                    place(mx, coding, starts.get(i).copied().flatten());
+                    place(mx, places.get(i).copied().flatten());
                     *r = mx.decode_chunk(p, o);
                 }
             }

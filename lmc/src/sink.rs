@@ -167,11 +167,11 @@ impl<W: Write> Sink for Members<'_, W> {
 
     fn chunk(&mut self, chunk: &[u8], code: Option<&[u8]>) -> io::Result<Method> {
         let (fingerprint, chunk_size, coding) = self.shape()?;
-        // Only the first member has the media region (see `compress_into`).
-        let coding = if self.members == 0 {
-            coding
-        } else {
-            coding.without_region()
+        // Each member sees the media region from where its data starts
+        // (as `compress_into` codes its chunks).
+        let coding = Coding {
+            region: coding.region.and_then(|r| r.for_stream_at(self.len)),
+            ..coding
         };
         let w = match self.current.take() {
             Some(w) => w,

@@ -16,7 +16,7 @@ use coder_core::media::{sniff, Region, Sniffed};
 use coder_core::Crc32;
 use rayon::prelude::*;
 
-use crate::coding::{stream_fingerprint, Coded};
+use crate::coding::{stream_fingerprint, Coded, Place};
 use crate::models::{known_as, with_workers, worker_lanes, zeroed, ChunkModel};
 use crate::sink::{Members, OneStream, Sink};
 use crate::Error;
@@ -343,17 +343,19 @@ fn compress_into<M: ChunkModel, R: Read, S: Sink>(
                                 }
                             })
                             .collect();
-                        // A member after the first of a piped output codes
-                        // as plain bytes (its header has no region).
-                        let starts: Vec<Option<u64>> = (start..start + data.len())
+                        // Each member of a piped output sees the region from
+                        // where its data starts (`Region::for_stream_at`).
+                        let places: Vec<Place> = (start..start + data.len())
                             .step_by(cs)
                             .map(|at| {
                                 let index = done + ((at - tail) / cs) as u64;
-                                (index < stream_chunks).then_some(index * cs as u64)
+                                let from = index / stream_chunks * stream_chunks * cs as u64;
+                                let r = coding.region?.for_stream_at(from)?;
+                                Some((r, index * cs as u64 - from))
                             })
                             .collect();
                         let r = workers.run(|w| {
-                            w.encode(coding, &chunks, &starts, &contexts, measure, &progress)
+                            w.encode(coding, &chunks, &places, &contexts, measure, &progress)
                         });
                         progress(data.len() as u64 - r.as_ref().map_or(0, |c| c.1));
                         r.map(|c| c.0)
@@ -746,13 +748,17 @@ fn decode_group<B: coder_core::BatchModel>(
             .collect();
     };
     let (mut payloads, mut ctxs, mut outs, mut at) = (vec![], vec![], vec![], vec![]);
-    let mut starts = vec![];
+    let mut places = vec![];
     for (i, (rec, dst)) in recs.iter().zip(&mut dsts).enumerate() {
         match rec.method {
             Method::Stored => dst.copy_from_slice(&rec.payload),
             Method::Coded => {
                 payloads.push(&rec.payload[..]);
-                starts.push(Some(rec.index * u64::from(chunk_size)));
+                places.push(
+                    coding
+                        .region
+                        .map(|r| (r, rec.index * u64::from(chunk_size))),
+                );
                 ctxs.push(contexts.get(i).copied().unwrap_or_default());
                 outs.push(std::mem::take(dst));
                 at.push(i);
@@ -763,7 +769,7 @@ fn decode_group<B: coder_core::BatchModel>(
         (Vec::new(), 0)
     } else {
         workers
-            .run(|w| w.decode(coding, &payloads, &starts, &ctxs, &mut outs, progress))
+            .run(|w| w.decode(coding, &payloads, &places, &ctxs, &mut outs, progress))
             .unwrap_or_else(|_| (vec![Err(coder_core::Error::Corrupt); outs.len()], 0))
     };
     let mut ok = vec![true; recs.len()];
