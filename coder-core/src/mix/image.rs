@@ -315,6 +315,7 @@ impl ImageState {
         // `c - k` bytes further back).
         let mut err = [0i32; 2];
         let mut diff = [0i32; 2];
+        let mut flat = [1i32; 2];
         for (k, e) in (1..=c.min(2)).zip(err.iter_mut()) {
             let back = Past {
                 avail: past.avail.saturating_sub(k),
@@ -326,12 +327,19 @@ impl ImageState {
             *e = v - med(t.w, t.n, t.nw);
             // MED on the difference from the earlier channel.
             diff[k as usize - 1] = v + med(s.w - t.w, s.n - t.n, s.nw - t.nw);
+            // How rough that difference plane is nearby.
+            let (dw, dn, dnw, dne) = (s.w - t.w, s.n - t.n, s.nw - t.nw, s.ne - t.ne);
+            flat[k as usize - 1] = 1 + (dw - dnw).abs() + (dn - dnw).abs() + (dne - dn).abs();
         }
         // Colour channels follow the first one's error.
         let pred = match c {
             0 => pred,
             1 => diff[0].clamp(0, 255),
-            _ => ((diff[0] + diff[1] + 1) >> 1).clamp(0, 255),
+            // The smoother difference plane weighs more.
+            _ => {
+                let t = flat[0] + flat[1];
+                ((diff[0] * flat[1] + diff[1] * flat[0] + t / 2) / t).clamp(0, 255)
+            }
         };
         let mut f = [0i32; 12];
         // The first channel's least-squares correction, from the
