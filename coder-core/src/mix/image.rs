@@ -386,7 +386,16 @@ impl ImageState {
         }
         Ctx {
             rot: pred as u8,
-            set: (a / 4).min(2) as u8,
+            // Colour channels: by how far off the first channel was.
+            set: if c > 0 {
+                match err[0].unsigned_abs() {
+                    0..=2 => 0,
+                    3..=8 => 1,
+                    _ => 2,
+                }
+            } else {
+                (a / 4).min(2) as u8
+            },
             apm1: (a.min(15) << 4 | q(s.w - pred).min(15)) as u8,
             apm2: q(s.w - pred) << 12 | q(s.n - pred) << 8 | q(s.ne - pred) << 4 | c | 1 << 40,
         }
