@@ -1,7 +1,8 @@
 //! Image contexts: 8-bit pixels in rows, the first channel predicted from
 //! its 2-D neighbours (a blend of MED, the median edge detector of LOCO-I /
-//! JPEG-LS, and simpler predictors, weighted by their errors nearby), the
-//! others by MED on their difference from the earlier channels, and
+//! JPEG-LS, and simpler predictors, weighted by their errors nearby) with a
+//! least-squares correction from the neighbours, the others by MED on
+//! their difference from the earlier channels, and
 //! modelled by the local gradients, the neighbours' offsets from the
 //! prediction, and the error of the earlier channels of the same pixel.
 
@@ -35,14 +36,39 @@ fn subs(w: i32, n: i32, nw: i32, ne: i32) -> [i32; SUBS] {
     ]
 }
 
-/// A blend of the sub-predictions weighted by how well each did at the
-/// `W`, `N`, `NW` and `NE` neighbours (recomputed from the history, as the
-/// model keeps no state across bytes): a self-correcting predictor in the
-/// spirit of JPEG XL's weighted one. `step` is the distance between
-/// samples of a channel.
-fn blend(past: &Past<'_>, x: u64, y: u64, width: u64, step: u64) -> (i32, u32) {
+/// Window offsets (across, up) of the causal neighbours the blend and the
+/// least-squares predictor see: rows `y-2..=y`, columns `x-2..=x+2`.
+const WIN: [(i64, u64); 12] = [
+    (-1, 0),
+    (0, 1),
+    (-1, 1),
+    (1, 1),
+    (-2, 0),
+    (0, 2),
+    (-2, 1),
+    (-1, 2),
+    (1, 2),
+    (2, 1),
+    (-2, 2),
+    (2, 2),
+];
+const W: usize = 0;
+const N: usize = 1;
+const NW: usize = 2;
+const NE: usize = 3;
+const WW: usize = 4;
+const NN: usize = 5;
+const NWW: usize = 6;
+const NNW: usize = 7;
+const NNE: usize = 8;
+const NNWW: usize = 10;
+const NNEE: usize = 11;
+
+/// The [`WIN`] neighbours of sample (`x`, `y`) of a channel whose samples
+/// are `step` apart, those outside the image or not yet known filled in
+/// from `W` or `N`.
+fn window(past: &Past<'_>, x: u64, y: u64, width: u64, step: u64) -> [i32; 12] {
     let row = width * step;
-    // The sample `dx` across and `dy` up, if known and inside the image.
     let at = |dx: i64, dy: u64| -> Option<i32> {
         let xx = x as i64 + dx;
         if dy > y || xx < 0 || xx >= width as i64 || (dy == 0 && dx >= 0) {
@@ -51,21 +77,18 @@ fn blend(past: &Past<'_>, x: u64, y: u64, width: u64, step: u64) -> (i32, u32) {
         let k = (dy * row) as i64 - dx * step as i64;
         past.get(k as u64).map(i32::from)
     };
-    let w = at(-1, 0);
-    let n = at(0, 1);
-    let fill = w.or(n).unwrap_or(128);
-    // Window: rows y-2..=y, columns x-2..=x+2.
-    let v = |dx: i64, dy: u64| at(dx, dy).unwrap_or(fill);
-    let (w, n, nw, ne) = (v(-1, 0), v(0, 1), v(-1, 1), v(1, 1));
-    let (ww, nww, nn, nnw, nnww, nne, nnee) = (
-        v(-2, 0),
-        v(-2, 1),
-        v(0, 2),
-        v(-1, 2),
-        v(-2, 2),
-        v(1, 2),
-        v(2, 2),
-    );
+    let fill = at(-1, 0).or(at(0, 1)).unwrap_or(128);
+    WIN.map(|(dx, dy)| at(dx, dy).unwrap_or(fill))
+}
+
+/// A blend of the sub-predictions weighted by how well each did at the
+/// `W`, `N`, `NW` and `NE` neighbours (recomputed from the history, as the
+/// model keeps no state across bytes): a self-correcting predictor in the
+/// spirit of JPEG XL's weighted one.
+fn blend(v: &[i32; 12]) -> (i32, u32) {
+    let (w, n, nw, ne) = (v[W], v[N], v[NW], v[NE]);
+    let (ww, nww, nn, nnw, nnww, nne, nnee) =
+        (v[WW], v[NWW], v[NN], v[NNW], v[NNWW], v[NNE], v[NNEE]);
     let here = subs(w, n, nw, ne);
     let mut err = [1u32; SUBS];
     for (val, sp) in [
@@ -89,6 +112,132 @@ fn blend(past: &Past<'_>, x: u64, y: u64, width: u64, step: u64) -> (i32, u32) {
         ((num + den / 2) / den.max(1)) as i32,
         err.iter().copied().min().unwrap_or(0),
     )
+}
+
+/// Fractional bits of the factor `L` of the least-squares solution.
+const LQ: u32 = 20;
+
+/// A least-squares predictor of what the base prediction leaves, from `K`
+/// features (neighbours' offsets from it), integer-only: the decayed
+/// covariance (forgetting `2^-DECAY` of it a sample, as paq8px's OLS does)
+/// is solved every [`EVERY`] samples by an `LDL^T` decomposition in fixed
+/// point with a ridge, which pulls the correction towards none.
+#[derive(Clone, Debug)]
+struct Ols<const K: usize> {
+    /// Covariance of the features (lower triangle), `x64`.
+    cov: [[i64; K]; K],
+    /// Their covariance with the target, `x64`.
+    b: [i64; K],
+    /// Weights in `2^-16`.
+    w: [i64; K],
+    /// Samples since the last solution.
+    n: u32,
+}
+
+impl<const K: usize> Default for Ols<K> {
+    fn default() -> Self {
+        Ols {
+            cov: [[0; K]; K],
+            b: [0; K],
+            w: [0; K],
+            n: 0,
+        }
+    }
+}
+
+const DECAY: u32 = 12;
+const EVERY: u32 = 4;
+
+impl<const K: usize> Ols<K> {
+    /// The prediction in `2^-16`.
+    fn predict(&self, x: &[i32]) -> i64 {
+        self.w.iter().zip(x).map(|(&w, &x)| w * i64::from(x)).sum()
+    }
+
+    fn update(&mut self, x: &[i32], y: i32) {
+        for (i, (row, b)) in self.cov.iter_mut().zip(&mut self.b).enumerate() {
+            let xi = i64::from(x[i]) << 6;
+            for (c, &xj) in row[..=i].iter_mut().zip(x) {
+                *c += xi * i64::from(xj) - (*c >> DECAY);
+            }
+            *b += xi * i64::from(y) - (*b >> DECAY);
+        }
+        self.n += 1;
+        if self.n >= EVERY {
+            self.n = 0;
+            self.solve();
+        }
+    }
+
+    /// Solves `(C + ridge) w = b`; keeps the old weights if that fails.
+    fn solve(&mut self) {
+        let entry = |i: usize, j: usize| self.cov[i][j];
+        let top = (0..K).map(|j| entry(j, j)).max().unwrap_or(0);
+        let trace: i64 = (0..K).map(|j| entry(j, j)).sum();
+        let ridge = ((trace / K as i64) >> RIDGE) + (1 << 16);
+        // Scaled so that products of two entries fit the wide sums.
+        let sh = (top + ridge).max(1).ilog2().saturating_sub(30);
+        let mut l = [[0i64; K]; K];
+        let mut d = [0i64; K];
+        let mut v = [0i64; K];
+        for j in 0..K {
+            for k in 0..j {
+                v[k] = ((i128::from(l[j][k]) * i128::from(d[k])) >> LQ) as i64;
+            }
+            let dot = |row: &[i64; K]| -> i128 {
+                (0..j)
+                    .map(|k| i128::from(row[k]) * i128::from(v[k]))
+                    .sum::<i128>()
+                    >> LQ
+            };
+            let dj = i128::from((entry(j, j) + ridge) >> sh) - dot(&l[j]);
+            if dj <= 0 {
+                return;
+            }
+            d[j] = dj as i64;
+            for (i, li) in l.iter_mut().enumerate().skip(j + 1) {
+                let r = i128::from(entry(i, j) >> sh) - dot(li);
+                let r = r.clamp(-(1 << 40), 1 << 40) as i64;
+                li[j] = ((r << LQ) / d[j]).clamp(-(1 << 30), 1 << 30);
+            }
+        }
+        let mut z = [0i128; K];
+        for i in 0..K {
+            z[i] = i128::from(self.b[i] >> sh)
+                - (0..i)
+                    .map(|k| (i128::from(l[i][k]) * z[k]) >> LQ)
+                    .sum::<i128>();
+        }
+        let mut w = [0i128; K];
+        for i in (0..K).rev() {
+            w[i] = (z[i] << 16) / i128::from(d[i])
+                - (i + 1..K)
+                    .map(|k| (i128::from(l[k][i]) * w[k]) >> LQ)
+                    .sum::<i128>();
+        }
+        for (o, &wi) in self.w.iter_mut().zip(&w) {
+            *o = wi.clamp(-(1 << 24), 1 << 24) as i64;
+        }
+    }
+}
+
+const RIDGE: u32 = 11;
+
+/// The sample in flight.
+#[derive(Clone, Copy, Debug, Default)]
+struct Pending {
+    i: u64,
+    c: usize,
+    x: [i32; 12],
+    base: i32,
+}
+
+/// The image model's state within a chunk: the first channel's
+/// least-squares predictor (about 1.4 KiB).
+#[derive(Clone, Debug, Default)]
+pub(super) struct ImageState {
+    first: Ols<12>,
+    pending: Option<Pending>,
 }
 
 /// Neighbours of one sample, with the image's edges filled in from the
@@ -140,69 +289,128 @@ impl Near {
     }
 }
 
-/// The contexts of byte `i` of an image region.
-pub(super) fn contexts(past: &Past<'_>, i: u64, width: u32, channels: u8, out: &mut [u32]) -> Ctx {
-    let ch = u64::from(channels);
-    let c = i % ch;
-    let p = i / ch;
-    let (x, y, width) = (p % u64::from(width), p / u64::from(width), u64::from(width));
-    let s = Near::of(past, x, y, width, ch);
-    let (pred, best_err) = blend(past, x, y, width, ch);
-    // The earlier channels' errors at this pixel (their neighbours sit
-    // `c - k` bytes further back).
-    let mut err = [0i32; 2];
-    let mut diff = [0i32; 2];
-    for (k, e) in (1..=c.min(2)).zip(err.iter_mut()) {
-        let t = Near::of(
-            &Past {
+impl ImageState {
+    /// The contexts of byte `i` of an image region.
+    pub fn contexts(
+        &mut self,
+        past: &Past<'_>,
+        i: u64,
+        width: u32,
+        channels: u8,
+        out: &mut [u32],
+    ) -> Ctx {
+        let ch = u64::from(channels);
+        let c = i % ch;
+        let p = i / ch;
+        let (x, y, width) = (p % u64::from(width), p / u64::from(width), u64::from(width));
+        let s = Near::of(past, x, y, width, ch);
+        // The colour channels' prediction needs no window of their own.
+        let win = if c == 0 {
+            window(past, x, y, width, ch)
+        } else {
+            [0; 12]
+        };
+        let (pred, best_err) = if c == 0 { blend(&win) } else { (0, 0) };
+        // The earlier channels' errors at this pixel (their neighbours sit
+        // `c - k` bytes further back).
+        let mut err = [0i32; 2];
+        let mut diff = [0i32; 2];
+        let mut flat = [1i32; 2];
+        for (k, e) in (1..=c.min(2)).zip(err.iter_mut()) {
+            let back = Past {
                 avail: past.avail.saturating_sub(k),
                 pos: past.pos.wrapping_sub(k as usize),
                 ..*past
-            },
-            x,
-            y,
-            width,
-            ch,
-        );
-        let v = past.get(k).map_or(0, i32::from);
-        *e = v - med(t.w, t.n, t.nw);
-        // MED on the difference from the earlier channel.
-        diff[k as usize - 1] = v + med(s.w - t.w, s.n - t.n, s.nw - t.nw);
-    }
-    // Colour channels follow the first one's error.
-    let pred = match c {
-        0 => pred,
-        1 => diff[0].clamp(0, 255),
-        _ => ((diff[0] + diff[1] + 1) >> 1).clamp(0, 255),
-    };
-    let act = (s.w - s.nw).unsigned_abs()
-        + (s.n - s.nw).unsigned_abs()
-        + (s.n - s.ne).unsigned_abs()
-        + (s.w - s.ww).unsigned_abs()
-        + (s.n - s.nn).unsigned_abs();
-    let a = qa(act);
-    let c_ = c << 60;
-    let keys = [
-        a << 8 | q(s.n - s.w),
-        q(s.w - pred) << 8 | q(s.n - pred) << 4 | q(s.ne - pred),
-        if c > 0 {
-            (err[0].clamp(-63, 63) as u64 & 0x7F) << 8 | q(err[1])
+            };
+            let t = Near::of(&back, x, y, width, ch);
+            let v = past.get(k).map_or(0, i32::from);
+            *e = v - med(t.w, t.n, t.nw);
+            // MED on the difference from the earlier channel.
+            diff[k as usize - 1] = v + med(s.w - t.w, s.n - t.n, s.nw - t.nw);
+            // How rough that difference plane is nearby.
+            let (dw, dn, dnw, dne) = (s.w - t.w, s.n - t.n, s.nw - t.nw, s.ne - t.ne);
+            flat[k as usize - 1] = 1 + (dw - dnw).abs() + (dn - dnw).abs() + (dne - dn).abs();
+        }
+        // Colour channels follow the first one's error.
+        let pred = match c {
+            0 => pred,
+            1 => diff[0].clamp(0, 255),
+            // The smoother difference plane weighs more.
+            _ => {
+                let t = flat[0] + flat[1];
+                ((diff[0] * flat[1] + diff[1] * flat[0] + t / 2) / t).clamp(0, 255)
+            }
+        };
+        let mut f = [0i32; 12];
+        // The first channel's least-squares correction, from the
+        // neighbours' offsets from the prediction (for colour channels it
+        // lost: their difference-plane prediction leaves too little).
+        let base_pred = pred;
+        let corr = if c == 0 {
+            for (f, v) in f.iter_mut().zip(win) {
+                *f = v - pred;
+            }
+            self.first.predict(&f)
         } else {
-            q(s.nw - pred) << 8 | q(s.nn - s.n) << 4 | q(s.ww - s.w)
-        },
-        a << 8 | qa(best_err) << 4 | c,
-        q(s.w + s.ne - s.n - pred) << 8 | q(s.n - s.nw) << 4 | a >> 1,
-        q(s.w - s.ww) << 8 | q(s.n - s.nn) << 4 | q(s.ne - s.nne),
-        (pred as u64 >> 2) << 8 | a,
-    ];
-    for (k, (o, key)) in out.iter_mut().zip(keys).enumerate() {
-        *o = ctx_hash(k as u64, key | c_);
+            0
+        };
+        let pred = (pred + ((corr + (1 << 15)) >> 16) as i32).clamp(0, 255);
+        let act = (s.w - s.nw).unsigned_abs()
+            + (s.n - s.nw).unsigned_abs()
+            + (s.n - s.ne).unsigned_abs()
+            + (s.w - s.ww).unsigned_abs()
+            + (s.n - s.nn).unsigned_abs();
+        let a = qa(act);
+        self.pending = Some(Pending {
+            i,
+            c: c as usize,
+            x: f,
+            base: base_pred,
+        });
+        let c_ = c << 60;
+        let keys = [
+            a << 8 | q(s.n - s.w),
+            q(s.w - pred) << 8 | q(s.n - pred) << 4 | q(s.ne - pred),
+            if c > 0 {
+                (err[0].clamp(-63, 63) as u64 & 0x7F) << 8 | q(err[1])
+            } else {
+                q(s.nw - pred) << 8 | q(s.nn - s.n) << 4 | q(s.ww - s.w)
+            },
+            a << 8 | qa(best_err) << 4 | c,
+            q(s.w + s.ne - s.n - pred) << 8 | q(s.n - s.nw) << 4 | a >> 1,
+            q(s.w - s.ww) << 8 | q(s.n - s.nn) << 4 | q(s.ne - s.nne),
+            (pred as u64 >> 2) << 8 | a,
+        ];
+        for (k, (o, key)) in out.iter_mut().zip(keys).enumerate() {
+            *o = ctx_hash(k as u64, key | c_);
+        }
+        Ctx {
+            rot: pred as u8,
+            // Colour channels: by how far off the first channel was.
+            set: if c > 0 {
+                match err[0].unsigned_abs() {
+                    0..=2 => 0,
+                    3..=8 => 1,
+                    _ => 2,
+                }
+            } else {
+                (a / 4).min(2) as u8
+            },
+            apm1: (a.min(15) << 4 | q(s.w - pred).min(15)) as u8,
+            apm2: q(s.w - pred) << 12 | q(s.n - pred) << 8 | q(s.ne - pred) << 4 | c | 1 << 40,
+        }
     }
-    Ctx {
-        rot: pred as u8,
-        set: (a / 4).min(2) as u8,
-        apm1: (a.min(15) << 4 | q(s.w - pred).min(15)) as u8,
-        apm2: q(s.w - pred) << 12 | q(s.n - pred) << 8 | q(s.ne - pred) << 4 | c | 1 << 40,
+
+    /// Learns byte `i`, coded as `byte`.
+    pub fn coded(&mut self, i: u64, byte: u8) {
+        let Some(p) = self.pending.take() else { return };
+        if p.i != i {
+            return;
+        }
+        let y = i32::from(byte) - p.base;
+        if p.c == 0 {
+            self.first.update(&p.x, y);
+        }
     }
 }
 

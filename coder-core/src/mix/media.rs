@@ -1,8 +1,8 @@
 //! The mixer's contexts for a media [`Region`]: where each byte of the
 //! region sits (channel, row, byte of a sample), the integer prediction it
 //! is coded against, and the hashed contexts that replace the text
-//! contexts there. One file per kind of data, as in paq8px: [`image`],
-//! [`audio`].
+//! contexts there. One file per kind of data, as in paq8px:
+//! [`image`](super::image), [`audio`](super::audio).
 //!
 //! A byte in a region is coded as its difference from the prediction
 //! (`byte - rot`, wrapping), so that every context learns the shape of
@@ -10,7 +10,7 @@
 //! keeps the original bytes, from which the next predictions are made.
 
 use super::audio::AudioState;
-use super::image;
+use super::image::ImageState;
 use super::mem::hash;
 use crate::media::{Layout, Region};
 
@@ -74,24 +74,39 @@ pub(super) fn ctx_hash(k: u64, key: u64) -> u32 {
     hash(key ^ (k + 1).wrapping_mul(0xA076_1D64_78BD_642F) ^ 0x005E_ED0F_1A6E)
 }
 
+/// The state of the model of one kind of data: a region holds one kind,
+/// so they share the space (a mixer must stay small enough for a stack).
+#[derive(Clone, Debug, Default)]
+#[allow(clippy::large_enum_variant)] // no allocation: boxing is no option
+enum State {
+    #[default]
+    None,
+    Audio(AudioState),
+    Image(ImageState),
+}
+
 /// The media model's state within a chunk.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Media {
     region: Option<Region>,
     /// Offset of the chunk being coded in the original data.
     chunk_start: u64,
-    audio: AudioState,
+    state: State,
 }
 
 impl Media {
     pub fn set(&mut self, region: Option<Region>, chunk_start: u64) {
         self.region = region;
         self.chunk_start = chunk_start;
-        self.audio = AudioState::default();
+        self.reset();
     }
 
     pub fn reset(&mut self) {
-        self.audio = AudioState::default();
+        self.state = match self.region.map(|r| r.layout) {
+            Some(Layout::Audio { .. }) => State::Audio(AudioState::default()),
+            Some(Layout::Image { .. }) => State::Image(ImageState::default()),
+            None => State::None,
+        };
     }
 
     /// The contexts of the byte `done` bytes into the chunk, into `out`
@@ -108,11 +123,14 @@ impl Media {
             ..*past
         };
         let i = at - r.start;
-        Some(match r.layout {
-            Layout::Image { width, channels } => image::contexts(&past, i, width, channels, out),
-            Layout::Audio { channels, bytes } => {
-                self.audio.contexts(&past, i, channels, bytes, out)
+        Some(match (r.layout, &mut self.state) {
+            (Layout::Image { width, channels }, State::Image(s)) => {
+                s.contexts(&past, i, width, channels, out)
             }
+            (Layout::Audio { channels, bytes }, State::Audio(s)) => {
+                s.contexts(&past, i, channels, bytes, out)
+            }
+            _ => return None,
         })
     }
 
@@ -122,12 +140,19 @@ impl Media {
         let Some(at) = self.chunk_start.checked_add(done) else {
             return;
         };
-        if let (true, Layout::Audio { channels, bytes }) = (r.contains(at), r.layout) {
-            let past = Past {
-                avail: past.avail.min(at - r.start),
-                ..*past
-            };
-            self.audio.coded(&past, at - r.start, channels, bytes, byte);
+        if !r.contains(at) {
+            return;
+        }
+        let past = Past {
+            avail: past.avail.min(at - r.start),
+            ..*past
+        };
+        match (r.layout, &mut self.state) {
+            (Layout::Audio { channels, bytes }, State::Audio(s)) => {
+                s.coded(&past, at - r.start, channels, bytes, byte);
+            }
+            (Layout::Image { .. }, State::Image(s)) => s.coded(at - r.start, byte),
+            _ => {}
         }
     }
 }
