@@ -135,15 +135,16 @@ impl Region {
     }
 
     /// The region's bytes: 1 kind byte (1 image, 2 audio), 1 channel
-    /// count, 1 byte count per sample (images: 1), 1 zero, the width
-    /// (audio: 0) as `u32`, start and length as `u64`, all little-endian.
+    /// count, 1 byte count per sample (images: 1), the
+    /// [`MODELS_VERSION`], the width (audio: 0) as `u32`, start and length
+    /// as `u64`, all little-endian.
     pub fn to_bytes(&self) -> [u8; REGION_LEN] {
         let (kind, ch, bytes, width) = match self.layout {
             Layout::Image { width, channels } => (1, channels, 1, width),
             Layout::Audio { channels, bytes } => (2, channels, bytes, 0),
         };
         let mut b = [0u8; REGION_LEN];
-        b[..4].copy_from_slice(&[kind, ch, bytes, 0]);
+        b[..4].copy_from_slice(&[kind, ch, bytes, MODELS_VERSION]);
         b[4..8].copy_from_slice(&width.to_le_bytes());
         b[8..16].copy_from_slice(&self.start.to_le_bytes());
         b[16..24].copy_from_slice(&self.len.to_le_bytes());
@@ -156,11 +157,11 @@ impl Region {
         let le32 = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         let le64 = |i: usize| u64::from(le32(i)) | u64::from(le32(i + 4)) << 32;
         let layout = match (b[0], b[2], b[3], le32(4)) {
-            (1, 1, 0, width) => Layout::Image {
+            (1, 1, MODELS_VERSION, width) => Layout::Image {
                 width,
                 channels: b[1],
             },
-            (2, bytes, 0, 0) => Layout::Audio {
+            (2, bytes, MODELS_VERSION, 0) => Layout::Audio {
                 channels: b[1],
                 bytes,
             },
@@ -177,6 +178,13 @@ impl Region {
 
 /// Length of [`Region::to_bytes`].
 pub const REGION_LEN: usize = 24;
+
+/// Version of the mixer's image and audio models that a region in a
+/// container header promises (its byte 3): a stream decodes only with the
+/// models it was coded with, so a change to their output is a new
+/// version (and the old code kept to decode the old one); tests pin their
+/// bytes.
+pub const MODELS_VERSION: u8 = 1;
 
 /// What [`sniff`] found at the start of a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

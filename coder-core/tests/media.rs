@@ -364,3 +364,78 @@ fn a_mixer_stays_small_enough_for_a_stack() {
     eprintln!("Mixer: {size} bytes");
     assert!(size < 32 << 10, "{size} bytes");
 }
+
+/// The image and audio models pinned, under presets 1 and 3 (what `lmc`
+/// writes): any change to their output needs a new
+/// `media::MODELS_VERSION`, or old streams stop decoding.
+#[test]
+fn golden_media_output() {
+    use coder_core::fnv1a64;
+    let cases = [
+        (
+            photo(40, 30, 1),
+            Layout::Image {
+                width: 40,
+                channels: 1,
+            },
+        ),
+        (
+            photo(24, 20, 3),
+            Layout::Image {
+                width: 24,
+                channels: 3,
+            },
+        ),
+        (
+            tone(3000),
+            Layout::Audio {
+                channels: 1,
+                bytes: 2,
+            },
+        ),
+        (
+            tone(3000),
+            Layout::Audio {
+                channels: 2,
+                bytes: 2,
+            },
+        ),
+        (
+            tone(1500),
+            Layout::Audio {
+                channels: 3,
+                bytes: 1,
+            },
+        ),
+    ];
+    let mut got = Vec::new();
+    for cfg in [MixConfig::host(), MixConfig::host2()] {
+        for (data, layout) in &cases {
+            let cfg = cfg.fit_to(data.len());
+            let region = Region {
+                layout: *layout,
+                start: 0,
+                len: data.len() as u64,
+            };
+            let mut m = Mixer::new(cfg).unwrap();
+            m.set_region(Some(region), 0);
+            let mut out = vec![0; max_coded_len(data.len())];
+            let n = m.encode_chunk(data, &mut out).unwrap();
+            got.push((n, fnv1a64(&out[..n])));
+        }
+    }
+    assert_eq!(got, GOLDEN_MEDIA);
+}
+
+const GOLDEN_MEDIA: [(usize, u64); 10] = [
+    (581, 1374032525454921737),
+    (691, 11199149060610544680),
+    (1836, 8573925045991476859),
+    (1943, 4383978166895107255),
+    (2970, 7574050536261605477),
+    (590, 3381028876957689767),
+    (695, 8277455591847583776),
+    (1851, 5572274798909949586),
+    (1940, 7476952739395228054),
+    (2965, 15707119918266240674),
+];
