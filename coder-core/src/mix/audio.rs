@@ -111,9 +111,6 @@ impl<const N: usize, const DECAY: u32, const EVERY: u32> Default for Ols<N, DECA
     }
 }
 
-/// Fractional bits of the factor `L`.
-const LQ: u32 = 20;
-
 impl<const N: usize, const DECAY: u32, const EVERY: u32> Ols<N, DECAY, EVERY> {
     fn predict(&self) -> i32 {
         let dot: i64 = self
@@ -149,54 +146,9 @@ impl<const N: usize, const DECAY: u32, const EVERY: u32> Ols<N, DECAY, EVERY> {
     /// so far, as `a`); keeps the old weights if that fails.
     fn solve(&mut self) {
         // R[i][j] = ring[at - j][i - j].
-        let entry = |i: usize, j: usize| self.ring[(self.at + N - j) % N][i - j];
-        let top = (0..N).map(|j| entry(j, j)).max().unwrap_or(0);
-        let trace: i64 = (0..N).map(|j| entry(j, j)).sum();
-        let ridge = ((trace / N as i64) >> 10) + 64;
-        // Scaled so that products of two entries fit the wide sums.
-        let sh = (top + ridge).max(1).ilog2().saturating_sub(30);
-        let mut l = [[0i64; N]; N];
-        let mut d = [0i64; N];
-        let mut v = [0i64; N];
-        for j in 0..N {
-            for k in 0..j {
-                v[k] = ((i128::from(l[j][k]) * i128::from(d[k])) >> LQ) as i64;
-            }
-            let dot = |row: &[i64; N]| -> i128 {
-                (0..j)
-                    .map(|k| i128::from(row[k]) * i128::from(v[k]))
-                    .sum::<i128>()
-                    >> LQ
-            };
-            let dj = i128::from((entry(j, j) + ridge) >> sh) - dot(&l[j]);
-            if dj <= 0 {
-                return;
-            }
-            d[j] = dj as i64;
-            for (i, li) in l.iter_mut().enumerate().skip(j + 1) {
-                let r = i128::from(entry(i, j) >> sh) - dot(li);
-                // In `i64`, as the wide division is slow.
-                let r = r.clamp(-(1 << 40), 1 << 40) as i64;
-                li[j] = ((r << LQ) / d[j]).clamp(-(1 << 30), 1 << 30);
-            }
-        }
-        let mut z = [0i128; N];
-        for i in 0..N {
-            z[i] = i128::from(self.a[i] >> sh)
-                - (0..i)
-                    .map(|k| (i128::from(l[i][k]) * z[k]) >> LQ)
-                    .sum::<i128>();
-        }
-        let mut w = [0i128; N];
-        for i in (0..N).rev() {
-            w[i] = (z[i] << 16) / i128::from(d[i])
-                - (i + 1..N)
-                    .map(|k| (i128::from(l[k][i]) * w[k]) >> LQ)
-                    .sum::<i128>();
-        }
-        for (o, &wi) in self.w.iter_mut().zip(&w) {
-            *o = wi.clamp(-(1 << 24), 1 << 24) as i64;
-        }
+        let (ring, at) = (&self.ring, self.at);
+        let entry = |i: usize, j: usize| ring[(at + N - j) % N][i - j];
+        super::lsq::solve(entry, &self.a, 10, 64, &mut self.w);
     }
 }
 

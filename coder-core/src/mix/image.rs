@@ -114,9 +114,6 @@ fn blend(v: &[i32; 12]) -> (i32, u32) {
     )
 }
 
-/// Fractional bits of the factor `L` of the least-squares solution.
-const LQ: u32 = 20;
-
 /// A least-squares predictor of what the base prediction leaves, from `K`
 /// features (neighbours' offsets from it), integer-only: the decayed
 /// covariance (forgetting `2^-DECAY` of it a sample, as paq8px's OLS does)
@@ -171,53 +168,8 @@ impl<const K: usize> Ols<K> {
 
     /// Solves `(C + ridge) w = b`; keeps the old weights if that fails.
     fn solve(&mut self) {
-        let entry = |i: usize, j: usize| self.cov[i][j];
-        let top = (0..K).map(|j| entry(j, j)).max().unwrap_or(0);
-        let trace: i64 = (0..K).map(|j| entry(j, j)).sum();
-        let ridge = ((trace / K as i64) >> RIDGE) + (1 << 16);
-        // Scaled so that products of two entries fit the wide sums.
-        let sh = (top + ridge).max(1).ilog2().saturating_sub(30);
-        let mut l = [[0i64; K]; K];
-        let mut d = [0i64; K];
-        let mut v = [0i64; K];
-        for j in 0..K {
-            for k in 0..j {
-                v[k] = ((i128::from(l[j][k]) * i128::from(d[k])) >> LQ) as i64;
-            }
-            let dot = |row: &[i64; K]| -> i128 {
-                (0..j)
-                    .map(|k| i128::from(row[k]) * i128::from(v[k]))
-                    .sum::<i128>()
-                    >> LQ
-            };
-            let dj = i128::from((entry(j, j) + ridge) >> sh) - dot(&l[j]);
-            if dj <= 0 {
-                return;
-            }
-            d[j] = dj as i64;
-            for (i, li) in l.iter_mut().enumerate().skip(j + 1) {
-                let r = i128::from(entry(i, j) >> sh) - dot(li);
-                let r = r.clamp(-(1 << 40), 1 << 40) as i64;
-                li[j] = ((r << LQ) / d[j]).clamp(-(1 << 30), 1 << 30);
-            }
-        }
-        let mut z = [0i128; K];
-        for i in 0..K {
-            z[i] = i128::from(self.b[i] >> sh)
-                - (0..i)
-                    .map(|k| (i128::from(l[i][k]) * z[k]) >> LQ)
-                    .sum::<i128>();
-        }
-        let mut w = [0i128; K];
-        for i in (0..K).rev() {
-            w[i] = (z[i] << 16) / i128::from(d[i])
-                - (i + 1..K)
-                    .map(|k| (i128::from(l[k][i]) * w[k]) >> LQ)
-                    .sum::<i128>();
-        }
-        for (o, &wi) in self.w.iter_mut().zip(&w) {
-            *o = wi.clamp(-(1 << 24), 1 << 24) as i64;
-        }
+        let cov = &self.cov;
+        super::lsq::solve(|i, j| cov[i][j], &self.b, RIDGE, 1 << 16, &mut self.w);
     }
 }
 

@@ -65,6 +65,7 @@ mod coding;
 mod config;
 mod counter;
 mod image;
+mod lsq;
 mod media;
 mod mem;
 mod mixer;
