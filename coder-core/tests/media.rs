@@ -439,3 +439,34 @@ const GOLDEN_MEDIA: [(usize, u64); 10] = [
     (1940, 7476952739395228054),
     (2965, 15707119918266240674),
 ];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// A stream that starts at `offset` sees every byte of the region it
+    /// still holds in the same place of a period (channel, column, row
+    /// modulo 8) as the whole file does, and nothing outside the region.
+    #[test]
+    fn a_stream_sees_the_region_in_the_same_places(
+        layout in layouts(),
+        start in 0u64..5000,
+        len in 0u64..20_000,
+        offset in 0u64..30_000,
+    ) {
+        let r = Region { layout, start, len };
+        let p = r.period();
+        match r.for_stream_at(offset) {
+            None => prop_assert!(offset + p >= start + len || len == 0),
+            Some(m) => {
+                prop_assert!(m.start + m.len + offset == start + len);
+                prop_assert!(m.start + offset >= start);
+                prop_assert!(m.start < p.max(start.saturating_sub(offset) + 1));
+                for j in [m.start, m.start + 1, m.start + m.len / 2, m.start + m.len - 1] {
+                    if m.contains(j) {
+                        prop_assert!(r.contains(offset + j));
+                        prop_assert_eq!((offset + j - start) % p, (j - m.start) % p);
+                    }
+                }
+            }
+        }
+    }
+}
