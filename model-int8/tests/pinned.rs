@@ -43,6 +43,12 @@ const PINS: &[Pin] = &[
         long: (9021, 0x43de05ad19bf04a9),
     },
     Pin {
+        path: "lm-200k-speech.lmm",
+        fingerprint: 0xc1dc14e717b76b7b,
+        short: (4247, 0xea783dbd2ff91e9d),
+        long: (33851, 0x9bf8a4689fd07c78),
+    },
+    Pin {
         path: "lm-200k.lmm",
         fingerprint: 0x91542c38a09ff58c,
         short: (1122, 0x6973286ecb5e2b54),
