@@ -251,7 +251,7 @@ pub const SHELF: &[Shelved] = &[
         fingerprint: 0xc1dc14e717b76b7b,
         name: "lm-200k-speech",
         size: "200K",
-        level: Some(1),
+        level: None,
         date: "2026-12-08",
         commit: Some("d4b9282bbd4eee5206060e6c767d5e268c590548"),
         path: "model-int8/models/lm-200k-speech.lmm",

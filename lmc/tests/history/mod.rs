@@ -196,15 +196,18 @@ fn stem(path: &str) -> &str {
 }
 
 /// The level and size of a model named `name`: a level's default or a
-/// version of it (`lm-800k-mix2`); Table 2's models are 200K-class and no
-/// level's.
+/// version of it (`lm-800k-mix2`); a model of another kind of data
+/// (`lm-200k-speech`) is of the size but no level's; Table 2's models are
+/// 200K-class and no level's.
 fn level_and_size(name: &str) -> (Option<u8>, &'static str) {
+    const OTHER_DATA: [&str; 3] = ["-speech", "-photos", "-universal"];
     for s in lmc::SHIPPED {
         if s.files.iter().any(|f| {
             let base = stem(f);
             name == base || name.starts_with(&format!("{base}-"))
         }) {
-            return (Some(s.level), s.name);
+            let level = (!OTHER_DATA.iter().any(|k| name.ends_with(k))).then_some(s.level);
+            return (level, s.name);
         }
     }
     (None, "200K")
