@@ -221,20 +221,5 @@ pub fn sampled_part(seq: &[u8], given: Given) -> Vec<u8> {
 
 /// An 8-bit unsigned mono WAV (44-byte RIFF header, PCM).
 pub fn wav_u8(samples: &[u8], rate: u32) -> Vec<u8> {
-    let n = samples.len() as u32;
-    let mut w = Vec::with_capacity(44 + samples.len());
-    w.extend_from_slice(b"RIFF");
-    w.extend_from_slice(&(36 + n).to_le_bytes());
-    w.extend_from_slice(b"WAVEfmt ");
-    w.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
-    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    w.extend_from_slice(&1u16.to_le_bytes()); // mono
-    w.extend_from_slice(&rate.to_le_bytes());
-    w.extend_from_slice(&rate.to_le_bytes()); // byte rate: 1 byte per sample
-    w.extend_from_slice(&1u16.to_le_bytes()); // block align
-    w.extend_from_slice(&8u16.to_le_bytes()); // bits per sample
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&n.to_le_bytes());
-    w.extend_from_slice(samples);
-    w
+    crate::media::wav_mono(rate, 8, samples)
 }

@@ -136,26 +136,32 @@ pub fn pnm(magic: &str, width: u32, height: u32, samples: &[u8]) -> Vec<u8> {
     v
 }
 
-/// The canonical 44-byte-header WAV of 16-bit little-endian mono PCM.
-pub fn wav16_mono(rate: u32, samples: &[i16]) -> Vec<u8> {
-    let data = (samples.len() * 2) as u32;
-    let mut v = Vec::with_capacity(44 + data as usize);
+/// The canonical 44-byte-header WAV of mono PCM: `data` holds the samples
+/// of `bits` bits (8: unsigned; 16: signed little-endian).
+pub fn wav_mono(rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
+    let n = data.len() as u32;
+    let align = bits / 8;
+    let mut v = Vec::with_capacity(44 + data.len());
     v.extend_from_slice(b"RIFF");
-    v.extend_from_slice(&(36 + data).to_le_bytes());
+    v.extend_from_slice(&(36 + n).to_le_bytes());
     v.extend_from_slice(b"WAVEfmt ");
-    v.extend_from_slice(&16u32.to_le_bytes());
+    v.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
     v.extend_from_slice(&1u16.to_le_bytes()); // PCM
     v.extend_from_slice(&1u16.to_le_bytes()); // mono
     v.extend_from_slice(&rate.to_le_bytes());
-    v.extend_from_slice(&(rate * 2).to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&16u16.to_le_bytes());
+    v.extend_from_slice(&(rate * u32::from(align)).to_le_bytes()); // byte rate
+    v.extend_from_slice(&align.to_le_bytes()); // block align
+    v.extend_from_slice(&bits.to_le_bytes());
     v.extend_from_slice(b"data");
-    v.extend_from_slice(&data.to_le_bytes());
-    for s in samples {
-        v.extend_from_slice(&s.to_le_bytes());
-    }
+    v.extend_from_slice(&n.to_le_bytes());
+    v.extend_from_slice(data);
     v
+}
+
+/// The canonical 44-byte-header WAV of 16-bit little-endian mono PCM.
+pub fn wav16_mono(rate: u32, samples: &[i16]) -> Vec<u8> {
+    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    wav_mono(rate, 16, &data)
 }
 
 /// The bytes of a WAV file's `data` chunk (to compare decoders' output,
