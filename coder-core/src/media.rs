@@ -127,7 +127,9 @@ impl Region {
             let p = self.period().max(1);
             ((p - into % p) % p, end.checked_sub(offset)?)
         };
-        (start < end).then_some(Region {
+        // `then`, not `then_some`: the length is only defined when
+        // something is left.
+        (start < end).then(|| Region {
             start,
             len: end - start,
             ..*self

@@ -470,3 +470,21 @@ proptest! {
         }
     }
 }
+
+/// A stream that starts inside the region's last period but before its
+/// first whole one holds nothing of it (found by the proptest above: the
+/// length was computed before the check, and overflowed).
+#[test]
+fn a_stream_past_the_last_whole_period_holds_none_of_the_region() {
+    let r = Region {
+        layout: Layout::Image {
+            width: 5,
+            channels: 4,
+        },
+        start: 1540,
+        len: 1591,
+    };
+    assert_eq!(r.for_stream_at(2981), None);
+    assert_eq!(r.for_stream_at(3131), None);
+    assert!(r.for_stream_at(2960).is_some());
+}
