@@ -13,6 +13,9 @@
 //! - [`shelf`]: every model file ever shipped, by fingerprint, and the
 //!   commit that holds each retired one; [`model_set`]: the version of the
 //!   levels' defaults that `lmc --version` prints.
+//! - [`choose`]: the right model for each block of an input that is
+//!   neither text nor an image or sound file: each shipped model tried,
+//!   the shortest kept, a stream per run of blocks.
 //! - [`tokens`]: token-level models (a BPE vocabulary, the tokenizer file
 //!   beside the model) in the container's token coding.
 //! - [`dest`]: which file is written, kept or removed ([`plan`]), a pure
@@ -43,6 +46,7 @@
 //! assert_eq!(back, text);
 //! ```
 
+pub mod choose;
 pub mod coding;
 pub mod dest;
 mod error;
@@ -60,8 +64,9 @@ pub use dest::{plan, Dest, InputKind, Plan, Rules, SUFFIX};
 pub use error::{io_message, Error};
 pub use format::parse_format;
 pub use models::{
-    find_shipped, identify, load_model_bytes, shipped_path, with_thread_models, with_workers,
-    worker_lanes, ChunkModel, Int8Source, Shipped, ThreadModels, Workers, SHIPPED,
+    data_model_path, find_data_model, find_shipped, identify, load_model_bytes, shipped_path,
+    with_thread_models, with_workers, worker_lanes, ChunkModel, DataModel, Int8Source, Shipped,
+    ThreadModels, Workers, DATA_MODELS, SHIPPED,
 };
 pub use output::AtomicFile;
 pub use stream::{

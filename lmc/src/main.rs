@@ -37,6 +37,7 @@ use std::time::Instant;
 use clap::error::{ContextKind, ErrorKind};
 use clap::{Args, Parser, Subcommand};
 use coder_core::container::{Coding, Header, Mode};
+use lmc::choose::{self, Candidate};
 use lmc::dest::is_stdin;
 use lmc::job::{Job, Opened, Out, Warning};
 use lmc::{models, Error, Int8Source, LogLoss, Media, Rules, Settings};
@@ -150,7 +151,11 @@ struct Opts {
     /// and match models (mixed), the Transformer alone (model, the paper's
     /// coder), or the adaptive models alone (adaptive: no Transformer,
     /// fast). Default: mixed, except for PNM images and WAV sound, which
-    /// the adaptive models' image and audio models code alone.
+    /// the adaptive models' image and audio models code alone, and for
+    /// other data that is not text, whose blocks each keep the shortest of
+    /// the level's model, the shipped speech and photo models (mixed) and
+    /// the adaptive models alone. Naming a mode or --model turns the
+    /// choice off.
     #[arg(help_heading = "Tuning", short = 'M', long, value_enum)]
     mode: Option<CliMode>,
     /// Start each block from the previous block's last window (the
@@ -305,6 +310,14 @@ impl Opts {
         }
     }
 
+    /// Whether each block of an input that is not text (nor an image or
+    /// sound file) keeps the shortest of the shipped models
+    /// (`lmc::choose`): unless a mode, a model, raw --format or --chain
+    /// says otherwise.
+    fn choosing(&self) -> bool {
+        self.mode.is_none() && self.model.is_none() && self.format.is_none() && !self.chain
+    }
+
     /// Whether a model was named (`--model` or a level); otherwise
     /// decompression finds the shipped model a file was made with.
     fn model_named(&self) -> bool {
@@ -426,13 +439,40 @@ fn compress_one(job: &Job, opts: &Opts, models: &Models<'_>) -> Res<(Option<u64>
                     (None, None) => Media::Adaptive,
                     (None, Some(_)) => Media::Detect,
                 });
-            job.write(opts.force, |out| match out {
-                Out::File(mut w) => lmc::compress_with(model, reader, &mut w, &settings, tick(&pb)),
-                Out::Pipe(mut w) => {
-                    lmc::compress_to_pipe(model, reader, &mut w, &settings, tick(&pb))
+            if opts.choosing() {
+                let candidates = models.candidates();
+                let (chosen, written) = job.write(opts.force, |out| match out {
+                    Out::File(mut w) => {
+                        choose::compress_choosing(&candidates, reader, &mut w, &settings, tick(&pb))
+                    }
+                    Out::Pipe(mut w) => choose::compress_choosing_to_pipe(
+                        &candidates,
+                        reader,
+                        &mut w,
+                        &settings,
+                        tick(&pb),
+                    ),
+                    Out::Nowhere => Err(Error::TestWithoutDecompress),
+                })?;
+                if opts.verbose && chosen.judged {
+                    eprintln!(
+                        "lmc: {}: {}",
+                        display(&job.input),
+                        choice_words(&candidates, &chosen)
+                    );
                 }
-                Out::Nowhere => Err(Error::TestWithoutDecompress),
-            })?
+                (chosen.summary, written)
+            } else {
+                job.write(opts.force, |out| match out {
+                    Out::File(mut w) => {
+                        lmc::compress_with(model, reader, &mut w, &settings, tick(&pb))
+                    }
+                    Out::Pipe(mut w) => {
+                        lmc::compress_to_pipe(model, reader, &mut w, &settings, tick(&pb))
+                    }
+                    Out::Nowhere => Err(Error::TestWithoutDecompress),
+                })?
+            }
         }
     };
     pb.finish_and_clear();
@@ -444,6 +484,17 @@ fn compress_one(job: &Job, opts: &Opts, models: &Models<'_>) -> Res<(Option<u64>
         report_compressed(&job.input, &summary, start, vocab);
     }
     Ok((written, opened))
+}
+
+/// `-v`'s line on what each block chose, e.g. `blocks: 3 200K text, 1 200K speech`.
+fn choice_words(candidates: &[Candidate<'_, Int8Source<'_>>], chosen: &choose::Chosen) -> String {
+    let parts: Vec<String> = candidates
+        .iter()
+        .zip(&chosen.blocks)
+        .filter(|(_, &n)| n > 0)
+        .map(|(c, n)| format!("{n} {}", c.name))
+        .collect();
+    format!("blocks: {}", parts.join(", "))
 }
 
 /// Counts the bytes read through it (the compressed size of a stream).
@@ -468,9 +519,35 @@ struct Models<'a> {
     /// The named model with its tokenizer, when it is a token-level one.
     tokens: Option<lmc::tokens::TokenSource<'a>>,
     shipped: Mutex<HashMap<u64, Arc<Loaded>>>,
+    /// The shipped models of other data found here, when choosing per
+    /// block (`Opts::choosing`).
+    data: Vec<(&'static str, Int8Source<'a>)>,
 }
 
-impl Models<'_> {
+impl<'a> Models<'a> {
+    /// What each block of a non-text input is tried with: the level's
+    /// model mixed (the default, first), each model of other data mixed,
+    /// the adaptive models alone.
+    fn candidates(&self) -> Vec<Candidate<'_, Int8Source<'a>>> {
+        let mixed = CliMode::Mixed.coding(false);
+        let mut c = vec![Candidate {
+            name: "text model".to_string(),
+            model: self.named.as_ref(),
+            coding: mixed,
+        }];
+        c.extend(self.data.iter().map(|(name, m)| Candidate {
+            name: name.to_string(),
+            model: Some(m),
+            coding: mixed,
+        }));
+        c.push(Candidate {
+            name: "adaptive".to_string(),
+            model: None,
+            coding: CliMode::Adaptive.coding(false),
+        });
+        c
+    }
+
     /// The shipped model whose fingerprint is `fp` (a stream's), loaded
     /// once.
     fn shipped_for(&self, fp: u64) -> Res<Arc<Loaded>> {
@@ -478,7 +555,10 @@ impl Models<'_> {
         if let Some(m) = cache.get(&fp) {
             return Ok(Arc::clone(m));
         }
-        let (_, path, bytes) = lmc::find_shipped(fp).ok_or_else(|| models::not_found(fp))?;
+        let (path, bytes) = lmc::find_shipped(fp)
+            .map(|(_, p, b)| (p, b))
+            .or_else(|| lmc::find_data_model(fp).map(|(_, p, b)| (p, b)))
+            .ok_or_else(|| models::not_found(fp))?;
         let m = Arc::new(Loaded { path, bytes });
         cache.insert(fp, Arc::clone(&m));
         Ok(m)
@@ -702,10 +782,34 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
             );
         }
     }
+    // The models of other data the block choice tries, found here.
+    let data_files: Vec<(&'static str, Loaded)> = if !decompress && opts.choosing() {
+        lmc::DATA_MODELS
+            .iter()
+            .filter_map(|m| {
+                let path = lmc::data_model_path(m)?;
+                let bytes = models::load_model_bytes(&path).ok()?;
+                Some((m.name, Loaded { path, bytes }))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut data = Vec::new();
+    for (name, l) in &data_files {
+        match Int8Source::from_file(&l.path, &l.bytes) {
+            Ok(m) => data.push((*name, m)),
+            Err(e) => {
+                eprintln!("lmc: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let models = Models {
         named,
         tokens,
         shipped: Mutex::default(),
+        data,
     };
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(threads(opts.threads))

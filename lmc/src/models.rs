@@ -364,6 +364,50 @@ pub const SHIPPED: [Shipped; 3] = [
     },
 ];
 
+/// A model of other data than text, shipped beside the levels: no level
+/// picks it; `lmc`'s block choice ([`crate::choose`]) tries each found
+/// here, and the files it coded decode by themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataModel {
+    /// Its size and data, in words (`-v` prints it).
+    pub name: &'static str,
+    /// Its file name under a models directory.
+    pub file: &'static str,
+}
+
+/// The shipped models of other data: raw 8-bit sound (the paper's
+/// LibriSpeech format) and grey photo patches (its ImageNet format).
+pub const DATA_MODELS: [DataModel; 2] = [
+    DataModel {
+        name: "200K speech",
+        file: "lm-200k-speech.lmm",
+    },
+    DataModel {
+        name: "200K photos",
+        file: "lm-200k-photos.lmm",
+    },
+];
+
+/// Where `m` is on this machine (the first models directory that holds
+/// it).
+pub fn data_model_path(m: &DataModel) -> Option<PathBuf> {
+    model_dirs()
+        .into_iter()
+        .map(|d| d.join(m.file))
+        .find(|p| p.is_file())
+}
+
+/// The shipped model of other data found here whose fingerprint is
+/// `fingerprint`: which, its path and bytes.
+pub fn find_data_model(fingerprint: u64) -> Option<(DataModel, PathBuf, Vec<u8>)> {
+    DATA_MODELS.iter().find_map(|m| {
+        let p = data_model_path(m)?;
+        let bytes = load_model_bytes(&p).ok()?;
+        let fp = ModelFile::parse(&bytes).ok()?.fingerprint();
+        (fp == fingerprint).then_some((*m, p, bytes))
+    })
+}
+
 /// The default level.
 pub const DEFAULT_LEVEL: u8 = 1;
 
@@ -506,6 +550,9 @@ pub fn identify(fingerprint: u64) -> Option<String> {
     if let Some((s, _, _)) = find_shipped(fingerprint) {
         return Some(format!("{} (level -{})", s.name, s.level));
     }
+    if let Some((m, _, _)) = find_data_model(fingerprint) {
+        return Some(format!("{} (no level: tried per block)", m.name));
+    }
     shelf::on_shelf(fingerprint).map(|e| match e.status {
         Status::Retired => format!("{}, a retired {} model shipped {}", e.name, e.size, e.date),
         Status::InTree => format!(
@@ -520,6 +567,9 @@ pub fn identify(fingerprint: u64) -> Option<String> {
 pub fn known_as(fingerprint: u64) -> Option<String> {
     if let Some((s, _, _)) = find_shipped(fingerprint) {
         return Some(format!("the shipped {} (level -{}) model", s.name, s.level));
+    }
+    if let Some((m, _, _)) = find_data_model(fingerprint) {
+        return Some(format!("the shipped {} model", m.name));
     }
     shelf::on_shelf(fingerprint).map(|e| match e.status {
         Status::Retired => format!(
