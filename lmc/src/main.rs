@@ -440,7 +440,7 @@ fn compress_one(job: &Job, opts: &Opts, models: &Models<'_>) -> Res<(Option<u64>
                     (None, Some(_)) => Media::Detect,
                 });
             if opts.choosing() {
-                let candidates = models.candidates();
+                let candidates = models.candidates(settings.chunk_size);
                 let (chosen, written) = job.write(opts.force, |out| match out {
                     Out::File(mut w) => {
                         choose::compress_choosing(&candidates, reader, &mut w, &settings, tick(&pb))
@@ -527,19 +527,27 @@ struct Models<'a> {
 impl<'a> Models<'a> {
     /// What each block of a non-text input is tried with: the level's
     /// model mixed (the default, first), each model of other data mixed,
-    /// the adaptive models alone.
-    fn candidates(&self) -> Vec<Candidate<'_, Int8Source<'a>>> {
+    /// the adaptive models alone. A model of other data that cannot code
+    /// `block` bytes at once (its context is shorter and it cannot
+    /// stream) is left out.
+    fn candidates(&self, block: u32) -> Vec<Candidate<'_, Int8Source<'a>>> {
         let mixed = CliMode::Mixed.coding(false);
         let mut c = vec![Candidate {
             name: "text model".to_string(),
             model: self.named.as_ref(),
             coding: mixed,
         }];
-        c.extend(self.data.iter().map(|(name, m)| Candidate {
-            name: name.to_string(),
-            model: Some(m),
-            coding: mixed,
-        }));
+        let fits = |m: &Int8Source<'_>| lmc::ChunkModel::max_chunk(m).is_none_or(|c| c >= block);
+        c.extend(
+            self.data
+                .iter()
+                .filter(|(_, m)| fits(m))
+                .map(|(name, m)| Candidate {
+                    name: name.to_string(),
+                    model: Some(m),
+                    coding: mixed,
+                }),
+        );
         c.push(Candidate {
             name: "adaptive".to_string(),
             model: None,

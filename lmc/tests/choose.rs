@@ -224,6 +224,14 @@ fn lmc_chooses_per_block_by_default_and_says_so() {
         .unwrap();
     let info = String::from_utf8_lossy(&info.stdout).into_owned();
     assert!(info.contains("(stream 2)"), "{info}");
+    let list = lmc(d)
+        .env("LMC_MODEL_DIR", &ship)
+        .args(["-l", "b.lmc"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    // (The last run, shorter than a block, is coded as one of its length.)
+    assert!(list.contains(" per-block           - b\n"), "{list}");
     // Decodes by itself: each stream finds its model here.
     fs::remove_file(d.join("b")).unwrap();
     let o = lmc(d)

@@ -68,7 +68,7 @@ fn info_one(path: &Path) -> Res<()> {
 
 /// A row of `-l`'s table, as gzip prints it with the mode and block size
 /// before the name.
-fn list_row(compressed: u64, original: u64, how: Option<&(String, String)>, name: &str) {
+fn list_row(compressed: u64, original: u64, how: Option<(&str, &str)>, name: &str) {
     // gzip's ratio: the share of the original saved (negative when the
     // file grew).
     let ratio = if original == 0 {
@@ -76,7 +76,7 @@ fn list_row(compressed: u64, original: u64, how: Option<&(String, String)>, name
     } else {
         100.0 * (original as f64 - compressed as f64) / original as f64
     };
-    let (mode, block) = how.map_or(("-", "-"), |(m, b)| (m.as_str(), b.as_str()));
+    let (mode, block) = how.unwrap_or(("-", "-"));
     println!("{compressed:>19} {original:>19} {ratio:>5.1}% {mode:<14} {block:>6} {name}");
 }
 
@@ -99,7 +99,8 @@ pub fn list(files: &[PathBuf], suffix: &str) -> ExitCode {
             Ok(l) => {
                 let shown = display(f);
                 let name = shown.strip_suffix(suffix).unwrap_or(&shown);
-                list_row(l.compressed, l.original, l.how.as_ref(), name);
+                let how = l.how.as_ref().map(|(_, m, b)| (m.as_str(), b.as_str()));
+                list_row(l.compressed, l.original, how, name);
                 compressed += l.compressed;
                 original += l.original;
                 listed += 1;
@@ -125,12 +126,21 @@ fn list_one(path: &Path) -> Res<Listed> {
     while let Some(mut r) = streams.next_stream()? {
         let h = *r.header();
         l.original += h.original_len;
-        let how = (coding_words(h.coding), size_words(h.chunk_size));
-        match &l.how {
-            None => l.how = Some(how),
-            Some(first) if *first != how => l.how = Some(("various".into(), "-".into())),
-            Some(_) => {}
-        }
+        // Streams of different models or codings are blocks that each
+        // kept their own (`lmc::choose`), or files concatenated.
+        let shape = (
+            Some(h.fingerprint),
+            coding_words(h.coding),
+            size_words(h.chunk_size),
+        );
+        l.how = Some(match l.how.take() {
+            None => shape,
+            Some(first) if first == shape => first,
+            Some((_, _, size)) => {
+                let size = if size == shape.2 { size } else { "-".into() };
+                (None, "per-block".into(), size)
+            }
+        });
         let s = lmc::scan(&mut r);
         drop(r);
         l.compressed += s.map_err(|e| streams.locate(e))?.compressed_len;
@@ -143,8 +153,9 @@ fn list_one(path: &Path) -> Res<Listed> {
 struct Listed {
     compressed: u64,
     original: u64,
-    /// Mode and block size (of every stream, or "various").
-    how: Option<(String, String)>,
+    /// Model (`None` when the streams' differ), mode (`per-block` when
+    /// the streams' differ) and block size (`-` when they differ).
+    how: Option<(Option<u64>, String, String)>,
 }
 
 /// A stream's coding in a few words, for `-l` and `info`.
