@@ -41,6 +41,7 @@
 
 pub mod accounting;
 pub mod baselines;
+pub mod choice;
 pub mod data;
 mod error;
 pub mod figure2;

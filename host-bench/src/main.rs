@@ -46,6 +46,11 @@ enum Cmd {
     /// beside PNG, WebP, JPEG XL, FLAC, WavPack and xz -9e (Markdown and
     /// JSON).
     Media(Box<host_bench::media::MediaArgs>),
+    /// lmc's model per block on raw data in the paper's formats (8-bit
+    /// LibriSpeech, ImageNet patches, held-out enwik8, and the three
+    /// together), beside one coding for every block, xz and FLAC
+    /// (Markdown and JSON).
+    Choice(host_bench::choice::ChoiceArgs),
     /// Train the zstd dictionary on an enwik training range.
     TrainDict {
         /// enwik file to train on.
@@ -423,6 +428,12 @@ fn main() -> ExitCode {
         Cmd::Media(a) => host_bench::media::run(&a, command_line()).map(|r| {
             println!("{}", host_bench::media::markdown(&r));
             eprintln!("wrote {}/media.{{md,json}}", a.out.display());
+        }),
+        Cmd::Choice(a) => host_bench::choice::run(&a, command_line()).and_then(|r| {
+            println!("{}", host_bench::choice::markdown(&r));
+            host_bench::choice::write_all(&r, &a.out)?;
+            eprintln!("wrote {}/choice.{{md,json}}", a.out.display());
+            Ok(())
         }),
         Cmd::TrainDict {
             enwik,

@@ -46,7 +46,7 @@
 
 use std::io::{self, Cursor, Read, Seek, Write};
 
-use coder_core::container::{Coding, Header};
+use coder_core::container::{Coding, Header, Mode};
 use coder_core::media::{sniff, Sniffed};
 use coder_core::Crc32;
 use rayon::prelude::*;
@@ -66,9 +66,75 @@ pub struct Candidate<'m, M> {
     pub coding: Coding,
 }
 
+/// What `lmc` tries on each block by default: `text` mixed with the
+/// adaptive models ([`MIXED_PRESET`](crate::coding::MIXED_PRESET); the
+/// default, first), each of `data` (the shipped models of other data,
+/// [`crate::load_data_models`]) mixed the same way, the adaptive models
+/// alone ([`HOST_PRESET`](crate::coding::HOST_PRESET)). A model that
+/// cannot code `block` bytes at once (its context is shorter and it
+/// cannot stream) is left out.
+pub fn shipped_candidates<'m, M: ChunkModel>(
+    text: Option<&'m M>,
+    data: &'m [(&'static str, M)],
+    block: u32,
+) -> Vec<Candidate<'m, M>> {
+    let mixed = Coding {
+        mode: Mode::Mixed,
+        preset: crate::coding::MIXED_PRESET,
+        chained: false,
+        region: None,
+    };
+    let fits = |m: &M| m.max_chunk().is_none_or(|c| c >= block);
+    let mut c = vec![Candidate {
+        name: "text model".to_string(),
+        model: text,
+        coding: mixed,
+    }];
+    c.extend(
+        data.iter()
+            .filter(|(_, m)| fits(m))
+            .map(|(name, m)| Candidate {
+                name: name.to_string(),
+                model: Some(m),
+                coding: mixed,
+            }),
+    );
+    c.push(Candidate {
+        name: "adaptive".to_string(),
+        model: None,
+        coding: Coding {
+            mode: Mode::Adaptive,
+            preset: crate::coding::HOST_PRESET,
+            ..mixed
+        },
+    });
+    c
+}
+
 /// Bytes of a block each candidate codes to be judged: the whole block
-/// up to this, its first bytes beyond (a sixteenth of a default block).
+/// up to this; beyond, [`PROBE_PIECES`] pieces spread evenly over it,
+/// one after the other (a sixteenth of a default block).
 pub const PROBE_BYTES: usize = 64 << 10;
+
+/// Pieces of a probe: enough that a block half of one kind and half of
+/// another is judged on both halves.
+pub const PROBE_PIECES: usize = 4;
+
+/// What a block is judged on: itself up to [`PROBE_BYTES`], else
+/// [`PROBE_PIECES`] equal pieces from its start, its end and evenly
+/// between.
+pub fn probe(block: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if block.len() <= PROBE_BYTES {
+        return block.into();
+    }
+    let piece = PROBE_BYTES / PROBE_PIECES;
+    let step = (block.len() - piece) / (PROBE_PIECES - 1);
+    (0..PROBE_PIECES)
+        .flat_map(|k| &block[k * step..k * step + piece])
+        .copied()
+        .collect::<Vec<u8>>()
+        .into()
+}
 
 /// What [`compress_choosing`] wrote.
 #[derive(Clone, Debug, PartialEq)]
@@ -243,7 +309,7 @@ fn choose_into<M: ChunkModel, R: Read, W: Write>(
 }
 
 /// The candidate each block of `data` keeps: text blocks the first; any
-/// other the one whose code of its first [`PROBE_BYTES`] is shortest (the
+/// other the one whose code of its [`probe`] is shortest (the
 /// first of equals).
 fn judge<M: ChunkModel>(
     candidates: &[Candidate<'_, M>],
@@ -261,7 +327,8 @@ fn judge<M: ChunkModel>(
         .par_iter()
         .map(|&(i, c)| {
             let b = &data[i * block..((i + 1) * block).min(data.len())];
-            let probe = &b[..b.len().min(PROBE_BYTES)];
+            let probe = probe(b);
+            let probe = &probe[..];
             let cand = &candidates[c];
             let s = settings
                 .coding(cand.coding)
@@ -293,6 +360,20 @@ fn read_up_to<R: Read>(input: &mut R, n: usize, buf: &mut Vec<u8>) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::looks_like_text;
+
+    #[test]
+    fn a_long_block_is_probed_at_its_start_its_end_and_between() {
+        use super::{probe, PROBE_BYTES, PROBE_PIECES};
+        let short: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        assert_eq!(&probe(&short)[..], &short[..]);
+        let block: Vec<u32> = (0..(1u32 << 20)).collect();
+        let bytes: Vec<u8> = block.iter().flat_map(|i| i.to_le_bytes()).collect();
+        let p = probe(&bytes);
+        let piece = PROBE_BYTES / PROBE_PIECES;
+        assert_eq!(p.len(), PROBE_BYTES);
+        assert_eq!(&p[..piece], &bytes[..piece]);
+        assert_eq!(&p[PROBE_BYTES - piece..], &bytes[bytes.len() - piece..]);
+    }
 
     #[test]
     fn text_is_told_from_samples_and_pixels() {

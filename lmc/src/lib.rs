@@ -64,9 +64,9 @@ pub use dest::{plan, Dest, InputKind, Plan, Rules, SUFFIX};
 pub use error::{io_message, Error};
 pub use format::parse_format;
 pub use models::{
-    data_model_path, find_data_model, find_shipped, identify, load_model_bytes, shipped_path,
-    with_thread_models, with_workers, worker_lanes, ChunkModel, DataModel, Int8Source, Shipped,
-    ThreadModels, Workers, DATA_MODELS, SHIPPED,
+    data_model_path, find_data_model, find_shipped, identify, load_data_models, load_model_bytes,
+    shipped_path, with_thread_models, with_workers, worker_lanes, ChunkModel, DataModel,
+    Int8Source, Shipped, ThreadModels, Workers, DATA_MODELS, SHIPPED,
 };
 pub use output::AtomicFile;
 pub use stream::{

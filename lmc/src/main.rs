@@ -525,35 +525,10 @@ struct Models<'a> {
 }
 
 impl<'a> Models<'a> {
-    /// What each block of a non-text input is tried with: the level's
-    /// model mixed (the default, first), each model of other data mixed,
-    /// the adaptive models alone. A model of other data that cannot code
-    /// `block` bytes at once (its context is shorter and it cannot
-    /// stream) is left out.
+    /// What each block of a non-text input is tried with
+    /// ([`choose::shipped_candidates`]).
     fn candidates(&self, block: u32) -> Vec<Candidate<'_, Int8Source<'a>>> {
-        let mixed = CliMode::Mixed.coding(false);
-        let mut c = vec![Candidate {
-            name: "text model".to_string(),
-            model: self.named.as_ref(),
-            coding: mixed,
-        }];
-        let fits = |m: &Int8Source<'_>| lmc::ChunkModel::max_chunk(m).is_none_or(|c| c >= block);
-        c.extend(
-            self.data
-                .iter()
-                .filter(|(_, m)| fits(m))
-                .map(|(name, m)| Candidate {
-                    name: name.to_string(),
-                    model: Some(m),
-                    coding: mixed,
-                }),
-        );
-        c.push(Candidate {
-            name: "adaptive".to_string(),
-            model: None,
-            coding: CliMode::Adaptive.coding(false),
-        });
-        c
+        choose::shipped_candidates(self.named.as_ref(), &self.data, block)
     }
 
     /// The shipped model whose fingerprint is `fp` (a stream's), loaded
@@ -791,21 +766,14 @@ fn run(opts: Opts, decompress: bool) -> ExitCode {
         }
     }
     // The models of other data the block choice tries, found here.
-    let data_files: Vec<(&'static str, Loaded)> = if !decompress && opts.choosing() {
-        lmc::DATA_MODELS
-            .iter()
-            .filter_map(|m| {
-                let path = lmc::data_model_path(m)?;
-                let bytes = models::load_model_bytes(&path).ok()?;
-                Some((m.name, Loaded { path, bytes }))
-            })
-            .collect()
+    let data_files = if !decompress && opts.choosing() {
+        lmc::load_data_models()
     } else {
         Vec::new()
     };
     let mut data = Vec::new();
-    for (name, l) in &data_files {
-        match Int8Source::from_file(&l.path, &l.bytes) {
+    for (name, path, bytes) in &data_files {
+        match Int8Source::from_file(path, bytes) {
             Ok(m) => data.push((*name, m)),
             Err(e) => {
                 eprintln!("lmc: {e}");

@@ -397,6 +397,20 @@ pub fn data_model_path(m: &DataModel) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The bytes of every shipped model of other data found here, with its
+/// name and path (a file that cannot be read is left out: the choice then
+/// goes without it).
+pub fn load_data_models() -> Vec<(&'static str, PathBuf, Vec<u8>)> {
+    DATA_MODELS
+        .iter()
+        .filter_map(|m| {
+            let path = data_model_path(m)?;
+            let bytes = load_model_bytes(&path).ok()?;
+            Some((m.name, path, bytes))
+        })
+        .collect()
+}
+
 /// The shipped model of other data found here whose fingerprint is
 /// `fingerprint`: which, its path and bytes.
 pub fn find_data_model(fingerprint: u64) -> Option<(DataModel, PathBuf, Vec<u8>)> {
