@@ -43,6 +43,12 @@ const PINS: &[Pin] = &[
         long: (9021, 0x43de05ad19bf04a9),
     },
     Pin {
+        path: "lm-200k-photos.lmm",
+        fingerprint: 0x75097cf816ad95fa,
+        short: (3518, 0xa8cbc8e9dd8a4558),
+        long: (27926, 0x4defd7fdc59edeca),
+    },
+    Pin {
         path: "lm-200k-speech.lmm",
         fingerprint: 0xc1dc14e717b76b7b,
         short: (4247, 0xea783dbd2ff91e9d),

@@ -423,4 +423,6 @@ round_trip_tests! {
     stream_1mb_f_lm_3m2_enwik8: "lm-3m2-enwik8", 0.30, ignore = "full tier, release";
     // A speech model on text: the round trip, not the rate, is the point.
     stream_1mb_g_lm_200k_speech: "lm-200k-speech", 2.0, ignore = "full tier, release";
+    // A photo model on text, likewise.
+    stream_1mb_h_lm_200k_photos: "lm-200k-photos", 2.0, ignore = "full tier, release";
 }
