@@ -257,4 +257,14 @@ pub const SHELF: &[Shelved] = &[
         path: "model-int8/models/lm-200k-speech.lmm",
         status: Status::InTree,
     },
+    Shelved {
+        fingerprint: 0x75097cf816ad95fa,
+        name: "lm-200k-photos",
+        size: "200K",
+        level: None,
+        date: "2026-12-08",
+        commit: Some("aad7bcd2d29162e0fc3a4e8fca0754c8da7e38e0"),
+        path: "model-int8/models/lm-200k-photos.lmm",
+        status: Status::InTree,
+    },
 ];
