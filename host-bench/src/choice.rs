@@ -35,6 +35,10 @@ pub struct ChoiceArgs {
     /// KiB of each kind (whole 2048-byte chunks).
     #[arg(long, default_value_t = 1024)]
     pub kib: usize,
+    /// Only these inputs (`speech.raw`, `patches.raw`, `text.raw`,
+    /// `mixed.raw`; all when none is given).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
     /// Report folder (`choice.md`, `choice.json`).
     #[arg(long, default_value = "reports/choice")]
     pub out: PathBuf,
@@ -115,6 +119,9 @@ pub fn run(args: &ChoiceArgs, command: String) -> Result<Report, Error> {
     );
     let mut rows = Vec::new();
     for (name, bytes) in inputs(&args.data, args.kib)? {
+        if !args.only.is_empty() && !args.only.contains(&name) {
+            continue;
+        }
         eprintln!("{name}: {} bytes", bytes.len());
         let row = |compressor: &str, compressed: u64, compress_s: f64, blocks| Row {
             input: name.clone(),

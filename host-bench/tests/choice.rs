@@ -38,9 +38,15 @@ fn each_input_is_coded_by_every_way_and_the_blocks_say_what_they_chose() {
             assert!(row.verified);
         }
         let default = rows.iter().find(|row| row.compressor == "lmc").unwrap();
-        assert!(default.blocks.as_deref().is_some_and(|b| b.starts_with("1 ")));
+        assert!(default
+            .blocks
+            .as_deref()
+            .is_some_and(|b| b.starts_with("1 ")));
     }
-    let speech = r.rows.iter().find(|row| row.input == "speech.raw" && row.compressor == "lmc");
+    let speech = r
+        .rows
+        .iter()
+        .find(|row| row.input == "speech.raw" && row.compressor == "lmc");
     if r.models.iter().any(|m| m.starts_with("200K speech")) {
         assert_eq!(speech.unwrap().blocks.as_deref(), Some("1 200K speech"));
     }

@@ -265,26 +265,41 @@ fn choose_into<M: ChunkModel, R: Read, W: Write>(
     while n > 0 {
         let data = &buf[..n];
         let picks = judge(candidates, data, block, settings)?;
-        let mut at = 0;
         // A run of blocks that chose the same candidate is one stream (a
-        // batch is at most one member of a piped output).
+        // batch is at most one member of a piped output); the runs of a
+        // batch code at once, each in memory, and are written in order.
+        let mut runs = Vec::new();
+        let mut at = 0;
         for run in picks.chunk_by(|a, b| a == b) {
-            let c = &candidates[run[0]];
             let end = (at + run.len() * block).min(n);
-            let s = compress_to_pipe(
-                c.model,
-                &data[at..end],
-                out,
-                &settings.coding(c.coding),
-                &progress,
-            )?;
-            blocks[run[0]] += run.len() as u64;
+            runs.push((run[0], run.len(), at..end));
+            at = end;
+        }
+        let coded_runs: Vec<Result<(Vec<u8>, Summary), Error>> = runs
+            .par_iter()
+            .map(|(c, _, range)| {
+                let c = &candidates[*c];
+                let mut code = Vec::new();
+                let s = compress_to_pipe(
+                    c.model,
+                    &data[range.clone()],
+                    &mut code,
+                    &settings.coding(c.coding),
+                    &progress,
+                )?;
+                Ok((code, s))
+            })
+            .collect();
+        for ((c, count, _), r) in runs.iter().zip(coded_runs) {
+            let (code, s) = r?;
+            out.write_all(&code)?;
+            blocks[*c] += *count as u64;
             written += s.compressed_len;
             coded += s.coded;
             stored += s.stored;
             bits += s.ideal_bits.unwrap_or(0.0);
-            at = end;
         }
+        out.flush()?;
         crc.update(data);
         len += n as u64;
         buf.clear();
