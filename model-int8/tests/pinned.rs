@@ -55,6 +55,12 @@ const PINS: &[Pin] = &[
         long: (33851, 0x9bf8a4689fd07c78),
     },
     Pin {
+        path: "lm-200k-universal.lmm",
+        fingerprint: 0x8c0f79025922171f,
+        short: (1171, 0x9ad36c4898d48671),
+        long: (9257, 0x090f306c82163fd6),
+    },
+    Pin {
         path: "lm-200k.lmm",
         fingerprint: 0x91542c38a09ff58c,
         short: (1122, 0x6973286ecb5e2b54),

@@ -425,4 +425,6 @@ round_trip_tests! {
     stream_1mb_g_lm_200k_speech: "lm-200k-speech", 2.0, ignore = "full tier, release";
     // A photo model on text, likewise.
     stream_1mb_h_lm_200k_photos: "lm-200k-photos", 2.0, ignore = "full tier, release";
+    // The universal model (text, photos, speech) on text.
+    stream_1mb_i_lm_200k_universal: "lm-200k-universal", 0.34, ignore = "full tier, release";
 }
