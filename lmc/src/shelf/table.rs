@@ -267,4 +267,14 @@ pub const SHELF: &[Shelved] = &[
         path: "model-int8/models/lm-200k-photos.lmm",
         status: Status::InTree,
     },
+    Shelved {
+        fingerprint: 0x8c0f79025922171f,
+        name: "lm-200k-universal",
+        size: "200K",
+        level: None,
+        date: "2026-12-08",
+        commit: Some("f0cab3fe3c7d8a5ececd08ebda03df58cca625a0"),
+        path: "model-int8/models/lm-200k-universal.lmm",
+        status: Status::InTree,
+    },
 ];
