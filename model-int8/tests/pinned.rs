@@ -50,9 +50,9 @@ const PINS: &[Pin] = &[
     },
     Pin {
         path: "lm-200k-speech.lmm",
-        fingerprint: 0xc1dc14e717b76b7b,
-        short: (4247, 0xea783dbd2ff91e9d),
-        long: (33851, 0x9bf8a4689fd07c78),
+        fingerprint: 0x5c924ea2d462c145,
+        short: (4272, 0x792a0e6757f2e706),
+        long: (33796, 0xe28495a4bb1a073f),
     },
     Pin {
         path: "lm-200k-universal.lmm",
