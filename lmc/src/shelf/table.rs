@@ -249,13 +249,13 @@ pub const SHELF: &[Shelved] = &[
     },
     Shelved {
         fingerprint: 0xc1dc14e717b76b7b,
-        name: "lm-200k-speech",
+        name: "lm-200k-speech-d4b9282",
         size: "200K",
         level: None,
         date: "2026-12-08",
         commit: Some("d4b9282bbd4eee5206060e6c767d5e268c590548"),
         path: "model-int8/models/lm-200k-speech.lmm",
-        status: Status::InTree,
+        status: Status::Retired,
     },
     Shelved {
         fingerprint: 0x75097cf816ad95fa,
@@ -275,6 +275,16 @@ pub const SHELF: &[Shelved] = &[
         date: "2026-12-08",
         commit: Some("f0cab3fe3c7d8a5ececd08ebda03df58cca625a0"),
         path: "model-int8/models/lm-200k-universal.lmm",
+        status: Status::InTree,
+    },
+    Shelved {
+        fingerprint: 0x5c924ea2d462c145,
+        name: "lm-200k-speech",
+        size: "200K",
+        level: None,
+        date: "2026-12-08",
+        commit: Some("5373ade85488db45b652f30132a2569fa47bd98f"),
+        path: "model-int8/models/lm-200k-speech.lmm",
         status: Status::InTree,
     },
 ];

@@ -206,7 +206,8 @@ fn level_and_size(name: &str) -> (Option<u8>, &'static str) {
             let base = stem(f);
             name == base || name.starts_with(&format!("{base}-"))
         }) {
-            let level = (!OTHER_DATA.iter().any(|k| name.ends_with(k))).then_some(s.level);
+            // (`lm-200k-speech-d4b9282`: a retired version of one.)
+            let level = (!OTHER_DATA.iter().any(|k| name.contains(k))).then_some(s.level);
             return (level, s.name);
         }
     }
@@ -285,6 +286,11 @@ pub fn shelf_source(h: &History) -> String {
         let mut name = stem(&path).to_string();
         if !in_tree && defaults.contains(&path) {
             name = format!("{name}-{}", b.first.1);
+        } else if !in_tree && tree.values().any(|p| *p == path) {
+            // Replaced at its path by a model of the tree (a model of
+            // other data, retrained): named by its first commit.
+            let c = commit.as_deref().unwrap_or("tree");
+            name = format!("{name}-{}", &c[..7.min(c.len())]);
         }
         if !names.insert(name.clone()) {
             let c = commit.as_deref().unwrap_or("tree");
