@@ -143,17 +143,11 @@ pub fn run(args: &ChoiceArgs, command: String) -> Result<Report, Error> {
             .chain(data.iter().map(|d| &d.1))
             .collect();
         check(&packed.into_inner(), &bytes, &all)?;
-        let words: Vec<String> = candidates
-            .iter()
-            .zip(&chosen.blocks)
-            .filter(|(_, &n)| n > 0)
-            .map(|(c, n)| format!("{n} {}", c.name))
-            .collect();
         rows.push(row(
             "lmc",
             chosen.summary.compressed_len,
             secs,
-            Some(words.join(", ")),
+            Some(chosen.words(&candidates)),
         ));
         // One coding for every block.
         for (label, model, coding) in [

@@ -52,7 +52,9 @@ use coder_core::Crc32;
 use rayon::prelude::*;
 
 use crate::sink::{MEMBER_BYTES, MEMBER_CHUNKS};
-use crate::stream::{compress_to_pipe, compress_with, LogLoss, Media, Settings, Summary};
+use crate::stream::{
+    compress_to_pipe, compress_with, read_up_to, LogLoss, Media, Settings, Summary,
+};
 use crate::{ChunkModel, Error};
 
 /// A coding [`compress_choosing`] may pick for a block.
@@ -151,6 +153,21 @@ pub struct Chosen {
     pub judged: bool,
 }
 
+impl Chosen {
+    /// What the blocks chose, in words (`lmc -v`, `host-bench choice`):
+    /// `3 text model, 1 200K speech`, the candidates that coded none
+    /// left out.
+    pub fn words<M>(&self, candidates: &[Candidate<'_, M>]) -> String {
+        let parts: Vec<String> = candidates
+            .iter()
+            .zip(&self.blocks)
+            .filter(|(_, &n)| n > 0)
+            .map(|(c, n)| format!("{n} {}", c.name))
+            .collect();
+        parts.join(", ")
+    }
+}
+
 /// Whether `bytes` read as text: valid UTF-8 (a character cut at either
 /// end aside) with at most one byte in a hundred outside it or a control
 /// character other than tab, line feed, form feed and carriage return.
@@ -216,7 +233,7 @@ pub fn compress_choosing_to_pipe<M: ChunkModel, R: Read, W: Write>(
 
 /// How an input not judged is written: [`compress_with`] or
 /// [`compress_to_pipe`].
-type Plain<'a, M, R, W> = fn(
+type Plain<M, R, W> = fn(
     Option<&M>,
     io::Chain<Cursor<Vec<u8>>, R>,
     &mut W,
@@ -230,11 +247,15 @@ fn choose_into<M: ChunkModel, R: Read, W: Write>(
     out: &mut W,
     settings: &Settings,
     progress: impl Fn(u64) + Sync,
-    plain: Plain<'_, M, R, W>,
+    plain: Plain<M, R, W>,
 ) -> Result<Chosen, Error> {
     let first = candidates.first().ok_or(Error::ModelNeeded)?;
-    for c in candidates {
-        crate::check_settings(c.model, &settings.coding(c.coding))?;
+    let mut fingerprint = 0;
+    for (i, c) in candidates.iter().enumerate() {
+        let fp = crate::check_settings(c.model, &settings.coding(c.coding))?;
+        if i == 0 {
+            fingerprint = fp;
+        }
     }
     let block = settings.chunk_size as usize;
     let batch = block * (MEMBER_BYTES / block as u64).max(MEMBER_CHUNKS) as usize;
@@ -305,7 +326,6 @@ fn choose_into<M: ChunkModel, R: Read, W: Write>(
         buf.clear();
         n = read_up_to(&mut input, batch, &mut buf)?;
     }
-    let fingerprint = crate::check_settings(first.model, &settings.coding(first.coding))?;
     let header = Header::new(fingerprint, settings.chunk_size, len, crc.finish())
         .and_then(|h| h.with_coding(first.coding))
         .map_err(Error::Coder)?;
@@ -366,10 +386,6 @@ fn judge<M: ChunkModel>(
         picks[group[0].0] = best;
     }
     Ok(picks)
-}
-
-fn read_up_to<R: Read>(input: &mut R, n: usize, buf: &mut Vec<u8>) -> io::Result<usize> {
-    input.take(n as u64).read_to_end(buf)
 }
 
 #[cfg(test)]

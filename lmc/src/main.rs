@@ -456,9 +456,9 @@ fn compress_one(job: &Job, opts: &Opts, models: &Models<'_>) -> Res<(Option<u64>
                 })?;
                 if opts.verbose && chosen.judged {
                     eprintln!(
-                        "lmc: {}: {}",
+                        "lmc: {}: blocks: {}",
                         display(&job.input),
-                        choice_words(&candidates, &chosen)
+                        chosen.words(&candidates)
                     );
                 }
                 (chosen.summary, written)
@@ -484,17 +484,6 @@ fn compress_one(job: &Job, opts: &Opts, models: &Models<'_>) -> Res<(Option<u64>
         report_compressed(&job.input, &summary, start, vocab);
     }
     Ok((written, opened))
-}
-
-/// `-v`'s line on what each block chose, e.g. `blocks: 3 200K text, 1 200K speech`.
-fn choice_words(candidates: &[Candidate<'_, Int8Source<'_>>], chosen: &choose::Chosen) -> String {
-    let parts: Vec<String> = candidates
-        .iter()
-        .zip(&chosen.blocks)
-        .filter(|(_, &n)| n > 0)
-        .map(|(c, n)| format!("{n} {}", c.name))
-        .collect();
-    format!("blocks: {}", parts.join(", "))
 }
 
 /// Counts the bytes read through it (the compressed size of a stream).

@@ -394,7 +394,7 @@ pub type Reader<R> = StreamReader<io::Chain<io::Cursor<Vec<u8>>, R>>;
 
 /// Appends up to `n` more bytes of `input` to `buf` (fewer only at its
 /// end).
-fn read_up_to<R: Read>(input: &mut R, n: usize, buf: &mut Vec<u8>) -> io::Result<usize> {
+pub(crate) fn read_up_to<R: Read>(input: &mut R, n: usize, buf: &mut Vec<u8>) -> io::Result<usize> {
     input.take(n as u64).read_to_end(buf)
 }
 
